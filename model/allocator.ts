@@ -1,0 +1,118 @@
+// The abstract allocator: what any allocator promises, whatever its lists.
+// It owns the user's view (which objects programs own, which readers hold
+// references) and checks the spec's concrete state against it.
+import type { Context } from '../spec/kernel/context.ts';
+import type { Kernel, Observer } from '../spec/kernel/kernel.ts';
+import type { Obj } from '../spec/kernel/obj.ts';
+import { Violation } from '../spec/kernel/types.ts';
+import type { InvariantName } from './invariants.ts';
+
+export class AbstractAllocator implements Observer {
+  /** objects owned by programs (held in a map), in allocation order */
+  readonly owned: Obj[] = [];
+  /** per freed object: normal RCU grace periods that must complete before reuse */
+  private readonly reuseAfter = new Map<Obj, number>();
+  readonly checkReuse: boolean;
+
+  constructor(
+    private readonly k: Kernel,
+    promises: readonly InvariantName[],
+  ) {
+    this.checkReuse = promises.includes('NoReuseBeforeGracePeriod');
+    k.observer = this;
+    k.onStep = () => this.neverOnTwoLists();
+  }
+
+  private fail(inv: InvariantName, detail: string): never {
+    throw new Violation(inv, detail);
+  }
+
+  /** The allocator returned obj to a program on x. */
+  allocated(x: Context, obj: Obj): void {
+    if (this.owned.includes(obj)) {
+      this.fail('ExclusiveOwnership', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} is still owned`);
+    }
+    if (obj.state === 'slab') {
+      this.fail('Conservation', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} was already freed to slab`);
+    }
+    const after = this.reuseAfter.get(obj);
+    if (after !== undefined) {
+      if (this.checkReuse && this.k.rcu.rcu.completed < after) {
+        this.fail(
+          'NoReuseBeforeGracePeriod',
+          `${x.fn} hands ${obj.name} to ${x.label} on cpu${x.cpu} before a grace period passed since it was freed`,
+        );
+      }
+      this.reuseAfter.delete(obj);
+    }
+    this.owned.push(obj);
+  }
+
+  /** A program gives obj back (it is about to call the free path). */
+  released(obj: Obj): void {
+    const i = this.owned.indexOf(obj);
+    if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
+    this.owned.splice(i, 1);
+    const rcu = this.k.rcu.rcu;
+    this.reuseAfter.set(obj, rcu.completed + (rcu.gp ? 2 : 1));
+  }
+
+  kfree(x: Context | null, obj: Obj): void {
+    if (this.owned.includes(obj)) {
+      this.fail('Conservation', `${x ? x.fn : 'boot'} frees ${obj.name} to slab while a program owns it`);
+    }
+    this.reuseAfter.delete(obj);
+    for (const r of this.k.contexts()) {
+      if ((r.rcuDepth > 0 || r.traceDepth > 0) && r.refs.includes(obj)) {
+        this.fail(
+          'RcuSafety',
+          `${x ? x.fn : 'boot'} on cpu${x ? x.cpu : 0} frees ${obj.name} to slab while ${r.label} on cpu${r.cpu} still reads it in its RCU critical section`,
+        );
+      }
+    }
+  }
+
+  /** Weak Conservation, every step: no object reachable twice. */
+  neverOnTwoLists(): void {
+    const k = this.k;
+    const w = ++k.walk;
+    for (const h of k.holders) {
+      for (let o = h.head(); o; o = o.next) {
+        if (o.mark === w) this.fail('NeverOnTwoLists', `${o.name} is reachable twice (again from ${h.name})`);
+        o.mark = w;
+      }
+    }
+  }
+
+  /** Full Conservation and the counters, at quiescence. */
+  quiescent(): void {
+    const k = this.k;
+    this.neverOnTwoLists();
+    const w = k.walk;
+    for (const h of k.holders) {
+      for (let o = h.head(); o; o = o.next) {
+        if (o.state === 'slab') this.fail('Conservation', `${o.name} is on ${h.name} but was freed to slab`);
+        if (this.owned.includes(o)) this.fail('Conservation', `${o.name} is on ${h.name} while a program owns it`);
+      }
+    }
+    for (const o of k.slab.all) {
+      if (o.state === 'live' && o.mark !== w && !this.owned.includes(o)) {
+        this.fail('Conservation', `${o.name} is lost: live, but owned by no program and on no list`);
+      }
+    }
+    for (const a of k.audited) a.audit((inv, detail) => this.fail(inv as InvariantName, detail));
+  }
+
+  /** After teardown and every pending callback: everything back in slab. */
+  tornDown(): void {
+    const k = this.k;
+    const live = k.slab.all.filter((o) => o.state === 'live');
+    if (live.length) {
+      this.fail('NoLeakAtTeardown', `${live.length} object(s) never returned to slab: ${live.map((o) => o.name).join(', ')}`);
+    }
+    if (k.slab.structs.size) {
+      this.fail('NoLeakAtTeardown', `never freed: ${[...k.slab.structs].map((s) => s.name).join(', ')}`);
+    }
+    if (k.slab.percpuBytes !== 0) this.fail('NoLeakAtTeardown', `${k.slab.percpuBytes} percpu bytes never freed`);
+  }
+}

@@ -1,0 +1,161 @@
+import { Context } from './context.ts';
+import { Violation, type Owner } from './types.ts';
+import type { Obj } from './obj.ts';
+import { Slab } from './slab.ts';
+import { Rcu } from './rcupdate.ts';
+import type { IrqWork } from './irq_work.ts';
+import type { Work } from './workqueue.ts';
+import type { Cell } from './atomic.ts';
+
+/** The configuration switches of the modelled kernel (BRIEF §1). Checker
+ *  settings (runs, budgets) live in harness/config.ts, not here. */
+export interface KernelConfig {
+  cpus: number;
+  /** CONFIG_PREEMPT_RT: irq_work runs in a per-CPU kthread at task level */
+  preemptRt: boolean;
+  /** rcu_trace_implies_rcu_gp() */
+  rcuTraceImpliesRcuGp: boolean;
+  /** slab pool: kmalloc fails once this many allocator objects are live */
+  maxObjects: number;
+  /** bound set by the checker: task contexts stacked by preemption per CPU */
+  maxTaskNesting: number;
+  /** bound set by the checker: steps one context may take to finish */
+  stepLimit: number;
+}
+
+export interface Cpu {
+  readonly id: number;
+  /** bottom..top; only the top context runs */
+  readonly stack: Context[];
+  irqsOff: boolean;
+  online: boolean;
+}
+
+/** Where objects may sit inside the allocator, for the Conservation checks.
+ *  A list head, or an in-flight batch holding a chain. */
+export interface Holder {
+  readonly name: string;
+  head(): Obj | null;
+}
+
+/** A spec structure that can state its own counter facts at quiescence
+ *  (free_cnt vs. list length, active == 0). */
+export interface Audited {
+  audit(fail: (invariant: string, detail: string) => void): void;
+}
+
+/** Observer of allocator-level events: the abstract model (model/). */
+export interface Observer {
+  kfree(x: Context | null, obj: Obj): void;
+}
+
+/** Records each step for traces; null while exploring (the hot path). */
+export interface Tracer {
+  step(x: Context, what: string): void;
+  note(x: Context | null, what: string): void;
+}
+
+/** Counts of interesting situations reached (harness/coverage.ts names them). */
+export type Situations = Map<string, number>;
+
+export class Kernel {
+  readonly cpus: Cpu[];
+  readonly slab: Slab;
+  readonly rcu: Rcu;
+  /** irq_works queued and not yet started, in queue order */
+  readonly pendingIrqWork = new Set<IrqWork>();
+  /** works queued and not yet started, in queue order */
+  readonly pendingWork = new Set<Work>();
+  readonly holders: Holder[] = [];
+  readonly audited: Audited[] = [];
+  /** counters of spec structures, for state fingerprints */
+  readonly cells: Cell[] = [];
+  observer: Observer | null = null;
+  tracer: Tracer | null = null;
+  situations: Situations | null = null;
+  steps = 0;
+  /** per-step check installed by the model (NeverOnTwoLists) */
+  onStep: ((x: Context) => void) | null = null;
+  /** bumped on every walk of the holders (see Obj.mark) */
+  walk = 1;
+  private labels = new Map<string, number>();
+
+  constructor(readonly cfg: KernelConfig) {
+    this.cpus = Array.from({ length: cfg.cpus }, (_, id) => ({ id, stack: [], irqsOff: false, online: true }));
+    this.slab = new Slab(this);
+    this.rcu = new Rcu(this);
+  }
+
+  /** A fresh context label: prog0, prog1, ... per kind, stable in traces. */
+  label(kind: string): string {
+    const n = this.labels.get(kind) ?? 0;
+    this.labels.set(kind, n + 1);
+    return `${kind}${n}`;
+  }
+
+  context(cpu: number, level: Context['level'], label: string): Context {
+    return new Context(this, cpu, level, label);
+  }
+
+  top(cpu: number): Context | undefined {
+    const s = this.cpus[cpu]!.stack;
+    return s[s.length - 1];
+  }
+
+  /** The context that runs next on cpu: the top, or, below tasks that
+   *  sleep, the task they preempted. Undefined if none can run. */
+  runnable(cpu: number): Context | undefined {
+    const s = this.cpus[cpu]!.stack;
+    for (let i = s.length - 1; i >= 0; i--) {
+      const x = s[i]!;
+      if (x.runnable) return x;
+      if (!x.sleeping) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Use-after-free check on every access to a freeable structure. */
+  touch(x: Context, o: Owner, what: string): void {
+    if (o.freed) {
+      throw new Violation(
+        'TeardownBarriers',
+        `${x.fn} on cpu${x.cpu} (${x.label}) touched ${what} of ${o.name} after teardown freed it`,
+      );
+    }
+  }
+
+  /** Count an interesting situation (coverage). */
+  saw(situation: string): void {
+    const s = this.situations;
+    if (s) s.set(situation, (s.get(situation) ?? 0) + 1);
+  }
+
+  /** Coverage: `${what}:${function the context beneath x was in}`. */
+  sawInterrupted(x: Context, what: string): void {
+    if (!this.situations) return;
+    const s = this.cpus[x.cpu]!.stack;
+    const i = s.indexOf(x);
+    const under = i > 0 ? s[i - 1]! : undefined;
+    if (under) this.saw(`${what}:${under.fn}`);
+  }
+
+  register(h: Holder): void {
+    this.holders.push(h);
+  }
+  unregister(h: Holder): void {
+    const i = this.holders.indexOf(h);
+    if (i >= 0) this.holders.splice(i, 1);
+  }
+
+  /** Every context on every CPU, bottom to top. */
+  *contexts(): Iterable<Context> {
+    for (const c of this.cpus) yield* c.stack;
+  }
+
+  get quiescent(): boolean {
+    for (const c of this.cpus) if (c.stack.length) return false;
+    return true;
+  }
+}
+
+export type { Context };

@@ -1,0 +1,111 @@
+// include/linux/llist.h. llist_add / llist_del_all are one atomic step each
+// (cmpxchg / xchg); the __ variants are plain loads and stores with a
+// preemption point between them, so a wrong locking discipline corrupts the
+// list here as it would in the kernel.
+import type { Context } from './context.ts';
+import type { Holder } from './kernel.ts';
+import type { Obj } from './obj.ts';
+import { Violation, type Gen, type Owner } from './types.ts';
+
+export class LlistHead implements Holder {
+  first: Obj | null = null;
+  constructor(
+    readonly owner: Owner,
+    readonly field: string,
+  ) {}
+  get name(): string {
+    return `${this.owner.name}.${this.field}`;
+  }
+  head(): Obj | null {
+    return this.first;
+  }
+}
+
+function at(x: Context, h: LlistHead): void {
+  x.k.touch(x, h.owner, h.field);
+  x.touched = h.name;
+}
+
+/** llist_add(): atomic; returns true if the list was empty. */
+export function* llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
+  at(x, h);
+  const first = h.first;
+  node.next = first;
+  h.first = node;
+  yield `llist_add(${node.name})`;
+  return first === null;
+}
+
+/** llist_del_all(): atomic xchg(&head->first, NULL). */
+export function* llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
+  at(x, h);
+  const first = h.first;
+  h.first = null;
+  yield 'llist_del_all: xchg(&head->first, NULL)';
+  return first;
+}
+
+/** llist_empty(): one load. */
+export function* llistEmpty(x: Context, h: LlistHead): Gen<boolean> {
+  at(x, h);
+  const e = h.first === null;
+  yield 'llist_empty: READ_ONCE(head->first)';
+  return e;
+}
+
+/** __llist_add(): load first, then store; not safe against re-entry. */
+export function* __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
+  return yield* __llistAddBatch(x, node, node, h);
+}
+
+/** __llist_add_batch(): tail->next = first; head->first = new_first. */
+export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: LlistHead): Gen<boolean> {
+  at(x, h);
+  const first = h.first;
+  newLast.next = first;
+  yield `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})`;
+  at(x, h);
+  h.first = newFirst;
+  yield `__llist_add: head->first = ${newFirst.name}`;
+  return first === null;
+}
+
+/** memalloc.c: __llist_del_first(): three plain accesses. */
+export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
+  at(x, h);
+  const entry = h.first;
+  yield `__llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})`;
+  if (!entry) return null;
+  const next = entry.next;
+  yield `__llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})`;
+  at(x, h);
+  h.first = next;
+  yield `__llist_del_first: head->first = ${next ? next.name : 'NULL'}`;
+  return entry;
+}
+
+/** __llist_del_all(): load, then store NULL. */
+export function* __llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
+  at(x, h);
+  const first = h.first;
+  yield `__llist_del_all: first = head->first (${first ? first.name : 'NULL'})`;
+  at(x, h);
+  h.first = null;
+  yield '__llist_del_all: head->first = NULL';
+  return first;
+}
+
+/** llist_for_each_safe(pos, t, first): reads pos->next before the body
+ *  runs, as the macro does. A detached chain is private to its caller, so
+ *  the walk itself takes no steps. */
+export function* eachSafe(x: Context, first: Obj | null): Generator<Obj, void, void> {
+  const limit = x.k.slab.created;
+  let n = 0;
+  for (let pos = first, t: Obj | null; pos; pos = t) {
+    t = pos.next;
+    yield pos;
+    if (++n > limit) {
+      throw new Violation('NeverOnTwoLists', `${x.fn} on cpu${x.cpu} walks a cyclic list through ${pos.name}`);
+    }
+  }
+}

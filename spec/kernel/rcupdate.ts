@@ -1,0 +1,211 @@
+// kernel/rcu: normal RCU and RCU tasks trace. A grace period starts when a
+// callback is queued, snapshots the readers inside their critical section,
+// and can end (a harness action) once every one of them has left it.
+// Callbacks whose grace period ended run later, one at a time, in softirq on
+// the CPU that queued them.
+import type { Context } from './context.ts';
+import type { Kernel } from './kernel.ts';
+import { waitUntil } from './spinlock.ts';
+import { Violation, type Gen, type Owner } from './types.ts';
+
+export type Flavour = 'rcu' | 'rcu_tasks_trace';
+
+/** struct rcu_head embedded in a freeable structure. */
+export class RcuHead {
+  queued = false;
+  constructor(
+    readonly owner: Owner,
+    readonly field: string = 'rcu',
+  ) {}
+}
+
+export interface Callback {
+  readonly seq: number;
+  readonly flavour: Flavour;
+  readonly cpu: number;
+  readonly name: string;
+  readonly head: RcuHead | null;
+  readonly fn: ((x: Context) => Gen<void>) | null;
+  /** synchronize_*(): woken at the end of the grace period, no softirq */
+  wake: (() => void) | null;
+}
+
+interface GracePeriod {
+  readers: { x: Context; section: number }[];
+  upTo: number;
+}
+
+export class RcuFlavourState {
+  pending: Callback[] = [];
+  ready: Callback[][];
+  gp: GracePeriod | null = null;
+  /** queued and not yet finished, for rcu_barrier() */
+  inflight = new Set<Callback>();
+  completed = 0;
+  constructor(
+    readonly flavour: Flavour,
+    cpus: number,
+  ) {
+    this.ready = Array.from({ length: cpus }, () => []);
+  }
+}
+
+export class Rcu {
+  seq = 0;
+  readonly rcu: RcuFlavourState;
+  readonly trace: RcuFlavourState;
+  constructor(private readonly k: Kernel) {
+    this.rcu = new RcuFlavourState('rcu', k.cfg.cpus);
+    this.trace = new RcuFlavourState('rcu_tasks_trace', k.cfg.cpus);
+  }
+
+  of(f: Flavour): RcuFlavourState {
+    return f === 'rcu' ? this.rcu : this.trace;
+  }
+
+  /** Does a grace period of flavour f wait for reader x? */
+  private waitsFor(f: Flavour, x: Context): boolean {
+    if (f === 'rcu') return x.rcuDepth > 0;
+    return x.traceDepth > 0 || (this.k.cfg.rcuTraceImpliesRcuGp && x.rcuDepth > 0);
+  }
+
+  private startGp(s: RcuFlavourState): void {
+    if (s.gp || s.pending.length === 0) return;
+    const readers: GracePeriod['readers'] = [];
+    for (const x of this.k.contexts()) if (this.waitsFor(s.flavour, x)) readers.push({ x, section: x.rcuSection });
+    s.gp = { readers, upTo: s.pending[s.pending.length - 1]!.seq };
+  }
+
+  canEndGp(f: Flavour): boolean {
+    const gp = this.of(f).gp;
+    if (!gp) return false;
+    for (const r of gp.readers) {
+      if (!r.x.done && r.x.rcuSection === r.section && this.waitsFor(f, r.x)) return false;
+    }
+    return true;
+  }
+
+  /** End the current grace period of f (caller checked canEndGp). */
+  endGp(f: Flavour): void {
+    const s = this.of(f);
+    const upTo = s.gp!.upTo;
+    s.gp = null;
+    s.completed++;
+    let i = 0;
+    for (; i < s.pending.length && s.pending[i]!.seq <= upTo; i++) {
+      const cb = s.pending[i]!;
+      if (cb.wake) {
+        cb.wake();
+        s.inflight.delete(cb);
+      } else s.ready[cb.cpu]!.push(cb);
+    }
+    s.pending.splice(0, i);
+    this.startGp(s);
+  }
+
+  queue(x: Context | null, f: Flavour, cb: Omit<Callback, 'seq' | 'flavour'>): Callback {
+    const s = this.of(f);
+    const full: Callback = { ...cb, seq: ++this.seq, flavour: f };
+    s.pending.push(full);
+    s.inflight.add(full);
+    this.startGp(s);
+    void x;
+    return full;
+  }
+
+  /** Take the next ready callback of a CPU (the softirq runs it). */
+  takeReady(cpu: number): Callback | null {
+    for (const s of [this.rcu, this.trace]) {
+      const q = s.ready[cpu]!;
+      if (q.length) return q.shift()!;
+    }
+    return null;
+  }
+
+  hasReady(cpu: number): boolean {
+    return this.rcu.ready[cpu]!.length > 0 || this.trace.ready[cpu]!.length > 0;
+  }
+
+  finished(cb: Callback): void {
+    this.of(cb.flavour).inflight.delete(cb);
+  }
+
+  /** Callbacks of f not yet finished whose seq <= upTo. */
+  outstanding(f: Flavour, upTo: number): boolean {
+    for (const cb of this.of(f).inflight) if (cb.seq <= upTo) return true;
+    return false;
+  }
+}
+
+function* queueCb(x: Context, f: Flavour, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
+  x.k.touch(x, head.owner, head.field);
+  if (head.queued) {
+    throw new Violation('NoKernelWarn', `${x.fn} on cpu${x.cpu}: ${name} queues ${head.owner.name}.${head.field} while it is still queued (double call_rcu)`);
+  }
+  head.queued = true;
+  x.k.rcu.queue(x, f, { cpu: x.cpu, name, head, fn, wake: null });
+  x.touched = `${head.owner.name}.${head.field}`;
+  yield `${f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace'}(&${head.field}, ${name})`;
+}
+
+export function* callRcu(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
+  yield* queueCb(x, 'rcu', head, fn, name);
+}
+
+export function* callRcuTasksTrace(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
+  yield* queueCb(x, 'rcu_tasks_trace', head, fn, name);
+}
+
+/** Run by the softirq context: invoke one callback. */
+export function* invokeCallback(x: Context, cb: Callback): Gen<void> {
+  if (cb.head) {
+    if (cb.head.owner.freed) {
+      throw new Violation(
+        'TeardownBarriers',
+        `RCU callback ${cb.name} on cpu${x.cpu} runs on ${cb.head.owner.name}.${cb.head.field} after teardown freed it`,
+      );
+    }
+    cb.head.queued = false;
+  }
+  x.fns.push(cb.name);
+  yield* cb.fn!(x);
+  x.fns.pop();
+  x.k.rcu.finished(cb);
+}
+
+function* barrier(x: Context, f: Flavour, name: string): Gen<void> {
+  const upTo = x.k.rcu.seq;
+  x.touched = f;
+  yield `${name}()`;
+  yield* waitUntil(x, () => !x.k.rcu.outstanding(f, upTo), name);
+}
+
+export function* rcuBarrier(x: Context): Gen<void> {
+  yield* barrier(x, 'rcu', 'rcu_barrier');
+}
+
+export function* rcuBarrierTasksTrace(x: Context): Gen<void> {
+  yield* barrier(x, 'rcu_tasks_trace', 'rcu_barrier_tasks_trace');
+}
+
+/** synchronize_rcu_expedited(): wait for one full normal grace period. */
+export function* synchronizeRcuExpedited(x: Context): Gen<void> {
+  let woken = false;
+  x.k.rcu.queue(x, 'rcu', { cpu: x.cpu, name: 'synchronize_rcu_expedited', head: null, fn: null, wake: () => (woken = true) });
+  x.touched = 'rcu';
+  yield 'synchronize_rcu_expedited()';
+  yield* waitUntil(x, () => woken, 'synchronize_rcu_expedited');
+}
+
+export function rcuReadLock(x: Context): void {
+  if (x.rcuDepth++ === 0 && x.traceDepth === 0) x.rcuSection++;
+}
+export function rcuReadUnlock(x: Context): void {
+  x.rcuDepth--;
+}
+export function rcuReadLockTrace(x: Context): void {
+  if (x.traceDepth++ === 0 && x.rcuDepth === 0) x.rcuSection++;
+}
+export function rcuReadUnlockTrace(x: Context): void {
+  x.traceDepth--;
+}

@@ -1,0 +1,123 @@
+// mm/slab: kmalloc/kfree of allocator objects, other kmalloc'd structures,
+// and __alloc_percpu_gfp/free_percpu bytes. GFP_NOWAIT failures are
+// injected as faults; the pool size bounds live objects.
+import type { Context } from './context.ts';
+import type { Kernel } from './kernel.ts';
+import { Obj } from './obj.ts';
+import { Violation, type Gen, type Owner } from './types.ts';
+
+/** Injectable faults (BRIEF §1): GFP_NOWAIT kmalloc failure (also any
+ *  kmalloc'd batch or copy), __alloc_percpu_gfp failure, spin_trylock
+ *  failure, and a CPU going offline (its works run on another CPU). */
+export type FaultKind = 'kmalloc' | 'percpu' | 'trylock' | 'cpu_offline';
+export const FAULT_KINDS: readonly FaultKind[] = ['kmalloc', 'percpu', 'trylock', 'cpu_offline'];
+
+/** A kmalloc'd structure that is not an allocator object (a batch, a copy
+ *  of bpf_mem_alloc). Freeing it makes later touches use-after-free. */
+export class Aux implements Owner {
+  freed = false;
+  constructor(readonly name: string) {}
+}
+
+export class Slab {
+  /** objects ever created; ids are 0..created-1 */
+  created = 0;
+  live = 0;
+  peakLive = 0;
+  percpuBytes = 0;
+  peakPercpuBytes = 0;
+  private readonly free: Obj[] = [];
+  readonly armed: Record<FaultKind, number> = { kmalloc: 0, percpu: 0, trylock: 0, cpu_offline: 0 };
+  readonly all: Obj[] = [];
+  /** kmalloc'd or percpu structures not yet freed (caches, batches, copies) */
+  readonly structs = new Set<Owner>();
+
+  constructor(private readonly k: Kernel) {}
+
+  /** Consume an armed fault of this kind, if any. */
+  fails(kind: FaultKind): boolean {
+    if (this.armed[kind] > 0) {
+      this.armed[kind]--;
+      this.k.saw(`fault:${kind}`);
+      return true;
+    }
+    return false;
+  }
+
+  /** kmalloc_node(size, GFP_NOWAIT) of an allocator object. */
+  *kmalloc(x: Context | null, size: number): Gen<Obj | null> {
+    let o: Obj | null = null;
+    if (!this.fails('kmalloc') && this.live < this.k.cfg.maxObjects) {
+      o = this.free.pop() ?? null;
+      if (o === null) {
+        o = new Obj(this.created++, size);
+        this.all.push(o);
+      }
+      o.state = 'live';
+      o.next = null;
+      this.live++;
+      if (this.live > this.peakLive) this.peakLive = this.live;
+    }
+    if (x) {
+      x.touched = 'slab';
+      yield `kmalloc(${size}) = ${o ? o.name : 'NULL'}`;
+    }
+    return o;
+  }
+
+  /** kfree(obj): returns an allocator object to slab. */
+  *kfree(x: Context | null, o: Obj): Gen<void> {
+    if (o.state === 'slab') {
+      throw new Violation('Conservation', `${x ? x.fn : 'boot'} kfree(${o.name}) but ${o.name} is already in slab (double free)`);
+    }
+    this.k.observer?.kfree(x, o);
+    o.state = 'slab';
+    this.live--;
+    this.free.push(o);
+    if (x) {
+      x.touched = 'slab';
+      yield `kfree(${o.name})`;
+    }
+  }
+
+  /** kmalloc of a non-object structure (GFP_KERNEL or NOWAIT; may fail). */
+  *kmallocAux(x: Context, name: string): Gen<Aux | null> {
+    const a = this.fails('kmalloc') ? null : new Aux(name);
+    if (a) this.structs.add(a);
+    x.touched = 'slab';
+    yield `kmalloc(sizeof(${name})) = ${a ? name : 'NULL'}`;
+    return a;
+  }
+
+  *kfreeAux(x: Context, a: Aux): Gen<void> {
+    if (a.freed) throw new Violation('Conservation', `${x.fn} kfree(${a.name}) twice`);
+    a.freed = true;
+    this.structs.delete(a);
+    x.touched = 'slab';
+    yield `kfree(${a.name})`;
+  }
+
+  /** __alloc_percpu_gfp(size, 8, GFP_NOWAIT) for one unit: size x cpus bytes. */
+  *allocPercpu(x: Context | null, unitSize: number): Gen<boolean> {
+    const ok = !this.fails('percpu');
+    if (ok) this.percpuAccount(unitSize * this.k.cfg.cpus);
+    if (x) {
+      x.touched = 'percpu';
+      yield `__alloc_percpu_gfp(${unitSize}) = ${ok ? 'pptr' : 'NULL'}`;
+    }
+    return ok;
+  }
+
+  *freePercpu(x: Context | null, unitSize: number): Gen<void> {
+    this.percpuAccount(-unitSize * this.k.cfg.cpus);
+    if (x) {
+      x.touched = 'percpu';
+      yield `free_percpu(${unitSize})`;
+    }
+  }
+
+  percpuAccount(bytes: number): void {
+    this.percpuBytes += bytes;
+    if (this.percpuBytes > this.peakPercpuBytes) this.peakPercpuBytes = this.percpuBytes;
+  }
+}

@@ -1,0 +1,75 @@
+// linux/spinlock.h: raw_spin_lock spins; spinning on a lock held by a
+// context this one interrupted on the same CPU can never finish, which is
+// reported as NoDeadlock at once rather than hung on.
+import type { Context } from './context.ts';
+import { localIrqRestore, localIrqSave } from './irqflags.ts';
+import { Violation, type Gen, type Owner } from './types.ts';
+
+export class RawSpinlock {
+  holder: Context | null = null;
+  constructor(
+    readonly owner: Owner,
+    readonly field: string,
+  ) {}
+}
+
+export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
+  x.k.touch(x, l.owner, l.field);
+  x.touched = `${l.owner.name}.${l.field}`;
+  const h = l.holder;
+  if (h !== null && h.cpu === x.cpu) {
+    throw new Violation(
+      'NoDeadlock',
+      `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
+    );
+  }
+  while (l.holder !== null) {
+    x.waitFor = () => l.holder === null;
+    x.waitWhat = `spin on ${l.field}`;
+    yield `raw_spin_lock(&${l.field}): spinning`;
+  }
+  x.waitFor = null;
+  l.holder = x;
+  yield `raw_spin_lock(&${l.field})`;
+}
+
+/** spin_trylock(): fails when held, or when a 'trylock' fault is armed. */
+export function* rawSpinTrylock(x: Context, l: RawSpinlock): Gen<boolean> {
+  x.k.touch(x, l.owner, l.field);
+  x.touched = `${l.owner.name}.${l.field}`;
+  const ok = l.holder === null && !x.k.slab.fails('trylock');
+  if (ok) l.holder = x;
+  yield `spin_trylock(&${l.field}) = ${ok ? 1 : 0}`;
+  return ok;
+}
+
+export function* rawSpinUnlock(x: Context, l: RawSpinlock): Gen<void> {
+  x.k.touch(x, l.owner, l.field);
+  l.holder = null;
+  yield `raw_spin_unlock(&${l.field})`;
+}
+
+export function* rawSpinLockIrqsave(x: Context, l: RawSpinlock): Gen<boolean> {
+  const flags = localIrqSave(x);
+  yield* rawSpinLock(x, l);
+  return flags;
+}
+
+export function* rawSpinUnlockIrqrestore(x: Context, l: RawSpinlock, flags: boolean): Gen<void> {
+  yield* rawSpinUnlock(x, l);
+  localIrqRestore(x, flags);
+}
+
+/** Wait until cond holds. A sleeping wait (barriers, irq_work_sync on RT,
+ *  cancel_work_sync) lets the tasks it preempted on its CPU run meanwhile;
+ *  a spinning wait (cpu_relax loops) does not. */
+export function* waitUntil(x: Context, cond: () => boolean, what: string, sleeps = true): Gen<void> {
+  while (!cond()) {
+    x.waitFor = cond;
+    x.waitWhat = what;
+    x.sleeping = sleeps && x.level === 'task';
+    yield `${what}: waiting`;
+  }
+  x.waitFor = null;
+  x.sleeping = false;
+}

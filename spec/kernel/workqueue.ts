@@ -1,0 +1,79 @@
+// kernel/workqueue.c: queue_work() returns false while the work is pending;
+// a kworker (task level) runs it on the queuing CPU, or on another CPU when
+// that one went offline; unbound works run anywhere.
+import type { Context } from './context.ts';
+import { waitUntil } from './spinlock.ts';
+import { Violation, type Gen, type Owner } from './types.ts';
+
+export class Work {
+  pending = false;
+  running: Context | null = null;
+  cpu = 0;
+  unbound = false;
+  constructor(
+    readonly owner: Owner,
+    readonly field: string,
+    readonly fn: (x: Context) => Gen<void>,
+    readonly fnName: string,
+  ) {}
+  get name(): string {
+    return `${this.owner.name}.${this.field}`;
+  }
+}
+
+/** queue_work(wq, work): one atomic step. */
+export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
+  x.k.touch(x, w.owner, w.field);
+  x.touched = w.name;
+  if (w.pending) {
+    yield `queue_work(&${w.field}) = false (pending)`;
+    return false;
+  }
+  w.pending = true;
+  w.cpu = x.cpu;
+  w.unbound = unbound;
+  x.k.pendingWork.add(w);
+  yield `queue_work(${unbound ? 'system_unbound_wq' : 'wq'}, &${w.field})`;
+  return true;
+}
+
+export function* workPending(x: Context, w: Work): Gen<boolean> {
+  x.k.touch(x, w.owner, w.field);
+  x.touched = w.name;
+  yield `work_pending(&${w.field}) = ${w.pending}`;
+  return w.pending;
+}
+
+/** cancel_work_sync(): drop a pending work, wait for a running one. */
+export function* cancelWorkSync(x: Context, w: Work): Gen<boolean> {
+  x.k.touch(x, w.owner, w.field);
+  x.touched = w.name;
+  const was = w.pending;
+  w.pending = false;
+  x.k.pendingWork.delete(w);
+  yield `cancel_work_sync(&${w.field})${was ? ': cancelled pending' : ''}`;
+  yield* waitUntil(x, () => w.running === null, `cancel_work_sync(${w.name})`);
+  return was;
+}
+
+/** Can work w run on cpu now (ignoring what the CPU is doing)? */
+export function workRunsOn(x: { cpus: { online: boolean }[] }, w: Work, cpu: number): boolean {
+  if (!w.pending || w.running) return false;
+  if (w.unbound || !x.cpus[w.cpu]!.online) return x.cpus[cpu]!.online;
+  return w.cpu === cpu;
+}
+
+/** The kworker side. */
+export function* runWork(x: Context, w: Work): Gen<void> {
+  if (w.owner.freed) {
+    throw new Violation('TeardownBarriers', `kworker ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
+  }
+  w.pending = false;
+  w.running = x;
+  x.k.pendingWork.delete(w);
+  if (w.cpu !== x.cpu) x.k.saw('kworker-on-other-cpu');
+  x.fns.push(w.fnName);
+  yield* w.fn(x);
+  x.fns.pop();
+  w.running = null;
+}

@@ -1,0 +1,111 @@
+// memalloc.c: struct bpf_mem_cache, struct bpf_mem_alloc, bpf_mem_cache_idx().
+import { Cell } from '../kernel/atomic.ts';
+import type { Audited, Kernel } from '../kernel/kernel.ts';
+import { IrqWork } from '../kernel/irq_work.ts';
+import { LlistHead } from '../kernel/llist.ts';
+import { RcuHead } from '../kernel/rcupdate.ts';
+import type { Context } from '../kernel/context.ts';
+import type { Gen, Owner } from '../kernel/types.ts';
+
+/** sizeof(struct llist_node) */
+export const LLIST_NODE_SZ = 8;
+export const NUM_CACHES = 11;
+/** bpf_mem_alloc_init(): static u16 sizes[NUM_CACHES] */
+export const SIZES = [96, 192, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const;
+
+/** memalloc.c: size_index[24], kmalloc's table without the 8-byte bucket */
+const SIZE_INDEX = [3, 3, 4, 4, 5, 5, 5, 5, 1, 1, 1, 1, 6, 6, 6, 6, 2, 2, 2, 2, 2, 2, 2, 2];
+
+function fls(x: number): number {
+  return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+/** bpf_mem_cache_idx(): bucket index for a size, -1 if none. */
+export function bpfMemCacheIdx(size: number): number {
+  if (!size || size > 4096) return -1;
+  if (size <= 192) return SIZE_INDEX[(size - 1) >> 3]! - 1;
+  return fls(size - 1) - 2;
+}
+
+export class BpfMemCache implements Owner, Audited {
+  freed = false;
+  readonly free_llist: LlistHead;
+  readonly active: Cell;
+  readonly free_llist_extra: LlistHead;
+  readonly refill_work: IrqWork;
+  readonly free_cnt: Cell;
+  low_watermark = 0;
+  high_watermark = 0;
+  batch = 0;
+  readonly rcu: RcuHead;
+  readonly free_by_rcu: LlistHead;
+  readonly waiting_for_gp: LlistHead;
+  readonly call_rcu_in_progress: Cell;
+  /** policies built on this cache hang their own state here */
+  ext: unknown = null;
+
+  constructor(
+    readonly name: string,
+    readonly cpu: number,
+    readonly unit_size: number,
+    readonly percpu_size: number,
+    refill: (x: Context, c: BpfMemCache) => Gen<void>,
+  ) {
+    this.free_llist = new LlistHead(this, 'free_llist');
+    this.active = new Cell(this, 'active');
+    this.free_llist_extra = new LlistHead(this, 'free_llist_extra');
+    this.refill_work = new IrqWork(this, 'refill_work', (x) => refill(x, this), 'bpf_mem_refill');
+    this.free_cnt = new Cell(this, 'free_cnt');
+    this.rcu = new RcuHead(this);
+    this.free_by_rcu = new LlistHead(this, 'free_by_rcu');
+    this.waiting_for_gp = new LlistHead(this, 'waiting_for_gp');
+    this.call_rcu_in_progress = new Cell(this, 'call_rcu_in_progress');
+  }
+
+  /** The lists an object can sit on, for the Conservation checks. */
+  register(k: Kernel): void {
+    k.register(this.free_llist);
+    k.register(this.free_llist_extra);
+    k.register(this.free_by_rcu);
+    k.register(this.waiting_for_gp);
+    k.audited.push(this);
+    k.cells.push(this.active, this.free_cnt, this.call_rcu_in_progress);
+  }
+
+  audit(fail: (invariant: string, detail: string) => void): void {
+    if (this.freed) return;
+    let n = 0;
+    for (let o = this.free_llist.first; o && n <= this.free_cnt.v + 1_000; o = o.next) n++;
+    if (n !== this.free_cnt.v) fail('FreeCntMatchesList', `${this.name}.free_cnt = ${this.free_cnt.v} but free_llist holds ${n}`);
+    if (this.active.v !== 0) fail('ActiveIdleAtQuiescence', `${this.name}.active = ${this.active.v} with no operation in flight`);
+  }
+}
+
+/** The percpu allocation that holds the caches (ma->cache or ma->caches). */
+export class PercpuCaches implements Owner {
+  freed = false;
+  constructor(
+    readonly name: string,
+    readonly caches: BpfMemCache[],
+  ) {}
+}
+
+export class BpfMemAlloc implements Owner {
+  freed = false;
+  readonly name = 'ma';
+  /** size != 0: one cache per CPU */
+  cache: PercpuCaches | null = null;
+  /** size == 0: NUM_CACHES caches per CPU; caches[cpu*NUM_CACHES + i] */
+  caches: PercpuCaches | null = null;
+  percpu = false;
+}
+
+/** this_cpu_ptr(ma->cache) */
+export function thisCpuCache(x: Context, pc: PercpuCaches): BpfMemCache {
+  return pc.caches[x.cpu]!;
+}
+
+/** this_cpu_ptr(ma->caches)->cache + idx */
+export function thisCpuBucket(x: Context, pc: PercpuCaches, idx: number): BpfMemCache {
+  return pc.caches[x.cpu * NUM_CACHES + idx]!;
+}

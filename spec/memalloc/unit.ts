@@ -1,0 +1,71 @@
+// memalloc.c: unit_alloc(), unit_free() and the four entry points
+// bpf_mem_alloc(), bpf_mem_free(), bpf_mem_cache_alloc(), bpf_mem_cache_free().
+import { localDec, localIncReturn, plainAdd } from '../kernel/atomic.ts';
+import { WARN_ON } from '../kernel/bug.ts';
+import { kfunc, type Context } from '../kernel/context.ts';
+import { localIrqRestore, localIrqSave } from '../kernel/irqflags.ts';
+import { __llistAdd, __llistDelFirst, llistAdd } from '../kernel/llist.ts';
+import type { Obj } from '../kernel/obj.ts';
+import type { Gen } from '../kernel/types.ts';
+import { bpfMemCacheIdx, LLIST_NODE_SZ, thisCpuBucket, thisCpuCache, type BpfMemAlloc, type BpfMemCache } from './cache.ts';
+import { irqWorkRaise } from './refill.ts';
+
+/** unit_alloc(): pop free_llist under IRQs off and the 'active' count. */
+export const unitAlloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCache): Gen<Obj | null> {
+  let llnode: Obj | null = null;
+  let cnt = 0;
+  const flags = localIrqSave(x);
+  if ((yield* localIncReturn(x, c.active)) === 1) {
+    llnode = yield* __llistDelFirst(x, c.free_llist);
+    if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
+  }
+  yield* localDec(x, c.active);
+  localIrqRestore(x, flags);
+
+  WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
+
+  if (cnt < c.low_watermark) yield* irqWorkRaise(x, c);
+  return llnode;
+});
+
+/** unit_free(): push free_llist, or free_llist_extra when 'active' is taken
+ *  (an NMI program freeing while this CPU is inside the allocator). */
+export const unitFree = kfunc('unit_free', function* (x: Context, c: BpfMemCache, llnode: Obj): Gen<void> {
+  let cnt = 0;
+  const flags = localIrqSave(x);
+  if ((yield* localIncReturn(x, c.active)) === 1) {
+    yield* __llistAdd(x, llnode, c.free_llist);
+    cnt = yield* plainAdd(x, c.free_cnt, +1);
+  } else {
+    // unit_free() cannot fail: the atomic llist_add, drained by free_bulk()
+    yield* llistAdd(x, llnode, c.free_llist_extra);
+  }
+  yield* localDec(x, c.active);
+  localIrqRestore(x, flags);
+
+  if (cnt > c.high_watermark) yield* irqWorkRaise(x, c);
+});
+
+/** bpf_mem_alloc(): size buckets (ma->caches). */
+export const bpfMemAlloc = kfunc('bpf_mem_alloc', function* (x: Context, ma: BpfMemAlloc, size: number): Gen<Obj | null> {
+  if (!size) return null; // ZERO_SIZE_PTR: not an object
+  const idx = bpfMemCacheIdx(size + LLIST_NODE_SZ);
+  if (idx < 0) return null;
+  return yield* unitAlloc(x, thisCpuBucket(x, ma.caches!, idx));
+});
+
+/** bpf_mem_free(): the bucket comes from ksize() of the object. */
+export const bpfMemFree = kfunc('bpf_mem_free', function* (x: Context, ma: BpfMemAlloc, ptr: Obj): Gen<void> {
+  const idx = bpfMemCacheIdx(ptr.size);
+  if (idx < 0) return;
+  yield* unitFree(x, thisCpuBucket(x, ma.caches!, idx), ptr);
+});
+
+/** bpf_mem_cache_alloc(): fixed size (ma->cache). */
+export const bpfMemCacheAlloc = kfunc('bpf_mem_cache_alloc', function* (x: Context, ma: BpfMemAlloc): Gen<Obj | null> {
+  return yield* unitAlloc(x, thisCpuCache(x, ma.cache!));
+});
+
+export const bpfMemCacheFree = kfunc('bpf_mem_cache_free', function* (x: Context, ma: BpfMemAlloc, ptr: Obj): Gen<void> {
+  yield* unitFree(x, thisCpuCache(x, ma.cache!), ptr);
+});

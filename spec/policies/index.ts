@@ -1,0 +1,15 @@
+// The registry of built-in policies. Correct designs first, then the zoo.
+import { bpfMa } from './bpf-ma.ts';
+import { destroySkipsBarriers } from './bug-destroy-skips-barriers.ts';
+import { unitFreeIgnoresActive } from './bug-unit-free-ignores-active.ts';
+import type { Policy } from './policy.ts';
+
+export const POLICIES: readonly Policy<any>[] = [bpfMa, unitFreeIgnoresActive, destroySkipsBarriers];
+
+export function findPolicy(name: string): Policy<any> | undefined {
+  return POLICIES.find((p) => p.name === name);
+}
+
+/** Policies `allocspec check` explores when no --policy is given. */
+export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug);
+export const ZOO = POLICIES.filter((p) => p.bug);

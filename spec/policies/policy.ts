@@ -1,0 +1,45 @@
+// The Policy API: an allocator design is a plain object with a handful of
+// hooks. The harness boots it, drives programs through alloc/free on every
+// CPU and context, tears it down, and checks the model's invariants.
+import type { Context } from '../kernel/context.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import type { Obj } from '../kernel/obj.ts';
+import type { Gen } from '../kernel/types.ts';
+import type { FaultKind } from '../kernel/slab.ts';
+import type { InvariantName } from '../../model/invariants.ts';
+
+/** How the allocator is created (bpf_mem_alloc_init's arguments). */
+export interface AllocOptions {
+  /** object size; 0 = size buckets (bpf_mem_alloc / bpf_mem_free) */
+  size: number;
+  /** per-CPU objects (bpf_mem_alloc_init(ma, size, true)) */
+  percpu: boolean;
+}
+
+export interface Policy<S = unknown> {
+  /** stable name used on the command line, in reports and fixtures */
+  readonly name: string;
+  /** one line: what it models, from which seed */
+  readonly summary: string;
+  /** bug-zoo variants: the invariants the bug can break (first = the one it
+   *  is named for), and why */
+  readonly bug?: { readonly invariants: readonly InvariantName[]; readonly why: string };
+  /** invariants beyond the core set this design promises */
+  readonly promises?: readonly InvariantName[];
+  /** fault kinds that reach this design's code (default: kmalloc, and
+   *  percpu for per-CPU objects); the harness injects only these */
+  readonly faults?: readonly FaultKind[];
+  /** boot: create and prefill; the state is passed to every other hook */
+  init(k: Kernel, opts: AllocOptions): S;
+  /** a program on x allocates (size matters for size buckets only) */
+  alloc(x: Context, s: S, size: number): Gen<Obj | null>;
+  /** a program on x frees an object it owned */
+  free(x: Context, s: S, obj: Obj): Gen<void>;
+  /** teardown, from a syscall/kworker on x, after every object was freed */
+  destroy(x: Context, s: S): Gen<void>;
+}
+
+/** Identity helper that keeps the state type of a policy checked. */
+export function definePolicy<S>(p: Policy<S>): Policy<S> {
+  return p;
+}
