@@ -1,0 +1,26 @@
+// Test helpers: a kernel, a context to run spec functions sequentially,
+// and a driver that runs a generator to its end.
+import { Kernel, type KernelConfig } from '../../spec/kernel/kernel.ts';
+import type { Context } from '../../spec/kernel/context.ts';
+import type { Level, Gen } from '../../spec/kernel/types.ts';
+import { runToEnd } from '../../spec/kernel/sched.ts';
+
+export function kernel(over: Partial<KernelConfig> = {}): Kernel {
+  return new Kernel({ cpus: 2, preemptRt: false, rcuTraceImpliesRcuGp: false, maxObjects: 1000, maxTaskNesting: 2, stepLimit: 20_000, ...over });
+}
+
+/** A context on cpu that is not on the CPU's stack: for sequential tests. */
+export function ctx(k: Kernel, cpu = 0, level: Level = 'task', label = 'test'): Context {
+  return k.context(cpu, level, label);
+}
+
+/** Run a spec generator to its end, counting its steps. */
+export function drive<T>(g: Gen<T>): { value: T; steps: string[] } {
+  const steps: string[] = [];
+  for (;;) {
+    const r = g.next();
+    if (r.done) return { value: r.value, steps };
+    steps.push(r.value);
+  }
+}
+export { runToEnd };
