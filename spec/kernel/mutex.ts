@@ -1,0 +1,33 @@
+// linux/mutex.h: a sleeping lock. A task waiting for it sleeps, so tasks it
+// preempted on its CPU (the holder among them) keep running; taking it in
+// atomic context, or twice, is reported rather than hung on.
+import type { Context } from './context.ts';
+import { waitUntil } from './spinlock.ts';
+import { Violation, type Gen, type Owner } from './types.ts';
+
+export class Mutex {
+  holder: Context | null = null;
+  constructor(
+    readonly owner: Owner,
+    readonly field: string,
+  ) {}
+}
+
+export function* mutexLock(x: Context, m: Mutex): Gen<void> {
+  x.k.touch(x, m.owner, m.field);
+  x.touched = `${m.owner.name}.${m.field}`;
+  if (x.level !== 'task' || x.rcuDepth > 0) {
+    throw new Violation('NoKernelWarn', `might_sleep(): mutex_lock(&${m.field}) in atomic context in ${x.fn} on cpu${x.cpu} (${x.label})`);
+  }
+  if (m.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${m.field} it already holds`);
+  yield* waitUntil(x, () => m.holder === null, `mutex_lock(&${m.field})`);
+  m.holder = x;
+  yield `mutex_lock(&${m.field})`;
+}
+
+export function* mutexUnlock(x: Context, m: Mutex): Gen<void> {
+  x.k.touch(x, m.owner, m.field);
+  if (m.holder !== x) throw new Violation('NoKernelWarn', `${x.fn} (${x.label}) unlocks ${m.field} it does not hold`);
+  m.holder = null;
+  yield `mutex_unlock(&${m.field})`;
+}

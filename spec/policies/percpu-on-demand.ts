@@ -1,0 +1,51 @@
+// Seed 000: the size-0 percpu allocator (bpf_global_percpu_ma) created by
+// the verifier, with one size bucket set up per object size on demand, at
+// the load of the first program that allocates that size.
+import type { Obj } from '../kernel/obj.ts';
+import type { Gen } from '../kernel/types.ts';
+import type { Context } from '../kernel/context.ts';
+import { bpfMemCacheIdx, NUM_CACHES, SIZES } from '../memalloc/cache.ts';
+import { bpfMemAllocPercpu, bpfMemFreePercpu, percpuMaDestroy } from '../percpu/unit.ts';
+import { queueLoadsAtBoot, requestLoad, Verifier } from '../percpu/verifier.ts';
+import { definePolicy } from './policy.ts';
+
+/** The object size of a program: the configured one when some bucket fits
+ *  it, else the largest bucket (the checker's default sizes are picked for
+ *  memalloc.c's watermarks, not for bpf_percpu_obj_new()). */
+export function progSize(size: number): number {
+  return bpfMemCacheIdx(size) < 0 ? SIZES[NUM_CACHES - 1]! : size;
+}
+
+/** A program runs only once its load succeeded; until then it asks for its
+ *  load (a kworker runs BPF_PROG_LOAD) and allocates nothing. */
+function* allocWhenLoaded(x: Context, v: Verifier, asked: number): Gen<Obj | null> {
+  const size = progSize(asked);
+  if (!v.loaded.has(bpfMemCacheIdx(size))) {
+    yield* requestLoad(x, v, size);
+    return null;
+  }
+  return yield* bpfMemAllocPercpu(x, v.ma, size);
+}
+
+export const percpuOnDemand = definePolicy<Verifier>({
+  name: 'percpu-on-demand',
+  summary: 'bpf_mem_alloc_percpu_init + bpf_mem_alloc_percpu_unit_init (seed 000): percpu buckets set up per size, under the verifier mutex',
+  faults: ['kmalloc', 'percpu'],
+  situations: {
+    'percpu-alloc-before-load': 'a program ran before its load finished and asked for it',
+    'percpu-load-waits-for-mutex': 'a load found bpf_percpu_ma_lock held by a racing load',
+    'percpu-ma-set-by-racing-load': 'a load saw bpf_global_percpu_ma_set clear, then set under the mutex',
+    'percpu-unit-already-initialised': "bpf_mem_alloc_percpu_unit_init() found the size's unit already set up",
+    'irq-work-while-other-cpu-frees': 'a program frees on one CPU while irq_work runs on another',
+    'nmi-in-active:unit_alloc': 'an NMI program enters the allocator while unit_alloc holds active',
+  },
+  init: (k, opts) => {
+    const v = new Verifier(k);
+    // every CPU starts loading a program of the configured size at once
+    if (opts.size) queueLoadsAtBoot(k, v, progSize(opts.size));
+    return v;
+  },
+  alloc: (x, v, size) => allocWhenLoaded(x, v, size),
+  free: (x, v, obj) => bpfMemFreePercpu(x, v.ma, obj),
+  destroy: (x, v) => percpuMaDestroy(x, v),
+});
