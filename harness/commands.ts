@@ -8,8 +8,10 @@ import type { CheckConfig } from './config.ts';
 
 export type Op = 'alloc' | 'free' | 'lookup';
 export type Cmd =
-  /** start a BPF program at task level on cpu, run `steps` steps (0: to the end) */
-  | { t: 'prog'; cpu: number; op: Op; arg: number; sleepable: boolean; steps: number }
+  /** start a BPF program at task level on cpu that does `count` allocs or
+   *  frees (frees from owned object #arg on) or one lookup; run `steps`
+   *  steps (0: to the end) */
+  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number }
   /** an NMI on cpu runs a perf-event BPF program to its end */
   | { t: 'nmi'; cpu: number; op: Op; arg: number }
   /** advance whatever runs on top of cpu */
@@ -35,7 +37,7 @@ const n = (steps: number): string => (steps === 0 ? 'to end' : `${steps} step${s
 export function cmdText(c: Cmd): string {
   switch (c.t) {
     case 'prog':
-      return `prog cpu${c.cpu} ${c.op}${c.op === 'alloc' ? '' : ` #${c.arg}`}${c.sleepable ? ' sleepable' : ''}, ${n(c.steps)}`;
+      return `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${c.op === 'alloc' ? '' : ` #${c.arg}`}${c.sleepable ? ' sleepable' : ''}, ${n(c.steps)}`;
     case 'nmi':
       return `nmi cpu${c.cpu} ${c.op}${c.op === 'alloc' ? '' : ` #${c.arg}`}`;
     case 'gp':
@@ -53,20 +55,22 @@ export function cmdArbitrary(cfg: CheckConfig, faults: readonly FaultKind[]): fc
   const steps = fc.nat(6); // 0 = run to the end: the simplest, shrinks to it
   const op = fc.constantFrom<Op>('alloc', 'free', 'lookup');
   const arg = fc.nat(7);
+  // up to 4 updates per run: memalloc.c's own prefill assumption
+  const count = fc.integer({ min: 1, max: 4 });
   const arbs: fc.WeightedArbitrary<Cmd>[] = [
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('prog' as const), cpu, op, arg, sleepable: fc.boolean(), steps }) },
-    { weight: 4, arbitrary: fc.record({ t: fc.constant('step' as const), cpu, steps }) },
-    { weight: 3, arbitrary: fc.record({ t: fc.constant('irq' as const), cpu, steps }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('softirq' as const), cpu, steps }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant('kworker' as const), cpu, steps }) },
-    { weight: 3, arbitrary: fc.record({ t: fc.constant('gp' as const), flavour: fc.constantFrom('rcu' as const, 'rcu_tasks_trace' as const) }) },
+    { weight: 12, arbitrary: fc.record({ t: fc.constant('prog' as const), cpu, op, arg, count, sleepable: fc.boolean(), steps }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('step' as const), cpu, steps }) },
+    { weight: 10, arbitrary: fc.record({ t: fc.constant('irq' as const), cpu, steps }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('softirq' as const), cpu, steps }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('kworker' as const), cpu, steps }) },
+    { weight: 8, arbitrary: fc.record({ t: fc.constant('gp' as const), flavour: fc.constantFrom('rcu' as const, 'rcu_tasks_trace' as const) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('destroy' as const), cpu, steps }) },
   ];
   if (cfg.nmi) {
-    arbs.push({ weight: 3, arbitrary: fc.record({ t: fc.constant('nmi' as const), cpu, op: fc.constantFrom<Op>('alloc', 'free'), arg }) });
+    arbs.push({ weight: 6, arbitrary: fc.record({ t: fc.constant('nmi' as const), cpu, op: fc.constantFrom<Op>('alloc', 'free'), arg }) });
   }
   if (cfg.faults && faults.length) {
-    arbs.push({ weight: 1, arbitrary: fc.record({ t: fc.constant('fault' as const), kind: fc.constantFrom(...faults) }) });
+    arbs.push({ weight: 2, arbitrary: fc.record({ t: fc.constant('fault' as const), kind: fc.constantFrom(...faults) }) });
   }
   return fc.oneof(...arbs);
 }

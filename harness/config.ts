@@ -33,13 +33,13 @@ export interface CheckConfig {
   stepLimit: number;
 }
 
-/** Fixed-size cache of 4088-byte objects: unit_size 4096, so memalloc.c's
- *  own arithmetic gives low 2, high 6, batch 3, prefill 1 - every watermark
- *  path is reachable with a small pool. */
+/** Fixed-size cache of 8184-byte objects: unit_size 8192, so memalloc.c's
+ *  own arithmetic gives low 1, high 3, batch 1, prefill 1 ("8k allocs and
+ *  above"): every watermark path is reachable with a small pool. */
 export const DEFAULT_CONFIG: CheckConfig = {
   name: 'fixed',
   cpus: 2,
-  size: 4088,
+  size: 8184,
   allocSizes: [],
   percpu: false,
   preemptRt: false,
@@ -47,7 +47,7 @@ export const DEFAULT_CONFIG: CheckConfig = {
   objects: 24,
   nmi: true,
   faults: true,
-  maxCommands: 40,
+  maxCommands: 50,
   maxTaskNesting: 2,
   stepLimit: 20_000,
 };
@@ -55,7 +55,7 @@ export const DEFAULT_CONFIG: CheckConfig = {
 /** The configurations `allocspec check` explores by default, and by name. */
 export const CONFIGS: Record<string, CheckConfig> = {
   fixed: DEFAULT_CONFIG,
-  percpu: { ...DEFAULT_CONFIG, name: 'percpu', size: 4088, percpu: true },
+  percpu: { ...DEFAULT_CONFIG, name: 'percpu', size: 8192, percpu: true },
   buckets: { ...DEFAULT_CONFIG, name: 'buckets', size: 0, allocSizes: [1000, 2000, 4000], objects: 96 },
   rt: { ...DEFAULT_CONFIG, name: 'rt', preemptRt: true, rcuTraceImpliesRcuGp: true },
   wide: { ...DEFAULT_CONFIG, name: 'wide', cpus: 4, objects: 32, maxCommands: 60 },

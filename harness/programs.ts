@@ -2,16 +2,31 @@
 // or perf-event NMI), and the map teardown (htab_map_free frees what the map
 // still owns, then bpf_mem_alloc_destroy()).
 import type { Context } from '../spec/kernel/context.ts';
-import type { Obj } from '../spec/kernel/obj.ts';
 import { rcuReadLock, rcuReadLockTrace, rcuReadUnlock, rcuReadUnlockTrace } from '../spec/kernel/rcupdate.ts';
 import type { Gen } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { AbstractAllocator } from '../model/allocator.ts';
 import type { Op } from './commands.ts';
+import { Obj } from '../spec/kernel/obj.ts';
+import { Violation } from '../spec/kernel/types.ts';
+import { PolicyError } from './errors.ts';
+
+/** Run a policy hook; anything it throws that is not a Violation names the
+ *  policy, the hook and the step. */
+export function* hook<T>(x: Context, policy: Policy<unknown>, name: string, g: () => Gen<T>): Gen<T> {
+  try {
+    return yield* g();
+  } catch (e) {
+    if (e instanceof Violation || e instanceof PolicyError) throw e;
+    throw new PolicyError(policy.name, name, `threw at step ${x.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})`, e);
+  }
+}
 
 export interface ProgArgs {
   op: Op;
-  obj: Obj | null;
+  /** alloc: how many; free: the objects, taken from the map at start */
+  count: number;
+  objs: Obj[];
   size: number;
   sleepable: boolean;
 }
@@ -21,17 +36,21 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
   if (a.sleepable) rcuReadLockTrace(x);
   else rcuReadLock(x);
   switch (a.op) {
-    case 'alloc': {
-      const obj = yield* policy.alloc(x, s, a.size);
-      if (obj) model.allocated(x, obj);
+    case 'alloc':
+      for (let i = 0; i < a.count; i++) {
+        const obj = yield* hook(x, policy, 'alloc', () => policy.alloc(x, s, a.size));
+        if (obj !== null && !(obj instanceof Obj)) {
+          throw new PolicyError(policy.name, 'alloc', `at step ${x.k.steps} (${x.label} on cpu${x.cpu})`, `returned ${String(obj)}; expected an Obj from the slab or null`);
+        }
+        if (obj) model.allocated(x, obj);
+      }
       break;
-    }
     case 'free':
-      yield* policy.free(x, s, a.obj!);
+      for (const obj of a.objs) yield* hook(x, policy, 'free', () => policy.free(x, s, obj));
       break;
     case 'lookup': {
       // bpf_map_lookup_elem(): keep the pointer, read it later in this run
-      const obj = a.obj!;
+      const obj = a.objs[0]!;
       x.refs.push(obj);
       x.touched = obj.name;
       yield `lookup ${obj.name}`;
@@ -51,8 +70,8 @@ export function* mapFree(x: Context, policy: Policy<unknown>, s: unknown, model:
   x.fns.push('map_free');
   for (const obj of [...model.owned]) {
     model.released(obj);
-    yield* policy.free(x, s, obj);
+    yield* hook(x, policy, 'free', () => policy.free(x, s, obj));
   }
-  yield* policy.destroy(x, s);
+  yield* hook(x, policy, 'destroy', () => policy.destroy(x, s));
   x.fns.pop();
 }

@@ -13,10 +13,12 @@ import { canStart, run, start } from '../spec/kernel/sched.ts';
 import { Violation, type Level } from '../spec/kernel/types.ts';
 import { runWork, workRunsOn } from '../spec/kernel/workqueue.ts';
 import type { Policy } from '../spec/policies/policy.ts';
+import type { Obj } from '../spec/kernel/obj.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import type { Cmd, Op } from './commands.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { fingerprint } from './fingerprint.ts';
+import { PolicyError } from './errors.ts';
 import { bpfProg, mapFree } from './programs.ts';
 
 export interface SimOptions {
@@ -33,6 +35,9 @@ export class Sim {
   readonly model: AbstractAllocator;
   readonly state: unknown;
   tearingDown = false;
+  /** teardown finished and nothing is left to run: later commands are
+   *  skipped (their fast-check precondition fails) */
+  over = false;
   commands = 0;
   effective = 0;
   /** what the last command did, for traces */
@@ -48,7 +53,12 @@ export class Sim {
     this.k.tracer = opts.tracer ?? null;
     this.k.situations = opts.situations ?? null;
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])]);
-    this.state = policy.init(this.k, allocOptions(cfg));
+    try {
+      this.state = policy.init(this.k, allocOptions(cfg));
+    } catch (e) {
+      if (e instanceof Violation) throw e;
+      throw new PolicyError(policy.name, 'init', 'threw at boot', e);
+    }
   }
 
   private get n(): number {
@@ -57,24 +67,30 @@ export class Sim {
 
   // ---- actions: each returns what it did, or null when not enabled ----
 
-  private prog(cpu: number, level: Level, op: Op, arg: number, sleepable: boolean, steps: number): string | null {
+  private prog(cpu: number, level: Level, op: Op, arg: number, count: number, sleepable: boolean, steps: number): string | null {
     const k = this.k;
     if (this.tearingDown || !canStart(k, cpu, level)) return null;
     const owned = this.model.owned;
     if (owned.length === 0) op = 'alloc';
-    const obj = op === 'alloc' ? null : owned[arg % owned.length]!;
+    const objs: Obj[] = [];
+    if (op !== 'alloc') {
+      const first = arg % owned.length;
+      const want = op === 'free' ? Math.min(count, owned.length) : 1;
+      for (let i = 0; i < want; i++) objs.push(owned[(first + i) % owned.length]!);
+    }
     if (op === 'free') {
-      this.model.released(obj!);
+      for (const o of objs) this.model.released(o);
       this.coverFree(cpu);
     }
     const sizes = this.cfg.allocSizes;
     const size = sizes.length ? sizes[arg % sizes.length]! : this.cfg.size;
     const x = start(k, cpu, level, k.label(level === 'nmi' ? 'nmi' : 'prog'), (y) =>
-      bpfProg(y, this.policy, this.state, this.model, { op, obj, size, sleepable }),
+      bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size, sleepable }),
     );
     x.isProg = true;
+    this.did = `${x.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
     run(k, x, level === 'nmi' ? 0 : steps);
-    return `${x.label} on cpu${cpu}: ${op}${obj ? ` ${obj.name}` : ''}`;
+    return this.did;
   }
 
   private coverFree(cpu: number): void {
@@ -91,8 +107,9 @@ export class Sim {
   private step(cpu: number, steps: number): string | null {
     const x = this.k.runnable(cpu);
     if (!x) return null;
+    this.did = `${x.label} on cpu${cpu} runs`;
     run(this.k, x, steps);
-    return `${x.label} on cpu${cpu} runs`;
+    return this.did;
   }
 
   private irq(cpu: number, steps: number): string | null {
@@ -102,8 +119,9 @@ export class Sim {
     for (const w of k.pendingIrqWork) {
       if (w.cpu !== cpu || w.busy) continue;
       const x = start(k, cpu, level, k.label('irq_work'), (y) => runIrqWork(y, w));
+      this.did = `${x.label} on cpu${cpu}: ${w.fnName}(${w.owner.name})`;
       run(k, x, steps);
-      return `${x.label} on cpu${cpu}: ${w.fnName}(${w.owner.name})`;
+      return this.did;
     }
     return null;
   }
@@ -114,8 +132,9 @@ export class Sim {
     const cb = k.rcu.takeReady(cpu)!;
     for (const c of k.cpus) for (const y of c.stack) if (y.isProg && y.fns.length) k.saw('rcu-callback-racing-free');
     const x = start(k, cpu, 'softirq', k.label('softirq'), (y) => invokeCallback(y, cb));
+    this.did = `${x.label} on cpu${cpu}: ${cb.name}`;
     run(k, x, steps);
-    return `${x.label} on cpu${cpu}: ${cb.name}`;
+    return this.did;
   }
 
   private kworker(cpu: number, steps: number): string | null {
@@ -124,8 +143,9 @@ export class Sim {
     for (const w of k.pendingWork) {
       if (!workRunsOn(k, w, cpu)) continue;
       const x = start(k, cpu, 'task', k.label('kworker'), (y) => runWork(y, w));
+      this.did = `${x.label} on cpu${cpu}: ${w.fnName}`;
       run(k, x, steps);
-      return `${x.label} on cpu${cpu}: ${w.fnName}`;
+      return this.did;
     }
     return null;
   }
@@ -168,17 +188,18 @@ export class Sim {
     for (const x of k.contexts()) if (x.isProg) return null;
     this.tearingDown = true;
     const x = start(k, cpu, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
+    this.did = `map_free on cpu${cpu}`;
     run(k, x, steps);
-    return `map_free on cpu${cpu}`;
+    return this.did;
   }
 
   /** The command's own action, on the CPU it names. */
   private try(c: Cmd, cpu: number): string | null {
     switch (c.t) {
       case 'prog':
-        return this.prog(cpu, 'task', c.op, c.arg, c.sleepable, c.steps);
+        return this.prog(cpu, 'task', c.op, c.arg, c.count, c.sleepable, c.steps);
       case 'nmi':
-        return this.prog(cpu, 'nmi', c.op, c.arg, false, 0);
+        return this.prog(cpu, 'nmi', c.op, c.arg, 1, false, 0);
       case 'step':
         return this.step(cpu, c.steps);
       case 'irq':
@@ -220,13 +241,21 @@ export class Sim {
       for (let d = 1; d < this.n && did === null; d++) did = this.try(c, (cpu + d) % this.n);
     }
     if (did === null) did = this.anyProgress(cpu, 'steps' in c ? c.steps : 0);
-    if (did === null && c.t !== 'prog') did = this.prog(cpu, 'task', 'alloc', 0, false, 0);
+    if (did === null && c.t !== 'prog') did = this.prog(cpu, 'task', 'alloc', 0, 1, false, 0);
     this.did = did ?? 'nothing to do';
-    this.k.tracer?.note(null, `» ${this.did}`);
     if (did !== null) this.effective++;
-    if (this.k.quiescent) this.model.quiescent();
+    if (this.k.quiescent) {
+      this.model.quiescent(!this.tearingDown);
+      if (this.tearingDown && !this.pending()) this.over = true;
+    }
     this.opts.states?.add(fingerprint(this.k, this.model));
     return did !== null;
+  }
+
+  /** Queued irq_work, work items or RCU callbacks that have yet to run. */
+  pending(): boolean {
+    const k = this.k;
+    return k.pendingIrqWork.size > 0 || k.pendingWork.size > 0 || k.rcu.rcu.inflight.size > 0 || k.rcu.trace.inflight.size > 0;
   }
 
   /** Run everything that can run until nothing can; report what is stuck. */
@@ -258,7 +287,7 @@ export class Sim {
   finish(): void {
     this.k.tracer?.note(null, '» end of commands: run everything to quiescence');
     this.settle();
-    this.model.quiescent();
+    this.model.quiescent(!this.tearingDown);
     if (!this.tearingDown) {
       this.k.tracer?.note(null, '» teardown');
       this.tearingDown = true;

@@ -29,6 +29,9 @@ export interface Policy<S = unknown> {
   /** fault kinds that reach this design's code (default: kmalloc, and
    *  percpu for per-CPU objects); the harness injects only these */
   readonly faults?: readonly FaultKind[];
+  /** coverage: situations (names counted with k.saw) the exploration must
+   *  reach for a green check to mean something; default: memalloc.c's */
+  readonly situations?: Readonly<Record<string, string>>;
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
   /** a program on x allocates (size matters for size buckets only) */

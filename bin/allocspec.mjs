@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The allocspec command: runs the TypeScript sources through tsx.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../harness/cli.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,42 @@
+// Resolve --policy arguments: a built-in name, or a path to a module whose
+// default export (or export `policy`) is a Policy.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { findPolicy, POLICIES } from '../spec/policies/index.ts';
+import type { Policy } from '../spec/policies/policy.ts';
+import { PolicyError, UsageError } from './errors.ts';
+
+const HOOKS = ['init', 'alloc', 'free', 'destroy'] as const;
+
+export function looksLikePath(s: string): boolean {
+  return s.startsWith('.') || s.startsWith('/') || /\.(ts|mts|js|mjs)$/.test(s);
+}
+
+/** Check the shape of a loaded policy; name what is wrong. */
+export function validatePolicy(p: unknown, from: string): Policy<unknown> {
+  if (typeof p !== 'object' || p === null) throw new PolicyError(from, 'module', 'at load', 'exports no policy object (export default a Policy)');
+  const o = p as Record<string, unknown>;
+  if (typeof o.name !== 'string' || !o.name) throw new PolicyError(from, 'name', 'at load', 'is missing or not a string');
+  for (const h of HOOKS) {
+    if (typeof o[h] !== 'function') throw new PolicyError(o.name, h, 'at load', 'is missing or not a function');
+  }
+  return p as Policy<unknown>;
+}
+
+export async function resolvePolicy(arg: string): Promise<{ policy: Policy<unknown>; file?: string }> {
+  const builtin = findPolicy(arg);
+  if (builtin) return { policy: builtin };
+  if (!looksLikePath(arg)) {
+    throw new UsageError(`unknown policy '${arg}' (built-in: ${POLICIES.map((p) => p.name).join(', ')}; or give a file path)`);
+  }
+  const file = resolve(arg);
+  if (!existsSync(file)) throw new UsageError(`policy file not found: ${arg}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new PolicyError(arg, 'module', 'failed to load', e);
+  }
+  return { policy: validatePolicy(mod.default ?? mod.policy, arg), file };
+}

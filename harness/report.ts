@@ -1,0 +1,105 @@
+// The check report: per policy, each invariant held or violated, runs,
+// steps, the share of commands that did something, distinct states, and
+// coverage of the situations that matter. Text table and JSON.
+import { CORE_INVARIANTS, type InvariantName } from '../model/invariants.ts';
+import type { ExploreResult } from './explore.ts';
+
+export type Verdict = 'held' | 'violated';
+
+export interface PolicyReport {
+  policy: string;
+  configs: string[];
+  /** true for bug-zoo variants: a violation is the expected outcome */
+  zoo: boolean;
+  invariants: Record<string, Verdict>;
+  runs: number;
+  steps: number;
+  effectiveCommandRatio: number;
+  distinctStates: number;
+  /** situation -> times reached (0 = never reached: a blind spot) */
+  coverage: Record<string, number>;
+  counterexample: null | {
+    invariant: string;
+    message: string;
+    length: number;
+    config: string;
+    seed: number;
+    path: string;
+    fixture?: string;
+    replay?: string;
+  };
+}
+
+export interface CheckReport {
+  version: 1;
+  seed: number;
+  stepsPerSecond: number;
+  elapsedSeconds: number;
+  policies: PolicyReport[];
+}
+
+export function policyReport(
+  policy: string,
+  zoo: boolean,
+  checked: readonly InvariantName[],
+  results: ExploreResult[],
+  expected: Record<string, string>,
+): PolicyReport {
+  const cx = results.find((r) => r.counterexample)?.counterexample ?? null;
+  const cxCfg = results.find((r) => r.counterexample)?.config ?? '';
+  const invariants: Record<string, Verdict> = {};
+  for (const inv of checked) invariants[inv] = cx && cx.invariant === inv ? 'violated' : 'held';
+  const coverage: Record<string, number> = {};
+  for (const name of Object.keys(expected)) coverage[name] = 0;
+  for (const r of results) for (const [name, n] of r.situations) coverage[name] = (coverage[name] ?? 0) + n;
+  const commands = results.reduce((a, r) => a + r.commands, 0);
+  const states = new Set<number>();
+  for (const r of results) for (const s of r.states) states.add(s);
+  return {
+    policy,
+    configs: results.map((r) => r.config),
+    zoo,
+    invariants,
+    runs: results.reduce((a, r) => a + r.runs, 0),
+    steps: results.reduce((a, r) => a + r.steps, 0),
+    effectiveCommandRatio: commands ? results.reduce((a, r) => a + r.effective, 0) / commands : 0,
+    distinctStates: states.size,
+    coverage,
+    counterexample: cx && { invariant: cx.invariant, message: cx.message, length: cx.commands.length, config: cxCfg, seed: cx.seed, path: cx.path },
+  };
+}
+
+export function checkedInvariants(promises: readonly InvariantName[]): InvariantName[] {
+  return [...CORE_INVARIANTS, ...promises.filter((p) => !CORE_INVARIANTS.includes(p))];
+}
+
+/** Policy x invariant table, then per-policy totals and coverage gaps. */
+export function renderTable(reports: PolicyReport[]): string {
+  const names = [...new Set(reports.flatMap((r) => Object.keys(r.invariants)))];
+  const w0 = Math.max(6, ...reports.map((r) => r.policy.length));
+  const out: string[] = [];
+  out.push(['policy'.padEnd(w0), ...names.map((_, i) => `I${i + 1}`.padStart(3))].join(' '));
+  for (const r of reports) {
+    const cells = names.map((n) => {
+      const v = r.invariants[n];
+      return (v === undefined ? '-' : v === 'held' ? 'ok' : '✗').padStart(3);
+    });
+    out.push([r.policy.padEnd(w0), ...cells].join(' '));
+  }
+  out.push('');
+  names.forEach((n, i) => out.push(`  I${i + 1} = ${n}`));
+  out.push('');
+  out.push(`${'policy'.padEnd(w0)}  ${'runs'.padStart(7)} ${'steps'.padStart(10)} ${'states'.padStart(8)} effective`);
+  for (const r of reports) {
+    out.push(
+      `${r.policy.padEnd(w0)}  ${String(r.runs).padStart(7)} ${String(r.steps).padStart(10)} ${String(r.distinctStates).padStart(8)} ${r.effectiveCommandRatio.toFixed(3)}`,
+    );
+  }
+  const gaps = reports.flatMap((r) => Object.entries(r.coverage).filter(([, n]) => n === 0).map(([s]) => `${r.policy}: ${s}`));
+  out.push('');
+  if (gaps.length) {
+    out.push('never reached (blind spots of this run):');
+    for (const g of gaps) out.push(`  ${g}`);
+  } else out.push('coverage: every listed situation was reached');
+  return out.join('\n') + '\n';
+}
