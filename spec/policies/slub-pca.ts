@@ -1,0 +1,80 @@
+// Seed 002: a SLUB cache with the opt-in per-CPU array of objects, with the
+// review's two fixes (slab_free() falls back when free_to_pca() fails;
+// s->cpu_array is freed at destroy) and two more the harness needs to hold
+// (see spec/slub: refill_pca() gives back its batch when the trylock fails;
+// kmem_cache_alloc_bulk() returns 0 after undoing a partial allocation).
+import type { Context } from '../kernel/context.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import type { Obj } from '../kernel/obj.ts';
+import { runToEnd } from '../kernel/sched.ts';
+import type { Gen } from '../kernel/types.ts';
+import { kmemCacheAlloc, kmemCacheAllocBulk, kmemCachePrefillPercpuArray } from '../slub/alloc.ts';
+import { kmemCacheDestroy, kmemCacheFree, kmemCacheFreeBulk } from '../slub/free.ts';
+import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
+import { definePolicy } from './policy.ts';
+
+/** Array size: small enough that the pool fills and empties it often;
+ *  refill and flush move count / 2 = 2 objects. */
+export const PCA_COUNT = 4;
+
+export interface SlubState {
+  s: KmemCache;
+  /** allocations so far: users take turns between the three ways in */
+  calls: number;
+}
+
+/** kmem_cache_create(SLAB_NO_MERGE) + kmem_cache_setup_percpu_array(),
+ *  then each CPU prefills half its array, as a user would at boot. */
+export function slubInit(k: Kernel, size: number): SlubState {
+  const s = new KmemCache(size || 256);
+  runToEnd(kmemCacheSetupPercpuArray(k.context(0, 'task', 'boot'), s, PCA_COUNT));
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) runToEnd(kmemCachePrefillPercpuArray(k.context(cpu, 'task', 'boot'), s, PCA_COUNT >> 1));
+  return { s, calls: 0 };
+}
+
+/** A slab user allocating: kmem_cache_alloc(); kmem_cache_alloc_bulk() of
+ *  two, keeping one and bulk-freeing the other; or (process context only)
+ *  kmem_cache_prefill_percpu_array() first. */
+export function* slubUserAlloc(x: Context, st: SlubState): Gen<Obj | null> {
+  const s = st.s;
+  switch (st.calls++ % 3) {
+    case 1: {
+      const p: Obj[] = [];
+      if (!(yield* kmemCacheAllocBulk(x, s, 2, p))) return null;
+      yield* kmemCacheFreeBulk(x, s, p.slice(1));
+      return p[0]!;
+    }
+    case 2:
+      if (x.level === 'task') yield* kmemCachePrefillPercpuArray(x, s, PCA_COUNT >> 1);
+      return yield* kmemCacheAlloc(x, s);
+    default:
+      return yield* kmemCacheAlloc(x, s);
+  }
+}
+
+/** A slab user freeing: kmem_cache_free(), or a bulk free of one (odd ids). */
+export function* slubUserFree(x: Context, st: SlubState, obj: Obj): Gen<void> {
+  if (obj.id % 2) yield* kmemCacheFreeBulk(x, st.s, [obj]);
+  else yield* kmemCacheFree(x, st.s, obj);
+}
+
+export const SLUB_SITUATIONS: Record<string, string> = {
+  'pca-trylock-fails': 'spin_trylock() on the array failed: the operation bypassed it',
+  'pca-trylock-fails:free_to_pca': 'an interrupt used the array while free_to_pca() held its lock',
+  'pca-refill-when-empty': 'alloc_from_pca() found the array empty and refilled half of it',
+  'pca-flush-when-full': 'free_to_pca() found the array full and flushed half of it',
+  'pca-full-in-irq': 'free_to_pca() found the array full in an interrupt and gave up',
+  'pca-free-bypassed': 'free_to_pca() could not take an object',
+  'pca-refill-trylock-fails-holding-objects': 'refill_pca() failed the trylock with a bulk-allocated batch in hand',
+};
+
+export const slubPca = definePolicy<SlubState>({
+  name: 'slub-pca',
+  summary: 'SLUB opt-in per-CPU array (seed 002): trylock bypass, refill/flush half in batches of 32, bulk paths, with the review fixes',
+  faults: ['kmalloc', 'trylock'],
+  situations: SLUB_SITUATIONS,
+  init: (k, opts) => slubInit(k, opts.size),
+  alloc: (x, st) => slubUserAlloc(x, st),
+  free: (x, st, obj) => slubUserFree(x, st, obj),
+  destroy: (x, st) => kmemCacheDestroy(x, st.s),
+});
