@@ -2,9 +2,19 @@
 import { bpfMa } from './bpf-ma.ts';
 import { destroySkipsBarriers } from './bug-destroy-skips-barriers.ts';
 import { unitFreeIgnoresActive } from './bug-unit-free-ignores-active.ts';
+import { percpuOnDemand } from './percpu-on-demand.ts';
+import { slubPca } from './slub-pca.ts';
+import { pcaFreeFailLeaks } from './bug-pca-free-fail-leaks.ts';
+import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
 import type { Policy } from './policy.ts';
 
-export const POLICIES: readonly Policy<any>[] = [bpfMa, unitFreeIgnoresActive, destroySkipsBarriers];
+export const POLICIES: readonly Policy<any>[] = [
+  bpfMa, unitFreeIgnoresActive, destroySkipsBarriers,
+  percpuOnDemand,
+  slubPca,
+  pcaFreeFailLeaks,
+  pcaArrayNotFreed,
+];
 
 export function findPolicy(name: string): Policy<any> | undefined {
   return POLICIES.find((p) => p.name === name);
