@@ -6,15 +6,25 @@ import type { Gen, Owner } from './types.ts';
 /** local_t / atomic_t / a plain int field of a freeable structure. */
 export class Cell {
   v = 0;
+  private ownerName: string | null = null;
+  private fullName = '';
   constructor(
     readonly owner: Owner,
     readonly field: string,
   ) {}
+  /** `owner.field`, cached: read on every step that touches the cell */
+  get name(): string {
+    if (this.ownerName !== this.owner.name) {
+      this.ownerName = this.owner.name;
+      this.fullName = `${this.ownerName}.${this.field}`;
+    }
+    return this.fullName;
+  }
 }
 
 function at(x: Context, c: Cell): void {
   x.k.touch(x, c.owner, c.field);
-  x.touched = `${c.owner.name}.${c.field}`;
+  x.touched = c.name;
 }
 
 export function* localIncReturn(x: Context, c: Cell): Gen<number> {

@@ -48,16 +48,41 @@ export class Context {
   }
 }
 
+/** The step iterator of a kernel function: pushes its name on the first
+ *  step, pops it when the body returns. A plain object rather than a
+ *  wrapping generator, so each step resumes one generator frame fewer. */
+class KFunc<R> {
+  private started = false;
+  constructor(
+    private readonly x: Context,
+    private readonly name: string,
+    private readonly body: Gen<R>,
+  ) {}
+  next(): IteratorResult<string, R> {
+    if (!this.started) {
+      this.started = true;
+      this.x.fns.push(this.name);
+    }
+    const r = this.body.next();
+    if (r.done === true) this.x.fns.pop();
+    return r;
+  }
+  return(v: R): IteratorResult<string, R> {
+    return this.body.return(v);
+  }
+  throw(e: unknown): IteratorResult<string, R> {
+    return this.body.throw(e);
+  }
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
 /** Wrap a generator as a named kernel function so traces can say which
  *  function each step belongs to. */
 export function kfunc<A extends unknown[], R>(
   name: string,
   body: (x: Context, ...a: A) => Gen<R>,
 ): (x: Context, ...a: A) => Gen<R> {
-  return function* (x: Context, ...a: A): Gen<R> {
-    x.fns.push(name);
-    const r = yield* body(x, ...a);
-    x.fns.pop();
-    return r;
-  };
+  return (x: Context, ...a: A): Gen<R> => new KFunc(x, name, body(x, ...a)) as unknown as Gen<R>;
 }

@@ -1,6 +1,6 @@
 import { Context } from './context.ts';
 import { Violation, type Owner } from './types.ts';
-import type { Obj } from './obj.ts';
+import { links, type Obj } from './obj.ts';
 import { Slab } from './slab.ts';
 import { Rcu } from './rcupdate.ts';
 import type { IrqWork } from './irq_work.ts';
@@ -36,6 +36,9 @@ export interface Cpu {
 export interface Holder {
   readonly name: string;
   head(): Obj | null;
+  /** true if every change of what head() reaches writes LlistHead.first or
+   *  Obj.next (bumping links.version); other holders are walked every step */
+  readonly tracked?: boolean;
 }
 
 /** A spec structure that can state its own counter facts at quiescence
@@ -78,6 +81,8 @@ export class Kernel {
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */
   walk = 1;
+  /** registered holders whose changes links.version does not see */
+  untrackedHolders = 0;
   private labels = new Map<string, number>();
 
   constructor(readonly cfg: KernelConfig) {
@@ -141,10 +146,16 @@ export class Kernel {
 
   register(h: Holder): void {
     this.holders.push(h);
+    if (!h.tracked) this.untrackedHolders++;
+    links.version++;
   }
   unregister(h: Holder): void {
     const i = this.holders.indexOf(h);
-    if (i >= 0) this.holders.splice(i, 1);
+    if (i >= 0) {
+      this.holders.splice(i, 1);
+      if (!h.tracked) this.untrackedHolders--;
+    }
+    links.version++;
   }
 
   /** Every context on every CPU, bottom to top. */

@@ -4,20 +4,36 @@
 // list here as it would in the kernel.
 import type { Context } from './context.ts';
 import type { Holder } from './kernel.ts';
-import type { Obj } from './obj.ts';
+import { links, type Obj } from './obj.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
 
 export class LlistHead implements Holder {
-  first: Obj | null = null;
+  private _first: Obj | null = null;
+  /** every change of this list goes through `first` or an Obj's `next` */
+  readonly tracked = true;
+  private ownerName: string | null = null;
+  private fullName = '';
   constructor(
     readonly owner: Owner,
     readonly field: string,
   ) {}
+  get first(): Obj | null {
+    return this._first;
+  }
+  set first(v: Obj | null) {
+    this._first = v;
+    links.version++;
+  }
   get name(): string {
-    return `${this.owner.name}.${this.field}`;
+    // cached: read on every step that touches the list
+    if (this.ownerName !== this.owner.name) {
+      this.ownerName = this.owner.name;
+      this.fullName = `${this.ownerName}.${this.field}`;
+    }
+    return this.fullName;
   }
   head(): Obj | null {
-    return this.first;
+    return this._first;
   }
 }
 

@@ -2,18 +2,31 @@
 // `struct llist_node` in front of every object), so the object is the node.
 export type ObjState = 'slab' | 'live';
 
+/** Bumped by every write of a list link (Obj.next, LlistHead.first) and by
+ *  holder (un)registration: while it stands still no list changed, so the
+ *  per-step NeverOnTwoLists walk can be skipped (model/allocator.ts). */
+export const links = { version: 0 };
+
 export class Obj {
-  next: Obj | null = null;
+  private _next: Obj | null = null;
   state: ObjState = 'live';
   /** percpu flavour: obj[1] = the __alloc_percpu_gfp() pointer, in bytes */
   pptrBytes = 0;
   /** walk mark for the list checks (avoids allocating a Set per step) */
   mark = 0;
+  /** stable trace name, built once (it is read on every step) */
+  readonly name: string;
   constructor(
     readonly id: number,
     readonly size: number,
-  ) {}
-  get name(): string {
-    return `obj${this.id}`;
+  ) {
+    this.name = `obj${id}`;
+  }
+  get next(): Obj | null {
+    return this._next;
+  }
+  set next(v: Obj | null) {
+    this._next = v;
+    links.version++;
   }
 }
