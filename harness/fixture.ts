@@ -4,8 +4,12 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { isInvariant } from '../model/invariants.ts';
+import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
 import type { Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
+import { UsageError } from './errors.ts';
 
 export const FIXTURE_FORMAT = 'allocspec-counterexample';
 export const FIXTURE_VERSION = 1;
@@ -82,4 +86,147 @@ export function writeFixture(dir: string, f: Fixture): string {
   writeFileSync(tmp, JSON.stringify(f, null, 2) + '\n');
   renameSync(tmp, p);
   return p;
+}
+
+// ---- validation: one line naming the file and the field ----
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `expected ${n} lowercase hex digits`);
+
+const ConfigSchema = z.strictObject({
+  name: z.string(),
+  cpus: int(1, 64),
+  size: int(0, 1 << 20),
+  allocSizes: z.array(int(1, 4096)),
+  percpu: z.boolean(),
+  preemptRt: z.boolean(),
+  rcuTraceImpliesRcuGp: z.boolean(),
+  objects: int(1, 100_000),
+  nmi: z.boolean(),
+  faults: z.boolean(),
+  maxCommands: int(1, 100_000),
+  maxTaskNesting: int(1, 8),
+  stepLimit: int(100),
+}) satisfies z.ZodType<CheckConfig>;
+
+// Bounds that need no configuration; cpu and arg are checked against the
+// fixture's own configuration in checkCommands().
+const steps = int(0);
+const op = z.enum(['alloc', 'free', 'lookup']);
+const CmdSchema = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('prog'), cpu: int(0), op, arg: int(0), count: int(1), sleepable: z.boolean(), steps }),
+  z.strictObject({ t: z.literal('nmi'), cpu: int(0), op, arg: int(0) }),
+  z.strictObject({ t: z.literal('step'), cpu: int(0), steps }),
+  z.strictObject({ t: z.literal('irq'), cpu: int(0), steps }),
+  z.strictObject({ t: z.literal('softirq'), cpu: int(0), steps }),
+  z.strictObject({ t: z.literal('kworker'), cpu: int(0), steps }),
+  z.strictObject({ t: z.literal('gp'), flavour: z.enum(['rcu', 'rcu_tasks_trace']) }),
+  z.strictObject({ t: z.literal('fault'), kind: z.enum(FAULT_KINDS as unknown as [FaultKind, ...FaultKind[]]) }),
+  z.strictObject({ t: z.literal('destroy'), cpu: int(0), steps }),
+]);
+
+const ExpectSchema = z.discriminatedUnion('verdict', [
+  z.strictObject({
+    verdict: z.literal('violates'),
+    invariant: z.string().refine(isInvariant, 'unknown invariant'),
+    message: z.string(),
+  }),
+  z.strictObject({ verdict: z.literal('holds'), invariant: z.null(), message: z.null() }),
+]);
+
+export const FixtureSchema = z.strictObject({
+  format: z.literal(FIXTURE_FORMAT),
+  version: z.literal(FIXTURE_VERSION),
+  policy: z.string().min(1),
+  policyFile: z.string().min(1).optional(),
+  specHash: hex(16),
+  config: ConfigSchema,
+  promise: z.array(z.string().refine(isInvariant, 'unknown invariant')),
+  seed: int(-(2 ** 31), 2 ** 32),
+  path: z.string().regex(/^(\d+(:\d+)*)?$/, "expected a fast-check path such as '3:0:1'"),
+  commands: z.array(CmdSchema),
+  expect: ExpectSchema,
+  traceDigest: hex(64),
+});
+
+// what the schema accepts is a Fixture, and every Cmd passes the schema
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const isFixture: z.infer<typeof FixtureSchema> extends Fixture ? true : false = true;
+const sameCmd: Same<z.infer<typeof CmdSchema>, Cmd> = true;
+void isFixture;
+void sameCmd;
+
+/** A field path as people write it: commands[2].cpu */
+export function fieldName(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const k of path) s += typeof k === 'number' ? `[${k}]` : `${s ? '.' : ''}${String(k)}`;
+  return s || '(top level)';
+}
+
+function has(data: unknown, path: readonly PropertyKey[]): boolean {
+  let v: unknown = data;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(v, k)) return false;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return true;
+}
+
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+
+function issueText(data: unknown, i: z.core.$ZodIssue): string {
+  const field = fieldName(i.path);
+  if (i.code === 'invalid_type' && !has(data, i.path)) return `missing field '${field}'`;
+  if (i.code === 'unrecognized_keys') return `field '${fieldName([...i.path, i.keys[0]!])}': unknown field`;
+  if (i.code === 'invalid_union' && 'discriminator' in i) {
+    const d = i.discriminator as string;
+    const at = i.path.at(-1) === d ? i.path : [...i.path, d];
+    if (!has(data, at)) return `missing field '${fieldName(at)}'`;
+    const opts = ((i as { options?: unknown[] }).options ?? []).map(show).join(', ');
+    return `field '${fieldName(at)}': unknown value ${show((i as { input?: { [k: string]: unknown } }).input?.[d])} (expected one of ${opts})`;
+  }
+  const got = 'input' in i ? ` (got ${show(i.input)})` : '';
+  return `field '${field}': ${i.message}${got}`;
+}
+
+/** Parse and check a fixture's text: JSON, format, version, every field,
+ *  and every command against the fixture's own configuration. The error
+ *  is one line: the file, the field, what is wrong. */
+export function parseFixture(raw: string, file: string): Fixture {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (e) {
+    throw new UsageError(`${file}: malformed JSON (${(e as Error).message})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`${file}: not a fixture (expected a JSON object)`);
+  const o = data as Record<string, unknown>;
+  // format and version first: a fixture from another version is named as
+  // such, not as a list of field errors
+  if (!('format' in o)) throw new UsageError(`${file}: missing field 'format'`);
+  if (o.format !== FIXTURE_FORMAT) throw new UsageError(`${file}: field 'format': expected '${FIXTURE_FORMAT}', got ${show(o.format)}`);
+  if (!('version' in o)) throw new UsageError(`${file}: missing field 'version'`);
+  if (o.version !== FIXTURE_VERSION) {
+    throw new UsageError(`${file}: field 'version': unknown format version ${show(o.version)} (this allocspec reads version ${FIXTURE_VERSION})`);
+  }
+  const r = FixtureSchema.safeParse(data, { reportInput: true });
+  if (!r.success) throw new UsageError(`${file}: ${issueText(data, r.error.issues[0]!)}`);
+  const f: Fixture = r.data;
+  checkCommands(f, file);
+  return f;
+}
+
+/** Every CPU and object a command names lies inside the configuration. */
+function checkCommands(f: Fixture, file: string): void {
+  const { cpus, objects, nmi, faults } = f.config;
+  f.commands.forEach((c, i) => {
+    const at = (k: string): string => `${file}: field 'commands[${i}].${k}'`;
+    if ('cpu' in c && c.cpu >= cpus) throw new UsageError(`${at('cpu')}: cpu${c.cpu} is outside the configuration (config.cpus is ${cpus})`);
+    if ('arg' in c && c.arg >= objects) {
+      throw new UsageError(`${at('arg')}: object #${c.arg} is outside the configuration (config.objects is ${objects})`);
+    }
+    if (c.t === 'prog' && c.count > objects) throw new UsageError(`${at('count')}: ${c.count} objects is more than the configuration has (config.objects is ${objects})`);
+    if (c.t === 'nmi' && !nmi) throw new UsageError(`${at('t')}: an NMI command, but the configuration has config.nmi false`);
+    if (c.t === 'fault' && !faults) throw new UsageError(`${at('kind')}: a fault command, but the configuration has config.faults false`);
+  });
 }
