@@ -1,61 +1,257 @@
-// `allocspec replay FILE...`: run a fixture's explicit commands and print
-// the trace; exit 1 if the violation reproduces, 0 if it no longer does.
-import { readFileSync } from 'node:fs';
+// `allocspec replay`: run a fixture's explicit commands (or regenerate a
+// counterexample through fast-check from --policy/--seed/--path) and print
+// the trace. Exit 1 when a violation shows, 0 when the run is clean, 2 on
+// bad input. The output depends only on the fixture and the sources: no
+// time, locale, environment or absolute path.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
 import { isInvariant } from '../model/invariants.ts';
-import { runCommands } from './explore.ts';
-import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, type Fixture } from './fixture.ts';
-import { resolvePolicy } from './policies.ts';
-import { UsageError } from './errors.ts';
-import { renderText, TraceRecorder } from './trace.ts';
+import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
+import { CONFIGS, type CheckConfig } from './config.ts';
+import { PolicyError, UsageError } from './errors.ts';
+import { explore, runCommands } from './explore.ts';
+import { parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
+import { resolvePolicy } from './policies.ts';
+import { renderHtml } from './render/html.ts';
+import { renderJson } from './render/json.ts';
+import { renderMermaid } from './render/mermaid.ts';
+import { explain, renderStoryText, type Explanation } from './render/story.ts';
+import { Sim } from './sim.ts';
+import { renderText, TraceRecorder } from './trace.ts';
 
-export function loadFixture(file: string): Fixture {
+export const FORMATS = ['text', 'json', 'mermaid', 'html'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** Runs when regenerating by seed without --runs: check's default. */
+const DEFAULT_RUNS = 2000;
+
+const REPLAY_HELP = `usage: allocspec replay FILE...
+       allocspec replay --policy NAME|FILE --seed N [--path P] [--config NAME] [--runs N]
+  FILE              a saved counterexample (counterexamples/<policy>/<invariant>-<hash>.json)
+  --policy --seed   regenerate through fast-check instead (the seed and path check printed)
+  --path P          the fast-check path of the failing run (its first entry picks the run;
+                    the shrink is replayed from there and arrives at the same commands)
+  --config NAME     configuration (${Object.keys(CONFIGS).join(', ')}; default fixed)
+  --runs N          runs to explore (default ${DEFAULT_RUNS})
+  --format F        text (default), json (the explanation as data), mermaid (sequence diagram), html (timeline)
+  --out FILE        write the rendering to FILE instead of stdout
+exit: 1 a violation shows, 0 the run is clean, 2 bad input`;
+
+/** The file as the output names it: relative to the repository when it is
+ *  inside it, so output does not depend on where the checkout lives. */
+export function displayPath(file: string): string {
+  const abs = resolve(file);
+  return abs.startsWith(ROOT + sep) ? relative(ROOT, abs).split(sep).join('/') : file;
+}
+
+export interface LoadedFixture {
+  fixture: Fixture;
+  policy: Policy<unknown>;
+  /** the file as output names it */
+  name: string;
+}
+
+/** Read and validate a fixture; every problem is one line naming the file
+ *  and the field (a UsageError: exit 2). */
+export async function loadFixture(file: string): Promise<LoadedFixture> {
+  const name = displayPath(file);
   let raw: string;
   try {
     raw = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`${file}: cannot read`);
-  }
-  let f: Record<string, unknown>;
-  try {
-    f = JSON.parse(raw) as Record<string, unknown>;
   } catch (e) {
-    throw new UsageError(`${file}: malformed JSON (${(e as Error).message})`);
+    throw new UsageError(`${name}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  if (f.format !== FIXTURE_FORMAT) throw new UsageError(`${file}: field 'format' must be '${FIXTURE_FORMAT}'`);
-  if (f.version !== FIXTURE_VERSION) throw new UsageError(`${file}: field 'version': unknown format version ${String(f.version)}`);
-  for (const k of ['policy', 'config', 'commands', 'expect']) if (!(k in f)) throw new UsageError(`${file}: missing field '${k}'`);
-  return f as unknown as Fixture;
+  const fixture = parseFixture(raw, name);
+  let policy: Policy<unknown>;
+  const field = fixture.policyFile !== undefined ? 'policyFile' : 'policy';
+  try {
+    ({ policy } = await resolvePolicy(fixture.policyFile ?? fixture.policy));
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof PolicyError) throw new UsageError(`${name}: field '${field}': ${e.message}`);
+    throw e;
+  }
+  if (policy.name !== fixture.policy) throw new UsageError(`${name}: field 'policy': '${fixture.policy}', but ${fixture.policyFile} defines '${policy.name}'`);
+  const kinds = new Sim(policy, fixture.config).faultKinds;
+  fixture.commands.forEach((c, i) => {
+    if (c.t === 'fault' && !kinds.includes(c.kind)) {
+      throw new UsageError(`${name}: field 'commands[${i}].kind': fault '${c.kind}' is outside the configuration (${policy.name} injects: ${kinds.join(', ') || 'none'})`);
+    }
+  });
+  return { fixture, policy, name };
 }
 
 export interface ReplayOutcome {
-  file: string;
-  reproduced: boolean;
+  name: string;
+  /** the text trace (what traceDigest hashes) */
   trace: string;
-  expectedVerdict: 'violates' | 'holds';
+  explanation: Explanation;
+  /** the invariant the run broke, if any */
+  violated: string | null;
+  /** the run ended as the fixture states */
+  matches: boolean;
+  /** spec/model sources changed since the fixture was saved */
   stale: boolean;
+  /** the trace differs from the one the fixture was saved with */
+  traceChanged: boolean;
+  verdictLine: string;
+}
+
+function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'>) {
+  const rec = new TraceRecorder();
+  const { violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant) });
+  return { events: rec.events, trace: renderText(rec.events, cfg.cpus), violation };
 }
 
 export async function replayFixture(file: string): Promise<ReplayOutcome> {
-  const f = loadFixture(file);
-  const { policy } = await resolvePolicy(f.policyFile ?? f.policy);
-  const rec = new TraceRecorder();
-  const { violation } = runCommands(policy, f.config, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant) });
-  const trace = renderText(rec.events, f.config.cpus);
-  const reproduced = violation !== null && violation.invariant === f.expect.invariant;
-  return { file, reproduced, trace, expectedVerdict: f.expect.verdict, stale: f.specHash !== specHash(f.policyFile ? [f.policyFile] : []) };
+  const { fixture: f, policy, name } = await loadFixture(file);
+  const { events, trace, violation } = traceOf(policy, f.config, f);
+  const explanation = explain({
+    events,
+    cpus: f.config.cpus,
+    fixture: name,
+    policy: f.policy,
+    config: f.config.name,
+    seed: f.seed,
+    path: f.path,
+    expected: f.expect.verdict,
+    expectedInvariant: f.expect.invariant,
+  });
+  const got = violation?.invariant ?? null;
+  const want = f.expect.invariant;
+  let verdictLine: string;
+  if (f.expect.verdict === 'holds') {
+    verdictLine = got === null ? `${name}: holds, as the fixture expects` : `${name}: violates ${got}, but the fixture expects it to hold`;
+  } else if (got === want) verdictLine = `${name}: violation reproduces: ${want}`;
+  else if (got === null) verdictLine = `${name}: no longer reproduces: no invariant is violated (the fixture expects ${want})`;
+  else verdictLine = `${name}: does not reproduce as saved: ${got} is violated instead of ${want}`;
+  return {
+    name,
+    trace,
+    explanation,
+    violated: got,
+    matches: explanation.verdict.matches,
+    stale: f.specHash !== specHash(f.policyFile ? [f.policyFile] : []),
+    traceChanged: sha256(trace) !== f.traceDigest,
+    verdictLine,
+  };
 }
 
-export async function replay(files: string[], io: Io): Promise<number> {
-  if (!files.length) throw new UsageError('replay: give fixture files (counterexamples/**.json)');
-  let any = false;
-  for (const file of files) {
-    const r = await replayFixture(file);
-    if (r.stale) io.err(`${file}: stale fixture (spec/model changed since it was saved); replaying anyway\n`);
-    io.out(r.trace);
-    io.out(r.reproduced ? `${file}: violation reproduces\n` : `${file}: no longer reproduces\n`);
-    any ||= r.reproduced;
-    void sha256;
+function render(format: Format, xs: { trace: string; explanation: Explanation }[]): string {
+  switch (format) {
+    case 'text':
+      return xs.map((x) => x.trace + renderStoryText(x.explanation)).join('\n');
+    case 'json':
+      return renderJson(xs.map((x) => x.explanation));
+    case 'mermaid':
+      return xs.map((x) => renderMermaid(x.explanation)).join('\n');
+    case 'html':
+      return renderHtml(xs.map((x) => x.explanation));
   }
-  return any ? 1 : 0;
+}
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        policy: { type: 'string' },
+        seed: { type: 'string' },
+        path: { type: 'string' },
+        config: { type: 'string' },
+        runs: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`replay: ${(e as Error).message.split('\n')[0]!}`);
+  }
+}
+
+function nat(flag: string, v: string, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`replay: --${flag}: expected an integer from 0 to ${max}, got '${v}'`);
+  return Number(v);
+}
+
+export async function replay(args: string[], io: Io): Promise<number> {
+  const { values: v, positionals: files } = parse(args);
+  if (v.help) {
+    io.out(REPLAY_HELP + '\n');
+    return 0;
+  }
+  const format = (v.format ?? 'text') as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`replay: --format: unknown format '${v.format}' (known: ${FORMATS.join(', ')})`);
+  const bySeed = v.policy !== undefined || v.seed !== undefined;
+  if (bySeed && files.length) throw new UsageError('replay: give fixture files or --policy/--seed, not both');
+  if (!bySeed && (v.path !== undefined || v.config !== undefined || v.runs !== undefined)) {
+    throw new UsageError('replay: --path, --config and --runs go with --policy and --seed');
+  }
+  if (!bySeed && !files.length) throw new UsageError('replay: give fixture files (counterexamples/**.json), or --policy P --seed S');
+
+  // the rendering goes to --out or stdout; verdict lines to stdout unless
+  // they would mix into a machine-readable document there
+  const status = (s: string): void => (format === 'text' || v.out !== undefined ? io.out(s) : io.err(s));
+  const done: { trace: string; explanation: Explanation }[] = [];
+  const lines: string[] = [];
+  let violated = false;
+
+  if (bySeed) {
+    if (v.policy === undefined || v.seed === undefined) throw new UsageError('replay: --policy and --seed go together');
+    const seed = nat('seed', v.seed, 2 ** 31 - 1);
+    const runs = v.runs === undefined ? DEFAULT_RUNS : Math.max(1, nat('runs', v.runs, 10_000_000));
+    const base = CONFIGS[v.config ?? 'fixed'];
+    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}' (known: ${Object.keys(CONFIGS).join(', ')})`);
+    if (v.path !== undefined && !/^\d+(:\d+)*$/.test(v.path)) throw new UsageError(`replay: --path: expected a fast-check path such as '3:0:1', got '${v.path}'`);
+    const { policy } = await resolvePolicy(v.policy);
+    const cfg = { ...base };
+    // fast-check walks a path's shrink steps only with fc.commands'
+    // replayPath (which commands ran), which fixtures do not hold; so take
+    // the failing run from the path's first entry and shrink it again:
+    // shrinking is deterministic, it arrives at the same commands
+    const run = v.path?.split(':')[0];
+    let r: ReturnType<typeof explore>;
+    try {
+      r = explore(policy, cfg, { seed, runs, path: run });
+    } catch (e) {
+      if (e instanceof Error && /Unable to replay/.test(e.message)) throw new UsageError(`replay: --path: fast-check cannot replay path '${v.path}' with seed ${seed}`);
+      throw e;
+    }
+    const cx = r.counterexample;
+    if (!cx) {
+      status(`${policy.name} [${cfg.name}]: no counterexample with seed ${seed}${v.path ? ` path ${v.path}` : ''} in ${r.runs} runs\n`);
+      return 0;
+    }
+    const { events, trace } = traceOf(policy, cfg, { commands: cx.commands, promise: [] });
+    const explanation = explain({ events, cpus: cfg.cpus, fixture: null, policy: policy.name, config: cfg.name, seed: cx.seed, path: cx.path, expected: 'violates', expectedInvariant: cx.invariant });
+    done.push({ trace, explanation });
+    lines.push(`${policy.name} [${cfg.name}]: ${cx.invariant} violated (seed ${cx.seed}, path ${cx.path}, ${cx.commands.length} commands)`);
+    violated = true;
+  } else {
+    for (const file of files) {
+      const r = await replayFixture(file);
+      if (r.stale) io.err(`${r.name}: stale fixture: spec/ or model/ changed since it was saved (specHash differs); replaying anyway\n`);
+      if (r.traceChanged) io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs); the verdict is judged on the invariant\n`);
+      done.push(r);
+      lines.push(r.verdictLine);
+      violated ||= r.violated !== null;
+    }
+  }
+
+  if (format === 'text' && v.out === undefined) {
+    // each trace followed by its verdict
+    done.forEach((d, i) => io.out((i ? '\n' : '') + render('text', [d]) + lines[i] + '\n'));
+    return violated ? 1 : 0;
+  }
+  const doc = render(format, done);
+  if (v.out !== undefined) {
+    writeFileSync(v.out, doc);
+    status(`wrote ${isAbsolute(v.out) ? displayPath(v.out) : v.out}\n`);
+  } else io.out(doc);
+  for (const l of lines) status(l + '\n');
+  return violated ? 1 : 0;
 }
