@@ -34,7 +34,8 @@ const CHECK_HELP = `usage: allocspec check [options]
   --cpus N --size N --sizes A,B --objects N --max-commands N --nesting N --step-limit N
   --percpu --preempt-rt --rcu-trace-implies-rcu-gp --no-nmi --no-faults
                          override the chosen configurations (see README)
-  --quiet                no progress lines`;
+  --quiet                no progress lines
+  --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)`;
 
 function int(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
@@ -74,10 +75,17 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     'no-nmi': { type: 'boolean' },
     'no-faults': { type: 'boolean' },
     quiet: { type: 'boolean' },
+    report: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (v.help) {
     io.out(CHECK_HELP + '\n');
+    return 0;
+  }
+  if (v.report !== undefined) {
+    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (known: percpu)`);
+    const { percpuReport, renderPercpuReport } = await import('./percpu-report.ts');
+    io.out(renderPercpuReport(percpuReport([4, 8, 128])));
     return 0;
   }
   const names = v.config ? String(v.config).split(',') : DEFAULT_PROFILE;
