@@ -1,0 +1,24 @@
+// FREE_AFTER_RCU_GP, the flavour the RFC's thread describes (seed 001):
+// bpf_mem_free() batches objects into call_rcu() and frees them to slab.
+// Not safe for sleepable programs that do not take bpf_rcu_read_lock().
+import { bpfMemAlloc, bpfMemCacheAlloc } from '../memalloc/unit.ts';
+import { bpfMemAllocDestroy, type ReuseMa } from '../reuse/destroy.ts';
+import { bpfMaPrepareFreeWork } from '../reuse/free_after_gp.ts';
+import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
+import { bpfMaReuseInit } from '../reuse/init.ts';
+import { definePolicy } from './policy.ts';
+import { REUSE_SITUATIONS } from './reuse-after-rcu-gp.ts';
+
+const { 'reuse:from-reuse_ready': _r, 'reuse:abort-in-callback': _a, ...situations } = REUSE_SITUATIONS;
+
+export const freeAfterRcuGp = definePolicy<ReuseMa>({
+  name: 'free-after-rcu-gp',
+  summary: 'thread of seed 001: frees go back to slab through batched call_rcu(), nothing is reused',
+  promises: ['NoReuseBeforeGracePeriod'],
+  faults: ['kmalloc', 'percpu', 'cpu_offline'],
+  situations,
+  init: (k, opts) => bpfMaReuseInit(k, opts, { work: bpfMaPrepareFreeWork, workName: 'bpf_ma_prepare_free_work' }),
+  alloc: (x, ma, size) => (ma.cache ? bpfMemCacheAlloc(x, ma) : bpfMemAlloc(x, ma, size)),
+  free: (x, ma, obj) => (ma.cache ? bpfMemCacheFree(x, ma, obj) : bpfMemFree(x, ma, obj)),
+  destroy: (x, ma) => bpfMemAllocDestroy(x, ma),
+});

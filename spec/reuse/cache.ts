@@ -1,0 +1,89 @@
+// RFC (seed 001): the fields BPF_MA_REUSE_AFTER_RCU_GP adds to struct
+// bpf_mem_cache, and struct bpf_reuse_batch. They hang off the baseline
+// cache's `ext` slot; memalloc.c's own fields stay in spec/memalloc/cache.ts.
+import { Cell } from '../kernel/atomic.ts';
+import type { Context } from '../kernel/context.ts';
+import type { Audited, Holder, Kernel } from '../kernel/kernel.ts';
+import { LlistHead } from '../kernel/llist.ts';
+import type { Obj } from '../kernel/obj.ts';
+import { RcuHead } from '../kernel/rcupdate.ts';
+import type { Aux } from '../kernel/slab.ts';
+import { RawSpinlock } from '../kernel/spinlock.ts';
+import type { Gen } from '../kernel/types.ts';
+import { Work } from '../kernel/workqueue.ts';
+import type { BpfMemCache } from '../memalloc/cache.ts';
+
+/** The work function INIT_WORK() binds to c->reuse_work. */
+export type ReuseWorkFn = (x: Context, c: BpfMemCache) => Gen<void>;
+
+export class ReuseCache implements Audited {
+  readonly reuse_lock: RawSpinlock;
+  abort_reuse = false;
+  readonly reuse_ready_head: LlistHead;
+  reuse_ready_tail: Obj | null = null;
+  readonly wait_for_free: LlistHead;
+  readonly prepare_reuse_head: LlistHead;
+  prepare_reuse_tail: Obj | null = null;
+  readonly prepare_reuse_cnt: Cell;
+  readonly reuse_cb_in_progress: Cell;
+  readonly reuse_work: Work;
+
+  constructor(
+    readonly c: BpfMemCache,
+    work: ReuseWorkFn,
+    workName: string,
+  ) {
+    this.reuse_lock = new RawSpinlock(c, 'reuse_lock');
+    this.reuse_ready_head = new LlistHead(c, 'reuse_ready_head');
+    this.wait_for_free = new LlistHead(c, 'wait_for_free');
+    this.prepare_reuse_head = new LlistHead(c, 'prepare_reuse_head');
+    this.prepare_reuse_cnt = new Cell(c, 'prepare_reuse_cnt');
+    this.reuse_cb_in_progress = new Cell(c, 'reuse_cb_in_progress');
+    // INIT_WORK(&c->reuse_work, ...)
+    this.reuse_work = new Work(c, 'reuse_work', (x) => work(x, c), workName);
+  }
+
+  /** The RFC renames call_rcu_in_progress: the same atomic_t, which both
+   *  do_call_rcu() and bpf_ma_try_free_reuse_objs() claim. */
+  get free_cb_in_progress(): Cell {
+    return this.c.call_rcu_in_progress;
+  }
+
+  register(k: Kernel): void {
+    k.register(this.reuse_ready_head);
+    k.register(this.wait_for_free);
+    k.register(this.prepare_reuse_head);
+    k.cells.push(this.prepare_reuse_cnt, this.reuse_cb_in_progress);
+    k.audited.push(this);
+  }
+
+  /** At quiescence no context holds reuse_lock. */
+  audit(fail: (invariant: string, detail: string) => void): void {
+    if (this.c.freed) return;
+    if (this.reuse_lock.holder) fail('NoDeadlock', `${this.c.name}.reuse_lock still held by ${this.reuse_lock.holder.label} at quiescence`);
+  }
+}
+
+/** The RFC state of a cache (set up by bpfMaReuseInit). */
+export function reuseOf(c: BpfMemCache): ReuseCache {
+  return c.ext as ReuseCache;
+}
+
+/** struct bpf_reuse_batch: a kmalloc'd chain head/tail and an rcu_head.
+ *  While it owns the chain, `holder` is registered so NeverOnTwoLists and
+ *  Conservation see the objects in flight. */
+export class BpfReuseBatch {
+  readonly rcu: RcuHead;
+  head: Obj | null = null;
+  tail: Obj | null = null;
+  readonly holder: Holder;
+  constructor(
+    readonly aux: Aux,
+    readonly c: BpfMemCache,
+    /** stable label for traces: batch0, batch1, ... per kernel */
+    label: string,
+  ) {
+    this.rcu = new RcuHead(aux);
+    this.holder = { name: `${label}(${c.name})`, head: () => this.head };
+  }
+}

@@ -1,0 +1,135 @@
+// RFC (seed 001) teardown: drain_mem_cache() with abort_reuse,
+// bpf_ma_cancel_reuse_work(), free_mem_alloc() with the extra barrier,
+// destroy_mem_alloc() carrying the flags, and bpf_mem_alloc_destroy()
+// counting free_cb_in_progress and reuse_cb_in_progress.
+import { atomicRead } from '../kernel/atomic.ts';
+import { kfunc, type Context } from '../kernel/context.ts';
+import { irqWorkSync } from '../kernel/irq_work.ts';
+import { __llistDelAll, llistDelAll } from '../kernel/llist.ts';
+import { rcuBarrier, rcuBarrierTasksTrace } from '../kernel/rcupdate.ts';
+import type { Aux } from '../kernel/slab.ts';
+import { rawSpinLockIrqsave, rawSpinUnlockIrqrestore } from '../kernel/spinlock.ts';
+import type { Gen } from '../kernel/types.ts';
+import { cancelWorkSync, queueWork, Work } from '../kernel/workqueue.ts';
+import type { BpfMemAlloc, BpfMemCache, PercpuCaches } from '../memalloc/cache.ts';
+import { freeMemAllocNoBarrier, type MaCaches } from '../memalloc/destroy.ts';
+import { reuseOf } from './cache.ts';
+import { freeAll } from './rcu.ts';
+
+/** include/linux/bpf_mem_alloc.h, as the RFC extends it */
+export const BPF_MA_PERCPU = 1 << 0;
+export const BPF_MA_REUSE_AFTER_RCU_GP = 1 << 1;
+
+/** struct bpf_mem_alloc with the flags the RFC keeps in it. */
+export interface FlaggedMa extends MaCaches {
+  flags: number;
+}
+export type ReuseMa = BpfMemAlloc & { flags: number };
+
+/** drain_mem_cache(), RFC version: free_llist_extra is now drained with
+ *  the atomic llist_del_all(), then abort_reuse is set under reuse_lock and
+ *  the three reuse lists are emptied. */
+export const drainMemCache = kfunc('drain_mem_cache', function* (x: Context, c: BpfMemCache, flags: number): Gen<void> {
+  yield* freeAll(x, c, yield* __llistDelAll(x, c.free_by_rcu));
+  yield* freeAll(x, c, yield* llistDelAll(x, c.waiting_for_gp));
+  yield* freeAll(x, c, yield* __llistDelAll(x, c.free_llist));
+  yield* freeAll(x, c, yield* llistDelAll(x, c.free_llist_extra));
+
+  if (!(flags & BPF_MA_REUSE_AFTER_RCU_GP)) return;
+
+  const r = reuseOf(c);
+  const irq = yield* rawSpinLockIrqsave(x, r.reuse_lock);
+  // the kworker and bpf_ma_reuse_cb() now free instead of queueing
+  r.abort_reuse = true;
+  const head0 = yield* __llistDelAll(x, r.prepare_reuse_head);
+  r.prepare_reuse_tail = null;
+  const head1 = yield* __llistDelAll(x, r.reuse_ready_head);
+  r.reuse_ready_tail = null;
+  const head2 = yield* __llistDelAll(x, r.wait_for_free);
+  yield* rawSpinUnlockIrqrestore(x, r.reuse_lock, irq);
+
+  yield* freeAll(x, c, head0);
+  yield* freeAll(x, c, head1);
+  yield* freeAll(x, c, head2);
+});
+
+export type Drain = (x: Context, c: BpfMemCache, flags: number) => Gen<void>;
+
+/** bpf_ma_cancel_reuse_work(): cancel_work_sync() on every cache. */
+export const bpfMaCancelReuseWork = kfunc('bpf_ma_cancel_reuse_work', function* (x: Context, ma: MaCaches): Gen<void> {
+  for (const pc of [ma.cache, ma.caches]) {
+    if (!pc) continue;
+    for (const c of pc.caches) yield* cancelWorkSync(x, reuseOf(c).reuse_work);
+  }
+});
+
+/** free_mem_alloc(), RFC version. */
+export const freeMemAlloc = kfunc('free_mem_alloc', function* (x: Context, ma: FlaggedMa): Gen<void> {
+  const reuseAfterRcuGp = (ma.flags & BPF_MA_REUSE_AFTER_RCU_GP) !== 0;
+  // cancel the inflight kworkers
+  if (reuseAfterRcuGp) yield* bpfMaCancelReuseWork(x, ma);
+  // tasks trace: bpf_ma_free_reusable_cb(); rcu: bpf_ma_reuse_cb()
+  yield* rcuBarrierTasksTrace(x);
+  if (reuseAfterRcuGp || !x.k.cfg.rcuTraceImpliesRcuGp) yield* rcuBarrier(x);
+  yield* freeMemAllocNoBarrier(x, ma);
+});
+
+/** The kmalloc'd copy of bpf_mem_alloc the deferred path frees. */
+class MaCopy implements FlaggedMa {
+  flags = 0;
+  cache: PercpuCaches | null = null;
+  caches: PercpuCaches | null = null;
+  readonly work: Work;
+  constructor(readonly aux: Aux) {
+    this.work = new Work(aux, 'work', (x) => freeMemAllocDeferred(x, this), 'free_mem_alloc_deferred');
+  }
+}
+
+function* freeMemAllocDeferred(x: Context, copy: MaCopy): Gen<void> {
+  yield* freeMemAlloc(x, copy);
+  yield* x.k.slab.kfreeAux(x, copy.aux);
+}
+
+/** destroy_mem_alloc(), RFC version: the copy carries ma->flags. */
+export const destroyMemAlloc = kfunc('destroy_mem_alloc', function* (x: Context, ma: FlaggedMa, rcuInProgress: number): Gen<void> {
+  if (!rcuInProgress) {
+    yield* freeMemAllocNoBarrier(x, ma);
+    return;
+  }
+  x.k.saw('teardown-with-callbacks-in-flight');
+  const aux = yield* x.k.slab.kmallocAux(x, 'copy');
+  if (!aux) {
+    yield* freeMemAlloc(x, ma);
+    return;
+  }
+  const copy = new MaCopy(aux);
+  copy.flags = ma.flags;
+  copy.cache = ma.cache;
+  ma.cache = null;
+  copy.caches = ma.caches;
+  ma.caches = null;
+  yield* queueWork(x, copy.work, true);
+});
+
+function* syncAndDrain(x: Context, pc: PercpuCaches, flags: number, drain: Drain): Gen<number> {
+  let rcuInProgress = 0;
+  for (const c of pc.caches) {
+    yield* irqWorkSync(x, c.refill_work);
+    yield* drain(x, c, flags);
+    rcuInProgress += yield* atomicRead(x, c.call_rcu_in_progress); // free_cb_in_progress
+    // pending kworkers or RCU callbacks
+    const reuse = yield* atomicRead(x, reuseOf(c).reuse_cb_in_progress);
+    if (reuse) x.k.saw('reuse:teardown-with-reuse-in-flight');
+    rcuInProgress += reuse;
+  }
+  return rcuInProgress;
+}
+
+/** bpf_mem_alloc_destroy(), RFC version (drain is swappable for the zoo). */
+export const bpfMemAllocDestroy = kfunc(
+  'bpf_mem_alloc_destroy',
+  function* (x: Context, ma: ReuseMa, drain: Drain = drainMemCache): Gen<void> {
+    if (ma.cache) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.cache, ma.flags, drain));
+    if (ma.caches) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.caches, ma.flags, drain));
+  },
+);

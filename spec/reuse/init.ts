@@ -1,0 +1,31 @@
+// RFC (seed 001): bpf_mem_alloc_init() with BPF_MA_REUSE_AFTER_RCU_GP sets
+// c->cpu (already in the baseline spec) and INIT_WORK(&c->reuse_work);
+// bpf_ma_init() allocates bpf_ma_wq (a bound workqueue: nothing to model).
+import type { Kernel } from '../kernel/kernel.ts';
+import { bpfMemAllocInit } from '../memalloc/init.ts';
+import type { AllocOptions } from '../policies/policy.ts';
+import { ReuseCache, type ReuseWorkFn } from './cache.ts';
+import { BPF_MA_PERCPU, BPF_MA_REUSE_AFTER_RCU_GP, type ReuseMa } from './destroy.ts';
+import { bpfMemRefill } from './refill.ts';
+import { bpfMaPrepareReuseWork } from './work.ts';
+
+export interface ReuseInitOptions {
+  /** the function bound to c->reuse_work; default bpf_ma_prepare_reuse_work */
+  work?: ReuseWorkFn;
+  workName?: string;
+}
+
+export function bpfMaReuseInit(k: Kernel, opts: AllocOptions, o: ReuseInitOptions = {}): ReuseMa {
+  const work = o.work ?? bpfMaPrepareReuseWork;
+  const workName = o.workName ?? 'bpf_ma_prepare_reuse_work';
+  const ma = bpfMemAllocInit(k, {
+    ...opts,
+    refill: bpfMemRefill,
+    setupCache: (c) => {
+      const r = new ReuseCache(c, work, workName);
+      c.ext = r;
+      r.register(k);
+    },
+  });
+  return Object.assign(ma, { flags: BPF_MA_REUSE_AFTER_RCU_GP | (opts.percpu ? BPF_MA_PERCPU : 0) });
+}
