@@ -1,5 +1,8 @@
 // The registry of built-in policies. Correct designs first, then the zoo.
 import { bpfMa } from './bpf-ma.ts';
+import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
+import { freeAfterRcuGp } from './free-after-rcu-gp.ts';
+import { drainWithoutAbortReuseBug } from './bug-drain-without-abort-reuse.ts';
 import { destroySkipsBarriers } from './bug-destroy-skips-barriers.ts';
 import { unitFreeIgnoresActive } from './bug-unit-free-ignores-active.ts';
 import { percpuOnDemand } from './percpu-on-demand.ts';
@@ -9,7 +12,7 @@ import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
-  bpfMa, unitFreeIgnoresActive, destroySkipsBarriers,
+  bpfMa, reuseAfterRcuGp, freeAfterRcuGp, unitFreeIgnoresActive, destroySkipsBarriers, drainWithoutAbortReuseBug,
   percpuOnDemand,
   slubPca,
   pcaFreeFailLeaks,
