@@ -9,6 +9,7 @@ import { explore, runCommands, type ExploreResult } from './explore.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import { Sim } from './sim.ts';
+import type { FaultKind } from '../spec/kernel/slab.ts';
 import { renderText, TraceRecorder } from './trace.ts';
 
 export interface Io {
@@ -57,14 +58,22 @@ export function fixtureOf(
   return { fixture, trace };
 }
 
+/** One policy's exploration, configuration by configuration, up to and
+ *  including the first one that found a counterexample. */
+export interface PolicyRun {
+  policy: Policy<unknown>;
+  file?: string;
+  results: ExploreResult[];
+  /** fault kinds of the configurations explored, in order */
+  faults: Set<FaultKind>;
+}
+
 export function check(o: CheckOptions, io: Io): { report: CheckReport; exit: number } {
   const t0 = performance.now(); // progress and throughput display only
-  const reports: PolicyReport[] = [];
-  let violated = false;
+  const runs: PolicyRun[] = [];
   for (const { policy, file } of o.policies) {
     const results: ExploreResult[] = [];
-    const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
-    let faults = new Set<string>();
+    const faults = new Set<FaultKind>();
     for (let i = 0; i < o.configs.length; i++) {
       const cfg = o.configs[i]!;
       for (const f of new Sim(policy, cfg).faultKinds) faults.add(f);
@@ -77,20 +86,41 @@ export function check(o: CheckOptions, io: Io): { report: CheckReport; exit: num
       });
       results.push(r);
       if (io.tty && !o.quiet) io.err('\r\x1b[K');
-      if (!o.quiet) io.err(`${label}: ${r.runs} runs, ${r.steps} steps${r.counterexample ? `, ${r.counterexample.invariant} violated` : ''}\n`);
+      if (!o.quiet) io.err(progressLine(label, r));
       if (r.counterexample) break;
     }
+    runs.push({ policy, file, results, faults });
+  }
+  return reportCheck(o, io, runs, t0);
+}
+
+export function progressLine(label: string, r: ExploreResult): string {
+  return `${label}: ${r.runs} runs, ${r.steps} steps${r.counterexample ? `, ${r.counterexample.invariant} violated` : ''}\n`;
+}
+
+/** Reports of explored policies: save and print each counterexample, print
+ *  the table, write the JSON (harness/workers.ts runs the explorations in
+ *  worker threads and ends here too). */
+export function reportCheck(o: CheckOptions, io: Io, runs: PolicyRun[], t0: number): { report: CheckReport; exit: number } {
+  const reports: PolicyReport[] = [];
+  let violated = false;
+  for (const { policy, file, results, faults } of runs) {
+    const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
     const rep = policyReport(policy.name, !!policy.bug, checkedInvariants(promise), results, expectedSituations(policy, [...faults] as never));
     const hit = results.find((r) => r.counterexample);
     if (hit) {
-      violated = true;
+      const f = policy.findings;
+      const known = f && f.invariants.includes(hit.counterexample!.invariant) ? `${f.why} (${f.doc})` : undefined;
+      if (!known) violated = true;
       const cfg = o.configs.find((c) => c.name === hit.config)!;
       // save first: nothing printed below can lose the counterexample
       const { fixture, trace } = fixtureOf(policy, file, cfg, promise, hit.counterexample!);
       const path = writeFixture(o.fixturesDir, fixture);
       rep.counterexample!.fixture = path;
       rep.counterexample!.replay = `npm run replay -- ${path}`;
+      if (known) rep.counterexample!.known = known;
       io.out(`\n${policy.name}: ${hit.counterexample!.invariant} violated (config ${cfg.name}, seed ${hit.counterexample!.seed}, path ${hit.counterexample!.path})\n`);
+      if (known) io.out(`  known finding of the modelled source, not a failure of this check: ${known}\n`);
       io.out(`  saved: ${path}\n  replay: npm run replay -- ${path}\n\n`);
       io.out(trace);
     }

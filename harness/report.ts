@@ -27,6 +27,8 @@ export interface PolicyReport {
     path: string;
     fixture?: string;
     replay?: string;
+    /** the policy declares this violation a known finding of its seed */
+    known?: string;
   };
 }
 
@@ -84,7 +86,8 @@ export function renderTable(reports: PolicyReport[]): string {
       const v = r.invariants[n];
       return (v === undefined ? '-' : v === 'held' ? 'ok' : '✗').padStart(3);
     });
-    out.push([r.policy.padEnd(w0), ...cells].join(' '));
+    const note = r.counterexample?.known ? `   known finding: ${r.counterexample.known}` : r.zoo && r.counterexample ? '   (bug zoo: expected)' : '';
+    out.push([r.policy.padEnd(w0), ...cells].join(' ') + note);
   }
   out.push('');
   names.forEach((n, i) => out.push(`  I${i + 1} = ${n}`));

@@ -24,6 +24,10 @@ export interface Policy<S = unknown> {
   /** bug-zoo variants: the invariants the bug can break (first = the one it
    *  is named for), and why */
   readonly bug?: { readonly invariants: readonly InvariantName[]; readonly why: string };
+  /** a faithful model of a seed whose own code breaks these invariants:
+   *  the check still explores it by default and reports the violation, but
+   *  as a known finding (documented in `doc`) that does not fail the run */
+  readonly findings?: { readonly invariants: readonly InvariantName[]; readonly why: string; readonly doc: string };
   /** invariants beyond the core set this design promises */
   readonly promises?: readonly InvariantName[];
   /** fault kinds that reach this design's code (default: kmalloc, and
