@@ -5,8 +5,9 @@
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
-import { doSlabFree, freeToPca, kmemCacheFreeBulk } from '../slub/free.ts';
+import { doSlabFree, freeToPca } from '../slub/free.ts';
 import type { KmemCache } from '../slub/pca.ts';
+import { elemFreeRcu } from '../slub/user.ts';
 import { slubPca } from './slub-pca.ts';
 import { definePolicy } from './policy.ts';
 
@@ -21,5 +22,5 @@ export const pcaFreeFailLeaks = definePolicy({
   name: 'bug/pca-free-fail-leaks',
   summary: 'slab_free() ignores free_to_pca() returning false (seed 002 as written)',
   bug: { invariants: ['Conservation', 'NoLeakAtTeardown'], why: 'an object the array could not take is neither in the array nor in slab' },
-  free: (x, st, obj) => (obj.id % 2 ? kmemCacheFreeBulk(x, st.s, [obj]) : slabFreeIgnoringFailure(x, st.s, obj)),
+  free: (x, st, obj) => elemFreeRcu(x, st.s, st.pending, obj, slabFreeIgnoringFailure),
 });

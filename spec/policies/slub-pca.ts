@@ -9,8 +9,9 @@ import type { Obj } from '../kernel/obj.ts';
 import { runToEnd } from '../kernel/sched.ts';
 import type { Gen } from '../kernel/types.ts';
 import { kmemCacheAlloc, kmemCacheAllocBulk, kmemCachePrefillPercpuArray } from '../slub/alloc.ts';
-import { kmemCacheDestroy, kmemCacheFree, kmemCacheFreeBulk } from '../slub/free.ts';
+import { kmemCacheFreeBulk } from '../slub/free.ts';
 import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
+import { elemFreeRcu, mapDestroy, rcuPending, type RcuPending } from '../slub/user.ts';
 import { definePolicy } from './policy.ts';
 
 /** Array size: small enough that the pool fills and empties it often;
@@ -19,6 +20,8 @@ export const PCA_COUNT = 4;
 
 export interface SlubState {
   s: KmemCache;
+  /** elements freed by programs, waiting for their grace periods */
+  pending: RcuPending;
   /** allocations so far: users take turns between the three ways in */
   calls: number;
 }
@@ -29,7 +32,7 @@ export function slubInit(k: Kernel, size: number): SlubState {
   const s = new KmemCache(size || 256);
   runToEnd(kmemCacheSetupPercpuArray(k.context(0, 'task', 'boot'), s, PCA_COUNT));
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) runToEnd(kmemCachePrefillPercpuArray(k.context(cpu, 'task', 'boot'), s, PCA_COUNT >> 1));
-  return { s, calls: 0 };
+  return { s, pending: rcuPending(k), calls: 0 };
 }
 
 /** A slab user allocating: kmem_cache_alloc(); kmem_cache_alloc_bulk() of
@@ -52,18 +55,11 @@ export function* slubUserAlloc(x: Context, st: SlubState): Gen<Obj | null> {
   }
 }
 
-/** A slab user freeing: kmem_cache_free(), or a bulk free of one (odd ids). */
-export function* slubUserFree(x: Context, st: SlubState, obj: Obj): Gen<void> {
-  if (obj.id % 2) yield* kmemCacheFreeBulk(x, st.s, [obj]);
-  else yield* kmemCacheFree(x, st.s, obj);
-}
-
 export const SLUB_SITUATIONS: Record<string, string> = {
   'pca-trylock-fails': 'spin_trylock() on the array failed: the operation bypassed it',
-  'pca-trylock-fails:free_to_pca': 'an interrupt used the array while free_to_pca() held its lock',
+  'pca-trylock-fails:alloc_from_pca': 'an interrupt used the array while alloc_from_pca() held its lock',
   'pca-refill-when-empty': 'alloc_from_pca() found the array empty and refilled half of it',
   'pca-flush-when-full': 'free_to_pca() found the array full and flushed half of it',
-  'pca-full-in-irq': 'free_to_pca() found the array full in an interrupt and gave up',
   'pca-free-bypassed': 'free_to_pca() could not take an object',
   'pca-refill-trylock-fails-holding-objects': 'refill_pca() failed the trylock with a bulk-allocated batch in hand',
 };
@@ -75,6 +71,6 @@ export const slubPca = definePolicy<SlubState>({
   situations: SLUB_SITUATIONS,
   init: (k, opts) => slubInit(k, opts.size),
   alloc: (x, st) => slubUserAlloc(x, st),
-  free: (x, st, obj) => slubUserFree(x, st, obj),
-  destroy: (x, st) => kmemCacheDestroy(x, st.s),
+  free: (x, st, obj) => elemFreeRcu(x, st.s, st.pending, obj),
+  destroy: (x, st) => mapDestroy(x, st.s),
 });

@@ -93,6 +93,7 @@ export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Conte
 /** slab_alloc_node() with NUMA_NO_NODE: the array, then the slow path. */
 export const slabAllocNode = kfunc('slab_alloc_node', function* (x: Context, s: KmemCache): Gen<Obj | null> {
   let object: Obj | null = null;
+  x.k.touch(x, s, 'cpu_array');
   if (s.cpu_array) object = yield* allocFromPca(x, s);
   if (!object) object = yield* __slabAllocNode(x, s);
   return object;
@@ -107,6 +108,7 @@ export const kmemCacheAllocBulk = kfunc('kmem_cache_alloc_bulk', function* (x: C
   if (!size) return 0;
   let fromPca = 0;
   let allocated = 0;
+  x.k.touch(x, s, 'cpu_array');
   if (s.cpu_array) fromPca = yield* allocFromPcaBulk(x, s, size, p);
   if (fromPca < size) {
     allocated = yield* __kmemCacheAllocBulk(x, s, size - fromPca, p);

@@ -76,6 +76,7 @@ export const freeToPcaBulk = kfunc('free_to_pca_bulk', function* (x: Context, s:
 /** slab_free() with the review's fix: an object free_to_pca() could not
  *  take goes to slab instead of nowhere. */
 export const slabFree = kfunc('slab_free', function* (x: Context, s: KmemCache, object: Obj): Gen<void> {
+  x.k.touch(x, s, 'cpu_array');
   if (s.cpu_array) {
     if (yield* freeToPca(x, s, object)) return;
     x.k.saw('pca-free-bypassed');
@@ -91,6 +92,7 @@ export const kmemCacheFree = kfunc('kmem_cache_free', function* (x: Context, s: 
  *  here), the rest straight to slab. */
 export const kmemCacheFreeBulk = kfunc('kmem_cache_free_bulk', function* (x: Context, s: KmemCache, p: readonly Obj[]): Gen<void> {
   if (!p.length) return;
+  x.k.touch(x, s, 'cpu_array');
   if (s.cpu_array) {
     const pcaFreed = yield* freeToPcaBulk(x, s, p);
     if (pcaFreed === p.length) return;
@@ -115,4 +117,12 @@ export function* flushCpuArray(x: Context, s: KmemCache, cpu: number): Gen<void>
 export const kmemCacheDestroy = kfunc('kmem_cache_destroy', function* (x: Context, s: KmemCache): Gen<void> {
   if (s.cpu_array) for (let cpu = 0; cpu < x.k.cfg.cpus; cpu++) yield* flushCpuArray(x, s, cpu);
   yield* freeCpuArray(x, s);
+  yield* kmemCacheFreeStruct(x, s);
 });
+
+/** The kmem_cache itself goes: later touches are use-after-free. */
+export function* kmemCacheFreeStruct(x: Context, s: KmemCache): Gen<void> {
+  s.freed = true;
+  x.touched = s.name;
+  yield 'kmem_cache_free(kmem_cache, s)';
+}
