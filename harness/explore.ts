@@ -14,7 +14,9 @@ class SimCommand implements fc.Command<Sim, Sim> {
   constructor(readonly cmd: Cmd) {}
   check(m: Readonly<Sim>): boolean {
     // every command resolves to something enabled (Sim.exec) until the
-    // allocator is torn down and nothing is left to run
+    // allocator is torn down and nothing is left to run; those left over
+    // were generated for nothing and count against the effective ratio
+    if (m.over) (m as Sim).skipped++;
     return !m.over;
   }
   run(_m: Sim, sim: Sim): void {
@@ -120,7 +122,7 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
     }
     res.runs++;
     res.steps += sim.k.steps;
-    res.commands += sim.commands;
+    res.commands += sim.commands + sim.skipped;
     res.effective += sim.effective;
     if (opts.onProgress && res.runs % 200 === 0) opts.onProgress(res.runs);
   });

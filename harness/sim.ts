@@ -39,6 +39,8 @@ export class Sim {
    *  skipped (their fast-check precondition fails) */
   over = false;
   commands = 0;
+  /** commands generated after the run was over (skipped) */
+  skipped = 0;
   effective = 0;
   /** what the last command did, for traces */
   did = '';
@@ -283,18 +285,53 @@ export class Sim {
     }
   }
 
-  /** The end of a run: settle, check quiescence, tear down, check no leak. */
+  /** Let every BPF program run to its end (and whatever sits above one on
+   *  its CPU), starting nothing new: the map is freed only after the last
+   *  program that uses it has finished. */
+  private finishPrograms(): void {
+    const k = this.k;
+    const progs = (): boolean => {
+      for (const x of k.contexts()) if (x.isProg) return true;
+      return false;
+    };
+    while (progs()) {
+      let progress = false;
+      for (let cpu = 0; cpu < this.n; cpu++) {
+        const s = k.cpus[cpu]!.stack;
+        if (!s.some((x) => x.isProg)) continue;
+        const x = k.runnable(cpu);
+        if (x) {
+          run(k, x, 0);
+          progress = true;
+        }
+      }
+      if (!progress && this.anyProgress(0, 0) === null) this.settle(); // reports what is stuck
+    }
+  }
+
+  /** The end of a run: programs finish, the map is torn down while
+   *  irq_work, kworkers and RCU callbacks may still be in flight, then
+   *  everything settles and nothing may be left behind. */
   finish(): void {
-    this.k.tracer?.note(null, '» end of commands: run everything to quiescence');
-    this.settle();
-    this.model.quiescent(!this.tearingDown);
+    const k = this.k;
+    k.tracer?.note(null, '» end of commands: programs finish');
+    this.finishPrograms();
+    if (k.quiescent) this.model.quiescent(!this.tearingDown);
     if (!this.tearingDown) {
-      this.k.tracer?.note(null, '» teardown');
+      k.tracer?.note(null, '» teardown');
+      let cpu = 0;
+      while (cpu < this.n - 1 && !canStart(k, cpu, 'task')) cpu++;
+      if (!canStart(k, cpu, 'task')) {
+        this.settle();
+        cpu = 0;
+      }
       this.tearingDown = true;
-      const x = start(this.k, 0, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
-      run(this.k, x, 0);
+      const x = start(k, cpu, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
+      run(k, x, 0);
     }
     this.settle();
+    this.model.quiescent(false);
     this.model.tornDown();
   }
+
 }
