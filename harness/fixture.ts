@@ -48,11 +48,16 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
+/** The harness files that give a fixture's commands their meaning (what a
+ *  command runs, its fallbacks, the programs and the end of a run). */
+const COMMAND_SEMANTICS = ['harness/commands.ts', 'harness/sim.ts', 'harness/programs.ts'];
+
 let cachedSpecHash: string | null = null;
-/** Content hash of spec/ and model/ (paths and bytes, in sorted order). */
+/** Content hash of spec/, model/ and the command semantics (paths and
+ *  bytes, in sorted order): a fixture saved against other sources is stale. */
 export function specHash(extraFiles: string[] = []): string {
   if (cachedSpecHash && !extraFiles.length) return cachedSpecHash;
-  const files: string[] = [];
+  const files: string[] = COMMAND_SEMANTICS.map((f) => join(ROOT, f));
   walk(join(ROOT, 'spec'), files);
   walk(join(ROOT, 'model'), files);
   files.sort();
