@@ -234,7 +234,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
   } else {
     for (const file of files) {
       const r = await replayFixture(file);
-      if (r.stale) io.err(`${r.name}: stale fixture: spec/ or model/ changed since it was saved (specHash differs); replaying anyway\n`);
+      if (r.stale) io.err(`${r.name}: stale fixture: the sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
       if (r.traceChanged) io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs); the verdict is judged on the invariant\n`);
       done.push(r);
       lines.push(r.verdictLine);

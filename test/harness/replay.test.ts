@@ -39,7 +39,7 @@ describe('replay FILE', () => {
     const f = variant(good, 'stale.json', (x) => (x.specHash = '0000000000000000'));
     const r = await run(['replay', f]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`${f}: stale fixture: spec/ or model/ changed since it was saved (specHash differs); replaying anyway\n`);
+    expect(r.err).toContain(`${f}: stale fixture: the sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
     expect(r.out).toContain(`${f}: violation reproduces: Conservation`);
   });
 
