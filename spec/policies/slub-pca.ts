@@ -38,12 +38,12 @@ export function slubInit(k: Kernel, size: number): SlubState {
 /** A slab user allocating: kmem_cache_alloc(); kmem_cache_alloc_bulk() of
  *  two, keeping one and bulk-freeing the other; or (process context only)
  *  kmem_cache_prefill_percpu_array() first. */
-export function* slubUserAlloc(x: Context, st: SlubState): Gen<Obj | null> {
+export function* slubUserAlloc(x: Context, st: SlubState, allocBulk: typeof kmemCacheAllocBulk = kmemCacheAllocBulk): Gen<Obj | null> {
   const s = st.s;
   switch (st.calls++ % 3) {
     case 1: {
       const p: Obj[] = [];
-      if (!(yield* kmemCacheAllocBulk(x, s, 2, p))) return null;
+      if (!(yield* allocBulk(x, s, 2, p))) return null;
       yield* kmemCacheFreeBulk(x, s, p.slice(1));
       return p[0]!;
     }

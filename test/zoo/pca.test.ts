@@ -7,6 +7,7 @@ import { CONFIGS, type CheckConfig } from '../../harness/config.ts';
 import { Sim } from '../../harness/sim.ts';
 import { Violation } from '../../spec/kernel/types.ts';
 import { pcaArrayNotFreed } from '../../spec/policies/bug-pca-array-not-freed.ts';
+import { pcaBulkReturnsFreed } from '../../spec/policies/bug-pca-bulk-returns-freed.ts';
 import { pcaFreeFailLeaks } from '../../spec/policies/bug-pca-free-fail-leaks.ts';
 import { percpuOnDemand } from '../../spec/policies/percpu-on-demand.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
@@ -50,6 +51,17 @@ describe('bug/pca-array-not-freed is found', () => {
       expect(r).not.toBeNull();
       expect(r!.v.invariant).toBe('NoLeakAtTeardown');
       expect(r!.v.detail).toContain('s->cpu_array');
+    });
+  }
+});
+
+describe('bug/pca-bulk-returns-freed (seed 002 as written, unregistered) is found', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}`, () => {
+      const r = explore(pcaBulkReturnsFreed, CONFIGS.fixed!, seed, 2000);
+      expect(r).not.toBeNull();
+      expect(r!.v.invariant).toBe('Conservation');
+      expect(r!.v.detail).toMatch(/already freed to slab|lost/);
     });
   }
 });
