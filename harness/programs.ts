@@ -33,8 +33,9 @@ export interface ProgArgs {
 
 /** A BPF program: one RCU read-side critical section around one call. */
 export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model: AbstractAllocator, a: ProgArgs): Gen<void> {
+  const rcuToo = a.sleepable && policy.sleepableReadersTakeRcu === true;
   if (a.sleepable) rcuReadLockTrace(x);
-  else rcuReadLock(x);
+  if (!a.sleepable || rcuToo) rcuReadLock(x);
   switch (a.op) {
     case 'alloc':
       for (let i = 0; i < a.count; i++) {
@@ -59,8 +60,8 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
       break;
     }
   }
+  if (!a.sleepable || rcuToo) rcuReadUnlock(x);
   if (a.sleepable) rcuReadUnlockTrace(x);
-  else rcuReadUnlock(x);
   x.refs.length = 0;
 }
 

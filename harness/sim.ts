@@ -166,7 +166,8 @@ export class Sim {
   get faultKinds(): FaultKind[] {
     if (!this.cfg.faults) return [];
     const base: FaultKind[] = this.cfg.percpu ? ['kmalloc', 'percpu'] : ['kmalloc'];
-    const kinds = this.policy.faults ?? base;
+    // a percpu fault only reaches code in a percpu configuration
+    const kinds = (this.policy.faults ?? base).filter((f) => f !== 'percpu' || this.cfg.percpu);
     return this.cfg.cpus > 1 ? [...kinds] : kinds.filter((f) => f !== 'cpu_offline');
   }
 

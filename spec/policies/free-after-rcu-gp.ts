@@ -15,6 +15,7 @@ export const freeAfterRcuGp = definePolicy<ReuseMa>({
   name: 'free-after-rcu-gp',
   summary: 'thread of seed 001: frees go back to slab through batched call_rcu(), nothing is reused',
   promises: ['NoReuseBeforeGracePeriod'],
+  sleepableReadersTakeRcu: true,
   faults: ['kmalloc', 'percpu', 'cpu_offline'],
   situations,
   init: (k, opts) => bpfMaReuseInit(k, opts, { work: bpfMaPrepareFreeWork, workName: 'bpf_ma_prepare_free_work' }),

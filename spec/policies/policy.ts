@@ -28,6 +28,9 @@ export interface Policy<S = unknown> {
    *  the check still explores it by default and reports the violation, but
    *  as a known finding (documented in `doc`) that does not fail the run */
   readonly findings?: { readonly invariants: readonly InvariantName[]; readonly why: string; readonly doc: string };
+  /** the design's contract requires sleepable programs to take
+   *  bpf_rcu_read_lock() around element accesses (free-after-rcu-gp) */
+  readonly sleepableReadersTakeRcu?: boolean;
   /** invariants beyond the core set this design promises */
   readonly promises?: readonly InvariantName[];
   /** fault kinds that reach this design's code (default: kmalloc, and

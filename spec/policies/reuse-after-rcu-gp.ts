@@ -24,6 +24,11 @@ export const reuseAfterRcuGp = definePolicy<ReuseMa>({
   name: 'reuse-after-rcu-gp',
   summary: 'RFC BPF_MA_REUSE_AFTER_RCU_GP (seed 001): frees reusable after an RCU GP via kworker + bpf_reuse_batch, freed to slab after a tasks-trace GP',
   promises: ['NoReuseBeforeGracePeriod'],
+  findings: {
+    invariants: ['Conservation', 'NoLeakAtTeardown', 'NoDeadlock'],
+    why: 'the RFC as written drops free_llist_extra objects in bpf_ma_prepare_reuse_work, and an NMI free can spin on reuse_lock held beneath it',
+    doc: 'docs/reuse-after-rcu-gp.md',
+  },
   faults: ['kmalloc', 'percpu', 'cpu_offline'],
   situations: REUSE_SITUATIONS,
   init: (k, opts) => bpfMaReuseInit(k, opts),
