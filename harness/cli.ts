@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isInvariant, type InvariantName } from '../model/invariants.ts';
 import { CORRECT_POLICIES } from '../spec/policies/index.ts';
-import { check, type Io } from './check.ts';
+import { type CheckOptions, type Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { ROOT } from './fixture.ts';
@@ -17,10 +17,11 @@ import { replay } from './replay.ts';
 export const DEFAULT_RUNS = 2000;
 export const DEFAULT_SEED = 1;
 
-const USAGE = `usage: allocspec <check|replay|bench> [options]
+const USAGE = `usage: allocspec <check|replay|bench|merge> [options]
   check   explore policies and check invariants (default: every correct built-in policy)
   replay  replay saved counterexamples: allocspec replay FILE...
   bench   measure exploration throughput (writes bench/results.json)
+  merge   merge the JSON reports of check --shard i/n: allocspec merge a.json b.json [--json OUT]
 run 'allocspec check --help' for the options`;
 
 const CHECK_HELP = `usage: allocspec check [options]
@@ -35,6 +36,12 @@ const CHECK_HELP = `usage: allocspec check [options]
   --percpu --preempt-rt --rcu-trace-implies-rcu-gp --no-nmi --no-faults
                          override the chosen configurations (see README)
   --quiet                no progress lines
+  --workers N            worker threads for the (policy, config) jobs (default: number of cores)
+  --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'npm run merge'
+  --strategy uniform|pct fast-check generation (default) or PCT priority schedules
+  --pct-depth D          PCT: d-1 priority change points per run (default 3)
+  --exhaustive --depth N every command list up to N commands (BFS, state hashing)
+  --max-states N         exhaustive: stop after N distinct states
   --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)`;
 
 function int(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -76,6 +83,13 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     'no-faults': { type: 'boolean' },
     quiet: { type: 'boolean' },
     report: { type: 'string' },
+    workers: { type: 'string' },
+    shard: { type: 'string' },
+    strategy: { type: 'string' },
+    'pct-depth': { type: 'string' },
+    exhaustive: { type: 'boolean' },
+    depth: { type: 'string' },
+    'max-states': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (v.help) {
@@ -119,19 +133,34 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   const policies = v.policy
     ? await Promise.all((v.policy as string[]).map((p) => resolvePolicy(p)))
     : CORRECT_POLICIES.map((policy) => ({ policy }));
-  const { exit } = check(
-    {
-      policies,
-      configs,
-      seed: int('seed', v.seed as string, 0, 2 ** 31 - 1) ?? DEFAULT_SEED,
-      runs: int('runs', v.runs as string, 1) ?? DEFAULT_RUNS,
-      promise,
-      json: v.json as string | undefined,
-      fixturesDir: (v.fixtures as string | undefined) ?? join(ROOT, 'counterexamples'),
-      quiet: !!v.quiet,
-    },
-    io,
-  );
+  const opts: CheckOptions = {
+    policies,
+    configs,
+    seed: int('seed', v.seed as string, 0, 2 ** 31 - 1) ?? DEFAULT_SEED,
+    runs: int('runs', v.runs as string, 1) ?? DEFAULT_RUNS,
+    promise,
+    json: v.json as string | undefined,
+    fixturesDir: (v.fixtures as string | undefined) ?? join(ROOT, 'counterexamples'),
+    quiet: !!v.quiet,
+  };
+  // issue 6: exhaustive mode, worker threads, shards, strategies (harness/workers.ts)
+  if (v.exhaustive) {
+    const { checkExhaustive } = await import('./exhaustive.ts');
+    const depth = int('depth', v.depth as string, 0, 1000);
+    if (depth === undefined) throw new UsageError('--exhaustive needs --depth N');
+    return checkExhaustive(opts, io, depth, int('max-states', v['max-states'] as string, 1));
+  }
+  const strategy = (v.strategy as string | undefined) ?? 'uniform';
+  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (known: uniform, pct)`);
+  const { checkJobs, defaultWorkers } = await import('./workers.ts');
+  const { parseShard } = await import('./shard.ts');
+  const pctDepth = int('pct-depth', v['pct-depth'] as string, 1, 100);
+  const { exit } = await checkJobs(opts, io, {
+    workers: int('workers', v.workers as string, 1, 256) ?? defaultWorkers(),
+    shard: v.shard !== undefined ? parseShard(String(v.shard)) : null,
+    strategy,
+    ...(pctDepth !== undefined ? { pct: { depth: pctDepth } } : {}),
+  });
   return exit;
 }
 
@@ -143,6 +172,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         return await runCheck(rest, io);
       case 'replay':
         return await replay(rest, io);
+      case 'merge': {
+        const { merge } = await import('./merge.ts');
+        return await merge(rest, io);
+      }
       case 'bench': {
         const { runBench } = await import('../bench/bench.ts');
         return await runBench(rest, io);

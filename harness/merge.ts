@@ -1,0 +1,77 @@
+// `npm run merge -- a.json b.json ...`: put the JSON reports of
+// `check --shard i/n --json` back together. The job records of all shards
+// are regrouped by policy, cut after each policy's first counterexample as
+// the unsharded check does, and reported through the same policyReport():
+// the result equals the unsharded report apart from its timing fields.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Policy } from '../spec/policies/policy.ts';
+import type { Io } from './check.ts';
+import { expectedSituations } from './coverage.ts';
+import { UsageError } from './errors.ts';
+import { policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
+import { fromRecord, type JobRecord } from './shard.ts';
+import { policyResults, type ShardExtra } from './workers.ts';
+
+type ShardReport = CheckReport & ShardExtra;
+
+export function mergeReports(parts: ShardReport[]): CheckReport {
+  if (!parts.length) throw new UsageError('merge: give the JSON reports of check --shard i/n --json FILE');
+  const [a] = parts as [ShardReport];
+  const count = Number(a.shard.split('/')[1]);
+  const seen = new Set<string>();
+  const jobs = new Map<number, JobRecord>();
+  for (const p of parts) {
+    if (!p.jobs || !p.shard) throw new UsageError('merge: a report without shard data (run check with --shard i/n --json FILE)');
+    if (p.seed !== a.seed || JSON.stringify(p.configs) !== JSON.stringify(a.configs) || JSON.stringify(p.meta.map((m) => m.name)) !== JSON.stringify(a.meta.map((m) => m.name))) {
+      throw new UsageError(`merge: shard ${p.shard} ran a different check (seed, configurations or policies differ)`);
+    }
+    if (Number(p.shard.split('/')[1]) !== count) throw new UsageError(`merge: shard ${p.shard} is not one of ${count}`);
+    if (seen.has(p.shard)) throw new UsageError(`merge: shard ${p.shard} given twice`);
+    seen.add(p.shard);
+    for (const j of p.jobs) jobs.set(j.n, j);
+  }
+  const missing = Array.from({ length: count }, (_, i) => `${i + 1}/${count}`).filter((s) => !seen.has(s));
+  if (missing.length) throw new UsageError(`merge: missing shard(s) ${missing.join(', ')}`);
+  const grouped = policyResults(a.meta.length, a.configs.length, [...jobs.values()]);
+  const policies: PolicyReport[] = a.meta.map((m, i) => {
+    const rs = grouped[i]!;
+    const faults = [...new Set(rs.flatMap((r) => r.faults))];
+    const rep = policyReport(m.name, m.zoo, m.checked, rs.map(fromRecord), expectedSituations({ situations: m.situations } as Policy<unknown>, faults));
+    const fixture = rs.find((r) => r.counterexample)?.counterexample?.fixture;
+    if (rep.counterexample && fixture) {
+      rep.counterexample.fixture = fixture;
+      rep.counterexample.replay = `npm run replay -- ${fixture}`;
+    }
+    if (rep.counterexample && m.findings?.invariants.includes(rep.counterexample.invariant)) rep.counterexample.known = m.findings.known;
+    return rep;
+  });
+  const steps = policies.reduce((s, r) => s + r.steps, 0);
+  const secs = parts.reduce((s, p) => s + p.elapsedSeconds, 0); // machine time of all shards
+  return { version: 1, seed: a.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies };
+}
+
+/** CLI: prints the table, writes the merged JSON (--json FILE, or stdout
+ *  when not given); exit 1 if a policy violated an invariant, like check. */
+export async function merge(args: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { json: { type: 'string' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!);
+  }
+  const parts = parsed.positionals.map((f) => {
+    try {
+      return JSON.parse(readFileSync(f, 'utf8')) as ShardReport;
+    } catch (e) {
+      throw new UsageError(`merge: ${f}: ${(e as Error).message}`);
+    }
+  });
+  const report = mergeReports(parts);
+  const text = JSON.stringify(report, null, 2) + '\n';
+  if (parsed.values.json) {
+    writeFileSync(parsed.values.json, text);
+    io.out(renderTable(report.policies));
+  } else io.out(text);
+  return report.policies.some((p) => p.counterexample && !p.counterexample.known) ? 1 : 0;
+}

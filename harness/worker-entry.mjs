@@ -1,0 +1,7 @@
+// Entry of an exploration worker thread: load the TypeScript sources through
+// tsx (as bin/allocspec.mjs does), then serve jobs (harness/workers.ts).
+import { register } from 'tsx/esm/api';
+
+register();
+const { serve } = await import('./workers.ts');
+serve();
