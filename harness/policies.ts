@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { findPolicy, POLICIES } from '../spec/policies/index.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { PolicyError, UsageError } from './errors.ts';
@@ -30,13 +31,19 @@ export async function resolvePolicy(arg: string): Promise<{ policy: Policy<unkno
   if (!looksLikePath(arg)) {
     throw new UsageError(`unknown policy '${arg}' (built-in: ${POLICIES.map((p) => p.name).join(', ')}; or give a file path)`);
   }
-  const file = resolve(arg);
+  // `npm run check -- --policy ./x.ts` runs in the package directory; npm
+  // passes the directory the user typed it in as INIT_CWD
+  const file = resolve(process.env.INIT_CWD ?? process.cwd(), arg);
   if (!existsSync(file)) throw new UsageError(`policy file not found: ${arg}`);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    // tsx's tsImport loads a .ts file as ESM or CJS by its own package.json,
+    // wherever it lives; a CJS module arrives wrapped in `default`
+    mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   } catch (e) {
     throw new PolicyError(arg, 'module', 'failed to load', e);
   }
-  return { policy: validatePolicy(mod.default ?? mod.policy, arg), file };
+  const inner = (mod.default ?? {}) as Record<string, unknown>;
+  const picked = inner && typeof inner === 'object' && 'init' in inner ? inner : (inner.default ?? inner.policy ?? mod.policy);
+  return { policy: validatePolicy(picked ?? mod.default, arg), file };
 }

@@ -2,7 +2,7 @@
 // kmem_cache_alloc_bulk() got some objects from the array but slab cannot
 // supply the rest, it frees the array's part back to slab and still adds
 // from_pca to the count it returns. The caller then owns objects that are
-// already in slab. Not in the registry: load it with --policy.
+// already in slab.
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';

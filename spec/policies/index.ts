@@ -1,22 +1,30 @@
-// The registry of built-in policies. Correct designs first, then the zoo.
+// The registry of built-in policies: the designs first, then the bug zoo
+// (each a small variant of a design, switched on by name).
 import { bpfMa } from './bpf-ma.ts';
 import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
 import { freeAfterRcuGp } from './free-after-rcu-gp.ts';
-import { drainWithoutAbortReuseBug } from './bug-drain-without-abort-reuse.ts';
-import { destroySkipsBarriers } from './bug-destroy-skips-barriers.ts';
-import { unitFreeIgnoresActive } from './bug-unit-free-ignores-active.ts';
 import { percpuOnDemand } from './percpu-on-demand.ts';
 import { slubPca } from './slub-pca.ts';
+import { unitFreeIgnoresActive } from './bug-unit-free-ignores-active.ts';
+import { destroySkipsBarriers } from './bug-destroy-skips-barriers.ts';
+import { drainWithoutAbortReuseBug } from './bug-drain-without-abort-reuse.ts';
 import { pcaFreeFailLeaks } from './bug-pca-free-fail-leaks.ts';
 import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
+import { pcaBulkReturnsFreed } from './bug-pca-bulk-returns-freed.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
-  bpfMa, reuseAfterRcuGp, freeAfterRcuGp, unitFreeIgnoresActive, destroySkipsBarriers, drainWithoutAbortReuseBug,
+  bpfMa,
+  reuseAfterRcuGp,
+  freeAfterRcuGp,
   percpuOnDemand,
   slubPca,
+  unitFreeIgnoresActive,
+  destroySkipsBarriers,
+  drainWithoutAbortReuseBug,
   pcaFreeFailLeaks,
   pcaArrayNotFreed,
+  pcaBulkReturnsFreed,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
