@@ -4,6 +4,7 @@ import { Kernel, type KernelConfig } from '../../spec/kernel/kernel.ts';
 import type { Context } from '../../spec/kernel/context.ts';
 import type { Level, Gen } from '../../spec/kernel/types.ts';
 import { runToEnd } from '../../spec/kernel/sched.ts';
+import { invokeCallback } from '../../spec/kernel/rcupdate.ts';
 
 export function kernel(over: Partial<KernelConfig> = {}): Kernel {
   return new Kernel({ cpus: 2, preemptRt: false, rcuTraceImpliesRcuGp: false, maxObjects: 1000, maxTaskNesting: 2, stepLimit: 20_000, ...over });
@@ -24,3 +25,25 @@ export function drive<T>(g: Gen<T>): { value: T; steps: string[] } {
   }
 }
 export { runToEnd };
+
+/** End every grace period that can end and run every ready callback. */
+export function runCallbacks(k: Kernel): string[] {
+  const ran: string[] = [];
+  for (let again = true; again; ) {
+    again = false;
+    for (const f of ['rcu_tasks_trace', 'rcu'] as const) {
+      if (k.rcu.canEndGp(f)) {
+        k.rcu.endGp(f);
+        again = true;
+      }
+    }
+    for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+      for (let cb = k.rcu.takeReady(cpu); cb; cb = k.rcu.takeReady(cpu)) {
+        ran.push(cb.name);
+        drive(invokeCallback(ctx(k, cpu, 'softirq'), cb));
+        again = true;
+      }
+    }
+  }
+  return ran;
+}

@@ -9,7 +9,7 @@ import { invokeCallback } from '../../../spec/kernel/rcupdate.ts';
 import { bpfMemAllocDestroy } from '../../../spec/memalloc/destroy.ts';
 import type { Obj } from '../../../spec/kernel/obj.ts';
 import type { Kernel } from '../../../spec/kernel/kernel.ts';
-import { ctx, drive, kernel } from '../../helpers/boot.ts';
+import { ctx, drive, kernel, runCallbacks } from '../../helpers/boot.ts';
 
 /** The refill irq_work runs on c's CPU (hardirq). */
 function refill(k: Kernel, c: BpfMemCache): void {
@@ -20,25 +20,6 @@ function len(c: BpfMemCache, list: 'free_llist' | 'free_llist_extra' | 'free_by_
   let n = 0;
   for (let o = c[list].first; o; o = o.next) n++;
   return n;
-}
-
-/** Run every ready RCU callback of both flavours to the end. */
-function runCallbacks(k: Kernel): void {
-  for (let again = true; again; ) {
-    again = false;
-    for (const f of ['rcu_tasks_trace', 'rcu'] as const) {
-      if (k.rcu.canEndGp(f)) {
-        k.rcu.endGp(f);
-        again = true;
-      }
-    }
-    for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
-      for (let cb = k.rcu.takeReady(cpu); cb; cb = k.rcu.takeReady(cpu)) {
-        drive(invokeCallback(ctx(k, cpu, 'softirq'), cb));
-        again = true;
-      }
-    }
-  }
 }
 
 describe('bpf_mem_alloc_init()', () => {

@@ -5,7 +5,6 @@ import type { Context } from '../../../spec/kernel/context.ts';
 import type { Kernel } from '../../../spec/kernel/kernel.ts';
 import type { LlistHead } from '../../../spec/kernel/llist.ts';
 import type { Obj } from '../../../spec/kernel/obj.ts';
-import { invokeCallback } from '../../../spec/kernel/rcupdate.ts';
 import type { Gen } from '../../../spec/kernel/types.ts';
 import { runWork } from '../../../spec/kernel/workqueue.ts';
 import type { BpfMemCache } from '../../../spec/memalloc/cache.ts';
@@ -41,31 +40,11 @@ export function names(h: LlistHead | Obj | null): string[] {
   return out;
 }
 
+export { runCallbacks } from '../../helpers/boot.ts';
+
 /** Run the pending reuse_work of c in a kworker on cpu. */
 export function kworker(k: Kernel, c: BpfMemCache, cpu = c.cpu): void {
   drive(runWork(ctx(k, cpu, 'task', 'kworker'), reuseOf(c).reuse_work));
-}
-
-/** End every grace period that can end and run every ready callback. */
-export function runCallbacks(k: Kernel): string[] {
-  const ran: string[] = [];
-  for (let again = true; again; ) {
-    again = false;
-    for (const f of ['rcu_tasks_trace', 'rcu'] as const) {
-      if (k.rcu.canEndGp(f)) {
-        k.rcu.endGp(f);
-        again = true;
-      }
-    }
-    for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
-      for (let cb = k.rcu.takeReady(cpu); cb; cb = k.rcu.takeReady(cpu)) {
-        ran.push(cb.name);
-        drive(invokeCallback(ctx(k, cpu, 'softirq'), cb));
-        again = true;
-      }
-    }
-  }
-  return ran;
 }
 
 /** Step g until x must wait (its waitFor is set and false); returns the
