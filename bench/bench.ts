@@ -5,8 +5,8 @@
 // speedup is wall time (that is what workers buy). The load average at the
 // start is recorded beside them.
 import fc from 'fast-check';
-import { cpus, loadavg } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Violation } from '../spec/kernel/types.ts';
@@ -154,7 +154,7 @@ export async function runBench(args: string[], io: Io): Promise<number> {
     seed: 1,
     runs: v.quick ? 100 : 400,
     promise: [],
-    fixturesDir: join(ROOT, 'bench', '.fixtures'),
+    fixturesDir: mkdtempSync(join(tmpdir(), 'allocspec-bench-')),
     quiet: true,
   };
   const runsPerSecond: Record<string, number> = {};
