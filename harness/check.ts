@@ -1,21 +1,21 @@
-// `allocspec check`: explore each policy under each configuration, save and
-// print the first counterexample of each policy, print the table, write JSON.
+// `allocspec check` reporting: save and print the first counterexample of
+// each policy, print the table, write JSON. The explorations themselves run
+// as jobs (harness/workers.ts), in this thread or in workers.
 import { writeFileSync } from 'node:fs';
 import { isInvariant, type InvariantName } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { CheckConfig } from './config.ts';
 import { expectedSituations } from './coverage.ts';
-import { explore, runCommands, type ExploreResult } from './explore.ts';
+import { runCommands, type ExploreResult } from './explore.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
-import { Sim } from './sim.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import { renderText, TraceRecorder } from './trace.ts';
 
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
-  /** progress display: a live line on a terminal */
+  /** stderr is a terminal */
   tty: boolean;
 }
 
@@ -68,30 +68,23 @@ export interface PolicyRun {
   faults: Set<FaultKind>;
 }
 
-export function check(o: CheckOptions, io: Io): { report: CheckReport; exit: number } {
-  const t0 = performance.now(); // progress and throughput display only
-  const runs: PolicyRun[] = [];
-  for (const { policy, file } of o.policies) {
-    const results: ExploreResult[] = [];
-    const faults = new Set<FaultKind>();
-    for (let i = 0; i < o.configs.length; i++) {
-      const cfg = o.configs[i]!;
-      for (const f of new Sim(policy, cfg).faultKinds) faults.add(f);
-      const label = `${policy.name} [${cfg.name}]`;
-      const r = explore(policy, cfg, {
-        seed: o.seed + i,
-        runs: o.runs,
-        promise: o.promise,
-        onProgress: io.tty && !o.quiet ? (n) => io.err(`\r${label}: ${n}/${o.runs} runs`) : undefined,
-      });
-      results.push(r);
-      if (io.tty && !o.quiet) io.err('\r\x1b[K');
-      if (!o.quiet) io.err(progressLine(label, r));
-      if (r.counterexample) break;
-    }
-    runs.push({ policy, file, results, faults });
-  }
-  return reportCheck(o, io, runs, t0);
+export interface SavedFixture {
+  path: string;
+  trace: string;
+}
+
+/** Write the fixture of a counterexample (atomically) and return its path
+ *  and trace text. */
+export function saveFixture(
+  o: Pick<CheckOptions, 'promise' | 'fixturesDir'>,
+  policy: Policy<unknown>,
+  file: string | undefined,
+  cfg: CheckConfig,
+  cx: NonNullable<ExploreResult['counterexample']>,
+): SavedFixture {
+  const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
+  const { fixture, trace } = fixtureOf(policy, file, cfg, promise, cx);
+  return { path: writeFixture(o.fixturesDir, fixture), trace };
 }
 
 export function progressLine(label: string, r: ExploreResult): string {
@@ -101,7 +94,14 @@ export function progressLine(label: string, r: ExploreResult): string {
 /** Reports of explored policies: save and print each counterexample, print
  *  the table, write the JSON (harness/workers.ts runs the explorations in
  *  worker threads and ends here too). */
-export function reportCheck(o: CheckOptions, io: Io, runs: PolicyRun[], t0: number): { report: CheckReport; exit: number } {
+export function reportCheck(
+  o: CheckOptions,
+  io: Io,
+  runs: PolicyRun[],
+  t0: number,
+  /** fixtures already written as their jobs finished, by policy and config */
+  saved: Map<string, SavedFixture> = new Map(),
+): { report: CheckReport; exit: number } {
   const reports: PolicyReport[] = [];
   let violated = false;
   for (const { policy, file, results, faults } of runs) {
@@ -114,8 +114,7 @@ export function reportCheck(o: CheckOptions, io: Io, runs: PolicyRun[], t0: numb
       if (!known) violated = true;
       const cfg = o.configs.find((c) => c.name === hit.config)!;
       // save first: nothing printed below can lose the counterexample
-      const { fixture, trace } = fixtureOf(policy, file, cfg, promise, hit.counterexample!);
-      const path = writeFixture(o.fixturesDir, fixture);
+      const { path, trace } = saved.get(`${policy.name}|${cfg.name}`) ?? saveFixture(o, policy, file, cfg, hit.counterexample!);
       rep.counterexample!.fixture = path;
       rep.counterexample!.replay = `npm run replay -- ${path}`;
       if (known) rep.counterexample!.known = known;

@@ -33,8 +33,6 @@ export interface ExploreOptions {
   /** replay one fast-check run (and its shrinks) */
   path?: string;
   promise?: readonly InvariantName[];
-  /** called every `every` runs with the runs so far */
-  onProgress?: (runs: number) => void;
 }
 
 export interface Counterexample {
@@ -124,7 +122,6 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
     res.steps += sim.k.steps;
     res.commands += sim.commands + sim.skipped;
     res.effective += sim.effective;
-    if (opts.onProgress && res.runs % 200 === 0) opts.onProgress(res.runs);
   });
   const details = fc.check(prop, { seed: opts.seed, numRuns: opts.runs, path: opts.path });
   if (!details.failed) return res;

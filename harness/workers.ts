@@ -8,7 +8,7 @@ import { parentPort, Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import type { InvariantName } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import { progressLine, reportCheck, type CheckOptions, type Io, type PolicyRun } from './check.ts';
+import { progressLine, reportCheck, saveFixture, type CheckOptions, type Io, type PolicyRun, type SavedFixture } from './check.ts';
 import { checkedInvariants, type CheckReport } from './report.ts';
 import type { CheckConfig } from './config.ts';
 import { explore } from './explore.ts';
@@ -67,13 +67,15 @@ export function serve(): void {
   });
 }
 
-/** Run jobs on `workers` threads (1: in this thread); results in job order. */
-export async function runJobs(specs: JobSpec[], workers: number): Promise<JobRecord[]> {
+/** Run jobs on `workers` threads (1: in this thread); results in job
+ *  order. onRecord sees each record as soon as its job ends. */
+export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spec: JobSpec, r: JobRecord) => void): Promise<JobRecord[]> {
   const out: JobRecord[] = new Array(specs.length);
   if (workers <= 1 || specs.length <= 1) {
     for (let i = 0; i < specs.length; i++) {
       const { policy, file } = await policyOf(specs[i]!.policyRef);
       out[i] = runJob(specs[i]!, policy, file);
+      onRecord?.(specs[i]!, out[i]!);
     }
     return out;
   }
@@ -93,6 +95,11 @@ export async function runJobs(specs: JobSpec[], workers: number): Promise<JobRec
             w.on('message', (m: FromWorker) => {
               if (!m.ok) return reject(new Error(`worker: job ${at}: ${m.error}`));
               out[at] = m.record;
+              try {
+                onRecord?.(specs[at]!, m.record);
+              } catch (e) {
+                return reject(e);
+              }
               feed();
             });
             w.on('error', reject);
@@ -163,17 +170,24 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
     const { policy, file } = o.policies[j.policy]!;
     return { n: j.n, policyRef: file ?? policy.name, config: o.configs[j.config]!, seed: j.seed, runs: o.runs, promise: [...o.promise], strategy: p.strategy, ...(p.pct ? { pct: p.pct } : {}) };
   });
-  const records = await runJobs(specs, p.workers);
+  // as each job ends: a progress line, and its counterexample on disk
+  // before anything else can fail
+  const saved = new Map<string, SavedFixture>();
+  const onRecord = (spec: JobSpec, rec: JobRecord): void => {
+    const { policy, file } = o.policies[Math.floor(spec.n / o.configs.length)]!;
+    const r = fromRecord(rec);
+    if (r.counterexample) saved.set(`${policy.name}|${spec.config.name}`, saveFixture(o, policy, file, spec.config, r.counterexample));
+    if (!o.quiet) io.err(progressLine(`${policy.name} [${spec.config.name}]`, r));
+  };
+  const records = await runJobs(specs, p.workers, onRecord);
   const grouped = policyResults(o.policies.length, o.configs.length, records);
   const runs: PolicyRun[] = [];
   o.policies.forEach(({ policy, file }, i) => {
     const rs = grouped[i]!;
     if (!rs.length) return; // another shard's policy
-    const results = rs.map(fromRecord);
-    if (!o.quiet) for (const r of results) io.err(progressLine(`${policy.name} [${r.config}]`, r));
-    runs.push({ policy, file, results, faults: new Set(rs.flatMap((r) => r.faults)) });
+    runs.push({ policy, file, results: rs.map(fromRecord), faults: new Set(rs.flatMap((r) => r.faults)) });
   });
-  const res = reportCheck({ ...o, json: p.shard ? undefined : o.json }, io, runs, t0);
+  const res = reportCheck({ ...o, json: p.shard ? undefined : o.json }, io, runs, t0, saved);
   if (p.shard && o.json) {
     // the fixture each shard saved, for merge
     for (const rep of res.report.policies) {
