@@ -141,7 +141,8 @@ export class Kernel {
     const s = this.cpus[x.cpu]!.stack;
     const i = s.indexOf(x);
     const under = i > 0 ? s[i - 1]! : undefined;
-    if (under) this.saw(`${what}:${under.fn}`);
+    // the function it was in, or the kind of context (prog, not prog7)
+    if (under) this.saw(`${what}:${under.fns.length ? under.fn : under.label.replace(/\d+$/, '')}`);
   }
 
   register(h: Holder): void {
