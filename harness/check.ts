@@ -107,10 +107,12 @@ export function reportCheck(
   for (const { policy, file, results, faults } of runs) {
     const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
     const rep = policyReport(policy.name, !!policy.bug, checkedInvariants(promise), results, expectedSituations(policy, [...faults] as never));
-    const hit = results.find((r) => r.counterexample);
+    const hits = results.filter((r) => r.counterexample);
+    const hit = hits[0];
     if (hit) {
       const f = policy.findings;
-      const known = f && f.invariants.includes(hit.counterexample!.invariant) ? `${f.why} (${f.doc})` : undefined;
+      const isKnown = (r: ExploreResult): boolean => !!f && f.invariants.includes(r.counterexample!.invariant);
+      const known = hits.every(isKnown) ? `${f!.why} (${f!.doc})` : undefined;
       if (!known) violated = true;
       const cfg = o.configs.find((c) => c.name === hit.config)!;
       // save first: nothing printed below can lose the counterexample
@@ -122,6 +124,12 @@ export function reportCheck(
       if (known) io.out(`  known finding of the modelled source, not a failure of this check: ${known}\n`);
       io.out(`  saved: ${path}\n  replay: npm run replay -- ${path}\n\n`);
       io.out(trace);
+      // every configuration's counterexample is on disk; the first is shown
+      for (const r of hits.slice(1)) {
+        const c = o.configs.find((x) => x.name === r.config)!;
+        const s = saved.get(`${policy.name}|${c.name}`) ?? saveFixture(o, policy, file, c, r.counterexample!);
+        io.out(`${policy.name}: ${r.counterexample!.invariant} also violated in config ${c.name}: ${s.path}\n`);
+      }
     }
     reports.push(rep);
   }

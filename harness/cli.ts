@@ -14,7 +14,7 @@ import { replay } from './replay.ts';
 
 /** Runs per (policy, configuration) when --runs is not given: sized so the
  *  default check takes about a minute on a 2-core machine. */
-export const DEFAULT_RUNS = 2000;
+export const DEFAULT_RUNS = 5000;
 export const DEFAULT_SEED = 1;
 
 const USAGE = `usage: allocspec <check|replay|bench|merge> [options]

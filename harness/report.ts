@@ -50,7 +50,8 @@ export function policyReport(
   const cx = results.find((r) => r.counterexample)?.counterexample ?? null;
   const cxCfg = results.find((r) => r.counterexample)?.config ?? '';
   const invariants: Record<string, Verdict> = {};
-  for (const inv of checked) invariants[inv] = cx && cx.invariant === inv ? 'violated' : 'held';
+  const broken = new Set(results.map((r) => r.counterexample?.invariant));
+  for (const inv of checked) invariants[inv] = broken.has(inv) ? 'violated' : 'held';
   const coverage: Record<string, number> = {};
   for (const name of Object.keys(expected)) coverage[name] = 0;
   for (const r of results) for (const [name, n] of r.situations) coverage[name] = (coverage[name] ?? 0) + n;

@@ -151,15 +151,13 @@ export function policyMeta(policy: Policy<unknown>, file: string | undefined, pr
   };
 }
 
-/** Group job records by policy (in job order) and cut each policy's list
- *  after its first counterexample, as the sequential check stops there. */
+/** Group job records by policy, in job order. Every configuration's job
+ *  ran, so every one counts (runs, coverage); the report shows the first
+ *  counterexample in configuration order. */
 export function policyResults(policies: number, configs: number, records: readonly JobRecord[]): JobRecord[][] {
   const by: JobRecord[][] = Array.from({ length: policies }, () => []);
   for (const r of [...records].sort((a, b) => a.n - b.n)) by[Math.floor(r.n / configs)]!.push(r);
-  return by.map((rs) => {
-    const i = rs.findIndex((r) => r.counterexample);
-    return i < 0 ? rs : rs.slice(0, i + 1);
-  });
+  return by;
 }
 
 /** `allocspec check` through jobs: workers, shards, strategies. */
