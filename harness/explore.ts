@@ -133,12 +133,70 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   // keep only what runs up to the violation
   const again = runCommands(policy, cfg, shrunk, { promise: opts.promise });
   const v = again.violation ?? err;
+  const commands = again.violation
+    ? minimize(policy, cfg, shrunk.slice(0, again.executed), v.invariant, opts.promise)
+    : shrunk;
+  const last = again.violation ? runCommands(policy, cfg, commands, { promise: opts.promise }).violation! : v;
   res.counterexample = {
-    invariant: v.invariant as InvariantName,
-    message: v.detail,
+    invariant: last.invariant as InvariantName,
+    message: last.detail,
     seed: details.seed,
     path: details.counterexamplePath!,
-    commands: again.violation ? shrunk.slice(0, again.executed) : shrunk,
+    commands,
   };
   return res;
+}
+
+/** After fast-check's shrink: drop every command the violation does not
+ *  need, then simplify the arguments of the rest (run to the end, one
+ *  update, CPU 0, object #0, not sleepable), keeping the same invariant.
+ *  fast-check shrinks a command list by prefixes and chunks; this greedy
+ *  pass reaches a list from which no single command can be removed. */
+export function minimize(
+  policy: Policy<unknown>,
+  cfg: CheckConfig,
+  cmds: Cmd[],
+  invariant: string,
+  promise?: readonly InvariantName[],
+): Cmd[] {
+  /** commands up to the violation if cand still breaks `invariant` */
+  const breaks = (cand: Cmd[]): Cmd[] | null => {
+    const r = runCommands(policy, cfg, cand, { promise });
+    return r.violation?.invariant === invariant ? cand.slice(0, r.executed) : null;
+  };
+  let best = cmds;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = best.length - 1; i >= 0; i--) {
+      const cand = breaks([...best.slice(0, i), ...best.slice(i + 1)]);
+      if (cand) {
+        best = cand;
+        changed = true;
+        i = Math.min(i, best.length);
+      }
+    }
+  }
+  const simpler = (c: Cmd): Cmd[] => {
+    const out: Cmd[] = [];
+    if ('steps' in c && c.steps !== 0) out.push({ ...c, steps: 0 });
+    if (c.t === 'prog' && c.count !== 1) out.push({ ...c, count: 1 });
+    if (c.t === 'prog' && c.sleepable) out.push({ ...c, sleepable: false });
+    if ((c.t === 'prog' || c.t === 'nmi') && c.arg !== 0) out.push({ ...c, arg: 0 });
+    if ('cpu' in c && c.cpu !== 0) out.push({ ...c, cpu: 0 });
+    return out;
+  };
+  for (let i = 0; i < best.length; i++) {
+    for (let again = true; again; ) {
+      again = false;
+      for (const alt of simpler(best[i]!)) {
+        const cand = breaks([...best.slice(0, i), alt, ...best.slice(i + 1)]);
+        if (cand && cand.length === best.length) {
+          best = cand;
+          again = true;
+          break;
+        }
+      }
+    }
+  }
+  return best;
 }
