@@ -16,6 +16,18 @@ function refill(k: Kernel, c: BpfMemCache): void {
   drive(runIrqWork(ctx(k, c.cpu, 'hardirq'), c.refill_work));
 }
 
+/** A unit-4096 cache on cpu0 after 8 frees (9 objects with the prefill)
+ *  and free_bulk trimming it to 4: five
+ *  objects wait in waiting_for_gp behind one RCU tasks trace callback. */
+function withCallbackInFlight(k: Kernel) {
+  const ma = bpfMemAllocInit(k, { size: 4088, percpu: false });
+  const c = ma.cache!.caches[0]!;
+  const x = ctx(k, 0);
+  for (let i = 0; i < 8; i++) drive(unitFree(x, c, drive(k.slab.kmalloc(x, 4096)).value!));
+  refill(k, c);
+  return { ma, c };
+}
+
 function len(c: BpfMemCache, list: 'free_llist' | 'free_llist_extra' | 'free_by_rcu' | 'waiting_for_gp'): number {
   let n = 0;
   for (let o = c[list].first; o; o = o.next) n++;
@@ -161,11 +173,7 @@ describe('bpf_mem_refill()', () => {
   it('__free_rcu_tasks_trace chains call_rcu unless rcu_trace_implies_rcu_gp; __free_rcu frees to slab', () => {
     for (const implies of [false, true]) {
       const k = kernel({ rcuTraceImpliesRcuGp: implies });
-      const ma = bpfMemAllocInit(k, { size: 4088, percpu: false });
-      const c = ma.cache!.caches[0]!;
-      const x = ctx(k, 0);
-      for (let i = 0; i < 8; i++) drive(unitFree(x, c, drive(k.slab.kmalloc(x, 4096)).value!));
-      refill(k, c);
+      const { c } = withCallbackInFlight(k);
       const live = k.slab.live;
       k.rcu.endGp('rcu_tasks_trace');
       drive(invokeCallback(ctx(k, 0, 'softirq'), k.rcu.takeReady(0)!));
@@ -191,11 +199,7 @@ describe('bpf_mem_alloc_destroy()', () => {
 
   it('deferred path: with callbacks in flight, the caches are freed by a kworker after both barriers', () => {
     const k = kernel();
-    const ma = bpfMemAllocInit(k, { size: 4088, percpu: false });
-    const c = ma.cache!.caches[0]!;
-    const x = ctx(k, 0);
-    for (let i = 0; i < 8; i++) drive(unitFree(x, c, drive(k.slab.kmalloc(x, 4096)).value!));
-    refill(k, c);
+    const { ma, c } = withCallbackInFlight(k);
     const pc = ma.cache!;
     drive(bpfMemAllocDestroy(ctx(k, 0), ma));
     expect(pc.freed).toBe(false);
@@ -218,11 +222,7 @@ describe('bpf_mem_alloc_destroy()', () => {
 
   it('kmalloc of the copy fails: inline barriers in the caller', () => {
     const k = kernel();
-    const ma = bpfMemAllocInit(k, { size: 4088, percpu: false });
-    const c = ma.cache!.caches[0]!;
-    const x = ctx(k, 0);
-    for (let i = 0; i < 8; i++) drive(unitFree(x, c, drive(k.slab.kmalloc(x, 4096)).value!));
-    refill(k, c);
+    const { ma, c } = withCallbackInFlight(k);
     k.slab.armed.kmalloc = 1;
     const t = ctx(k, 0);
     const g = bpfMemAllocDestroy(t, ma);
