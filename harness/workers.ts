@@ -2,7 +2,11 @@
 // jobs of a check run in N worker threads, each job exactly as the
 // sequential check runs it (same seed, same fast-check run), so the report
 // is the same for any N. Jobs are handed out one at a time to whichever
-// worker is free; results are put back in job order.
+// worker is free, the costliest first (jobCost), so that no long job starts
+// last, and a worker's next job of the same policy as its last while there
+// is one (each worker warms fewer policies' code); results are put back in
+// job order. Workers start on a bundle of the sources (harness/bundle.ts),
+// so no thread compiles TypeScript again.
 import { availableParallelism } from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
@@ -14,9 +18,11 @@ import type { CheckConfig } from './config.ts';
 import { explore } from './explore.ts';
 import { resolvePolicy } from './policies.ts';
 import { Sim } from './sim.ts';
+import { PolicyError, UsageError } from './errors.ts';
 import { fromRecord, inShard, jobsOf, toRecord, type JobRecord, type Shard } from './shard.ts';
 import { MEMALLOC_SITUATIONS } from './coverage.ts';
 import { explorePct, type PctOptions } from './pct.ts';
+import { workerBundleOnce } from './bundle.ts';
 
 export type Strategy = 'uniform' | 'pct';
 
@@ -51,7 +57,33 @@ function policyOf(ref: string): Promise<{ policy: Policy<unknown>; file?: string
   return p;
 }
 
-type FromWorker = { ok: true; record: JobRecord } | { ok: false; error: string };
+/** A PolicyError's parts, to raise it again in the main thread. */
+interface PolicyErrorParts {
+  policy: string;
+  hook: string;
+  where: string;
+  cause: string;
+}
+type FromWorker = { ok: true; record: JobRecord } | { ok: false; error: string; usage?: true; policyError?: PolicyErrorParts };
+
+/** What a failed job sends back: enough to throw, in the main thread, the
+ *  error the job throws inline (the CLI turns UsageError and PolicyError
+ *  into one line and exit 2). */
+function failure(e: unknown): FromWorker {
+  const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  if (e instanceof PolicyError) {
+    return { ok: false, error, policyError: { policy: e.policy, hook: e.hook, where: e.where, cause: e.cause instanceof Error ? e.cause.message : String(e.cause) } };
+  }
+  if (e instanceof UsageError) return { ok: false, error: e.message, usage: true };
+  return { ok: false, error };
+}
+
+function raised(m: Extract<FromWorker, { ok: false }>, job: number): Error {
+  const p = m.policyError;
+  if (p) return new PolicyError(p.policy, p.hook, p.where, p.cause);
+  if (m.usage) return new UsageError(m.error);
+  return new Error(`worker: job ${job}: ${m.error}`);
+}
 
 /** The worker side: one job per message, one result per job. */
 export function serve(): void {
@@ -61,10 +93,24 @@ export function serve(): void {
       const { policy, file } = await policyOf(spec.policyRef);
       msg = { ok: true, record: runJob(spec, policy, file) };
     } catch (e) {
-      msg = { ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+      msg = failure(e);
     }
     parentPort!.postMessage(msg);
   });
+}
+
+/** A static estimate of a job's relative cost. Size buckets
+ *  (bpf_mem_alloc, size 0) explore about three times longer than one
+ *  cache; more CPUs and longer programs cost more steps. */
+export function jobCost(spec: JobSpec): number {
+  const c = spec.config;
+  return spec.runs * (c.size === 0 ? 3 : 1) * c.cpus * c.maxCommands;
+}
+
+/** The order jobs are handed to workers: costliest first, ties in job
+ *  order (a stable sort, no clock or randomness). */
+export function dispatchOrder(specs: readonly JobSpec[]): number[] {
+  return specs.map((_, i) => i).sort((a, b) => jobCost(specs[b]!) - jobCost(specs[a]!) || a - b);
 }
 
 /** Run jobs on `workers` threads (1: in this thread); results in job
@@ -79,8 +125,16 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
     }
     return out;
   }
-  const pool = Array.from({ length: Math.min(workers, specs.length) }, () => new Worker(new URL('./worker-entry.mjs', import.meta.url)));
-  let next = 0;
+  // the bundle, or the sources through tsx when it cannot be built
+  const entry = (await workerBundleOnce()) ?? new URL('./worker-entry.mjs', import.meta.url);
+  const pool = Array.from({ length: Math.min(workers, specs.length) }, () => new Worker(entry));
+  const pending = dispatchOrder(specs);
+  /** The next job for a worker that just ran `last`: the costliest left of
+   *  the same policy (its code is warm in that worker), else the costliest. */
+  const take = (last: number): number => {
+    const same = last < 0 ? -1 : pending.findIndex((i) => specs[i]!.policyRef === specs[last]!.policyRef);
+    return pending.splice(Math.max(same, 0), 1)[0]!;
+  };
   try {
     await Promise.all(
       pool.map(
@@ -88,12 +142,12 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
           new Promise<void>((resolve, reject) => {
             let at = -1;
             const feed = (): void => {
-              if (next >= specs.length) return resolve();
-              at = next++;
+              if (!pending.length) return resolve();
+              at = take(at);
               w.postMessage(specs[at]);
             };
             w.on('message', (m: FromWorker) => {
-              if (!m.ok) return reject(new Error(`worker: job ${at}: ${m.error}`));
+              if (!m.ok) return reject(raised(m, at));
               out[at] = m.record;
               try {
                 onRecord?.(specs[at]!, m.record);

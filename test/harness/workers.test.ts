@@ -1,6 +1,12 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIGS } from '../../harness/config.ts';
-import { runJobs, type JobSpec } from '../../harness/workers.ts';
+import { workerBundle } from '../../harness/bundle.ts';
+import { main } from '../../harness/cli.ts';
+import { dispatchOrder, jobCost, runJobs, type JobSpec } from '../../harness/workers.ts';
+import { captureIo } from '../helpers/io.ts';
 
 describe('workers', () => {
   it('2 worker threads give the same job records as 1', async () => {
@@ -12,4 +18,57 @@ describe('workers', () => {
     expect(two).toEqual(one);
     expect(one.some((r) => r.counterexample)).toBe(true);
   }, 60_000);
+
+  it('hands out the costliest jobs first, ties in job order', () => {
+    const spec = (n: number, config: keyof typeof CONFIGS): JobSpec => ({ n, policyRef: 'bpf-ma', config: CONFIGS[config]!, seed: 1, runs: 10, promise: [], strategy: 'uniform' });
+    const specs = [spec(0, 'fixed'), spec(1, 'buckets'), spec(2, 'rt'), spec(3, 'wide'), spec(4, 'buckets')];
+    expect(jobCost(specs[1]!)).toBeGreaterThan(jobCost(specs[0]!));
+    expect(dispatchOrder(specs)).toEqual([1, 4, 3, 0, 2]);
+  });
+
+  it('a policy file given by path runs in workers, with the same records as inline', async () => {
+    const repo = resolve(import.meta.dirname, '..', '..');
+    const dir = mkdtempSync(join(tmpdir(), 'allocspec-workers-'));
+    const file = join(dir, 'mine.ts');
+    writeFileSync(file, `import { bpfMa } from '${repo}/spec/policies/bpf-ma.ts';\nexport default { ...bpfMa, name: 'mine' };\n`);
+    const specs: JobSpec[] = [CONFIGS.fixed!, CONFIGS.buckets!].map((config, c) => ({ n: c, policyRef: file, config, seed: 3, runs: 10, promise: [], strategy: 'uniform' as const }));
+    const one = await runJobs(specs, 1);
+    const two = await runJobs(specs, 2);
+    expect(two).toEqual(one);
+    expect(two.map((r) => [r.policy, r.policyFile])).toEqual([
+      ['mine', file],
+      ['mine', file],
+    ]);
+    // and through the command line
+    const io = captureIo();
+    expect(await main(['check', '--policy', file, '--config', 'fixed,buckets', '--runs', '20', '--workers', '2', '--quiet'], io)).toBe(0);
+    expect(io.stdout()).toMatch(/^mine\s+ok/m);
+  }, 60_000);
+
+  it('a policy whose hook throws in a worker is reported as inline', async () => {
+    const repo = resolve(import.meta.dirname, '..', '..');
+    const dir = mkdtempSync(join(tmpdir(), 'allocspec-workers-'));
+    const file = join(dir, 'broken.ts');
+    writeFileSync(
+      file,
+      `import { bpfMa } from '${repo}/spec/policies/bpf-ma.ts';\n` +
+        `export default { ...bpfMa, name: 'broken', free: function* () { throw new Error('boom'); } };\n`,
+    );
+    const io = captureIo();
+    expect(await main(['check', '--policy', file, '--config', 'fixed,buckets', '--runs', '50', '--workers', '2', '--quiet'], io)).toBe(2);
+    expect(io.stderr()).toMatch(/policy broken: hook free threw at step \d+/);
+  }, 60_000);
+
+  it('the worker bundle is one plain JavaScript file, reused while the sources are unchanged', async () => {
+    const a = await workerBundle();
+    const b = await workerBundle();
+    expect(b).toBe(a);
+    expect(a).toMatch(/node_modules[\\/]\.cache[\\/]allocspec[\\/]worker-[0-9a-f]+\.mjs$/);
+    expect(existsSync(a)).toBe(true);
+    const text = readFileSync(a, 'utf8');
+    // no TypeScript loader at startup: tsx only when a policy file is loaded
+    expect(text).not.toMatch(/^import .* from ["']tsx/m);
+    // sources keep their own import.meta.url (harness/fixture.ts's ROOT)
+    expect(text).toContain(JSON.stringify(new URL('../../harness/fixture.ts', import.meta.url).href));
+  });
 });
