@@ -141,11 +141,20 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
         (w) =>
           new Promise<void>((resolve, reject) => {
             let at = -1;
+            let idle = false;
             const feed = (): void => {
-              if (!pending.length) return resolve();
+              if (!pending.length) {
+                idle = true;
+                return resolve();
+              }
               at = take(at);
               w.postMessage(specs[at]);
             };
+            // a worker that dies mid-job (out of memory, a native crash)
+            // says nothing: without this the run would wait forever
+            w.on('exit', (code) => {
+              if (!idle) reject(new Error(`worker exited with code ${code} during job ${at} (${specs[at]?.policyRef})`));
+            });
             w.on('message', (m: FromWorker) => {
               if (!m.ok) return reject(raised(m, at));
               out[at] = m.record;
