@@ -3,7 +3,7 @@
 // the trace. Exit 1 when a violation shows, 0 when the run is clean, 2 on
 // bad input. The output depends only on the fixture and the sources: no
 // time, locale, environment or absolute path.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isInvariant } from '../model/invariants.ts';
@@ -35,6 +35,8 @@ const REPLAY_HELP = `usage: allocspec replay FILE...
                     the shrink is replayed from there and arrives at the same commands)
   --config NAME     configuration (${Object.keys(CONFIGS).join(', ')}; default fixed)
   --runs N          runs to explore (default ${DEFAULT_RUNS})
+  --update          refresh a stale fixture that still ends as it states: rewrite its
+                    specHash and traceDigest, keep its commands and verdict
   --format F        text (default), json (the explanation as data), mermaid (sequence diagram), html (timeline)
   --out FILE        write the rendering to FILE instead of stdout
 exit: 1 a violation shows, 0 the run is clean, 2 bad input`;
@@ -96,6 +98,9 @@ export interface ReplayOutcome {
   /** the trace differs from the one the fixture was saved with */
   traceChanged: boolean;
   verdictLine: string;
+  /** the fixture as loaded, and the digest of the trace it replays to now */
+  fixture: Fixture;
+  traceDigest: string;
 }
 
 function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'>) {
@@ -135,6 +140,8 @@ export async function replayFixture(file: string): Promise<ReplayOutcome> {
     stale: f.specHash !== specHash(f.policyFile ? [f.policyFile] : []),
     traceChanged: sha256(trace) !== f.traceDigest,
     verdictLine,
+    fixture: f,
+    traceDigest: sha256(trace),
   };
 }
 
@@ -165,6 +172,7 @@ function parse(args: string[]) {
         runs: { type: 'string' },
         format: { type: 'string' },
         out: { type: 'string' },
+        update: { type: 'boolean' },
         help: { type: 'boolean' },
       },
     });
@@ -236,6 +244,18 @@ export async function replay(args: string[], io: Io): Promise<number> {
       const r = await replayFixture(file);
       if (r.stale) io.err(`${r.name}: stale fixture: the sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
       if (r.traceChanged) io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs); the verdict is judged on the invariant\n`);
+      if (v.update && (r.stale || r.traceChanged)) {
+        // after an intended change to the spec: keep the commands and the
+        // verdict, refresh what the fixture records of the sources and trace
+        if (!r.matches) io.err(`${r.name}: not updated: it no longer ends as it states\n`);
+        else {
+          const fresh: Fixture = { ...r.fixture, specHash: specHash(r.fixture.policyFile ? [r.fixture.policyFile] : []), traceDigest: r.traceDigest };
+          const tmp = `${file}.tmp-${process.pid}`;
+          writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
+          renameSync(tmp, file);
+          io.err(`${r.name}: updated (specHash and traceDigest)\n`);
+        }
+      }
       done.push(r);
       lines.push(r.verdictLine);
       violated ||= r.violated !== null;

@@ -38,6 +38,8 @@ const drainWithoutAbortReuse = kfunc('drain_mem_cache', function* (x: Context, c
 
 export const drainWithoutAbortReuseBug = definePolicy({
   ...reuseAfterRcuGp,
+  // a zoo variant: every violation it shows is the bug, none is excused
+  findings: undefined,
   name: 'bug/drain-without-abort-reuse',
   summary: 'reuse-after-rcu-gp whose drain_mem_cache() never sets abort_reuse',
   bug: {
