@@ -10,7 +10,7 @@ import { makeFixture, tmp } from './fixture-helpers.ts';
 const chromium = findChromium() as string | null;
 
 describe('html timeline in headless chromium', () => {
-  it.skipIf(!chromium)('renders to a screenshot (skipped: no chromium on PATH)', () => {
+  it.skipIf(!chromium)('renders the lanes to a 1400x1000 PNG (skipped where no chromium is on PATH)', () => {
     const dir = tmp();
     const { file } = makeFixture(dir);
     const png = join(dir, 'timeline.png');
