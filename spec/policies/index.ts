@@ -11,6 +11,7 @@ import { drainWithoutAbortReuseBug } from './bug-drain-without-abort-reuse.ts';
 import { pcaFreeFailLeaks } from './bug-pca-free-fail-leaks.ts';
 import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from './bug-pca-bulk-returns-freed.ts';
+import { pcaRefillLeaks } from './bug-pca-refill-leaks.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -25,6 +26,7 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaFreeFailLeaks,
   pcaArrayNotFreed,
   pcaBulkReturnsFreed,
+  pcaRefillLeaks,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

@@ -29,7 +29,8 @@ export const __kmemCacheAllocBulk = kfunc('__kmem_cache_alloc_bulk', function* (
 });
 
 /** refill_pca(): bulk-allocate up to `count` objects in batches of at most
- *  PCA_BATCH and put what fits into this CPU's array. */
+ *  PCA_BATCH and put what fits into this CPU's array. The default
+ *  s->refill_pca; bug/pca-refill-leaks installs seed 002's as written. */
 export const refillPca = kfunc('refill_pca', function* (x: Context, s: KmemCache, count: number): Gen<boolean> {
   for (;;) {
     let batch = Math.min(count, PCA_BATCH);
@@ -68,7 +69,7 @@ export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: Km
       yield* pcaSpinUnlock(x, pca);
       if (!allowBlocking(x) || inIrq(x)) return null;
       x.k.saw('pca-refill-when-empty');
-      if (yield* refillPca(x, s, batch)) continue; // retry
+      if (yield* s.refill_pca(x, s, batch)) continue; // retry
       return null;
     }
     const object = yield* pcaPop(x, pca);
@@ -131,5 +132,5 @@ export const kmemCachePrefillPercpuArray = kfunc('kmem_cache_prefill_percpu_arra
   const used = yield* pcaUsed(x, pca);
   if (used >= count) return 0;
   if (pca.count < count) return EINVAL;
-  return (yield* refillPca(x, s, count - used)) ? 0 : ENOMEM;
+  return (yield* s.refill_pca(x, s, count - used)) ? 0 : ENOMEM;
 });

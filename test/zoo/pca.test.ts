@@ -9,6 +9,7 @@ import { Violation } from '../../spec/kernel/types.ts';
 import { pcaArrayNotFreed } from '../../spec/policies/bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from '../../spec/policies/bug-pca-bulk-returns-freed.ts';
 import { pcaFreeFailLeaks } from '../../spec/policies/bug-pca-free-fail-leaks.ts';
+import { pcaRefillLeaks } from '../../spec/policies/bug-pca-refill-leaks.ts';
 import { percpuOnDemand } from '../../spec/policies/percpu-on-demand.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
 import { slubPca } from '../../spec/policies/slub-pca.ts';
@@ -62,6 +63,17 @@ describe('bug/pca-bulk-returns-freed (seed 002 as written, unregistered) is foun
       expect(r).not.toBeNull();
       expect(r!.v.invariant).toBe('Conservation');
       expect(r!.v.detail).toMatch(/already freed to slab|lost/);
+    });
+  }
+});
+
+describe('bug/pca-refill-leaks is found', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}`, () => {
+      const r = explore(pcaRefillLeaks, CONFIGS.fixed!, seed, 2000);
+      expect(r).not.toBeNull();
+      expect(['Conservation', 'NoLeakAtTeardown']).toContain(r!.v.invariant);
+      expect(r!.v.detail).toMatch(/lost|never returned/);
     });
   }
 });
