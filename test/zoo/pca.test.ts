@@ -56,7 +56,7 @@ describe('bug/pca-array-not-freed is found', () => {
   }
 });
 
-describe('bug/pca-bulk-returns-freed (seed 002 as written, unregistered) is found', () => {
+describe('bug/pca-bulk-returns-freed (seed 002 as written) is found', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}`, () => {
       const r = explore(pcaBulkReturnsFreed, CONFIGS.fixed!, seed, 2000);
