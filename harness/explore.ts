@@ -7,7 +7,7 @@ import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { cmdArbitrary, cmdText, type Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
-import { Sim, type SimOptions } from './sim.ts';
+import { Sim, type SimOptions, faultKinds } from './sim.ts';
 import { TraceRecorder } from './trace.ts';
 
 class SimCommand implements fc.Command<Sim, Sim> {
@@ -57,7 +57,7 @@ export interface ExploreResult {
 }
 
 export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig): fc.Arbitrary<Iterable<fc.Command<Sim, Sim>>> {
-  const faults = new Sim(policy, cfg).faultKinds;
+  const faults = faultKinds(policy, cfg);
   return fc.commands([cmdArbitrary(cfg, faults).map((c) => new SimCommand(c))], { maxCommands: cfg.maxCommands, size: 'max' });
 }
 

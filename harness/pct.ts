@@ -14,7 +14,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import type { Cmd, Op } from './commands.ts';
 import type { CheckConfig } from './config.ts';
 import { runCommands, type ExploreResult } from './explore.ts';
-import { Sim } from './sim.ts';
+import { Sim, faultKinds } from './sim.ts';
 
 export interface PctOptions {
   seed: number;
@@ -135,7 +135,7 @@ export function shrink(policy: Policy<unknown>, cfg: CheckConfig, cmds: Cmd[], i
 export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[] }): ExploreResult {
   const depth = o.depth ?? 3;
   const res: ExploreResult = { policy: policy.name, config: cfg.name, runs: 0, steps: 0, commands: 0, effective: 0, states: new Set(), situations: new Map(), counterexample: null };
-  const faults = new Sim(policy, cfg).faultKinds;
+  const faults = faultKinds(policy, cfg);
   for (let run = 0; run < o.runs; run++) {
     const cmds = pctCommands(cfg, faults, o.seed, run, depth);
     const { violation, executed, sim } = runCommands(policy, cfg, cmds, { promise: o.promise, states: res.states, situations: res.situations });

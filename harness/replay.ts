@@ -18,7 +18,7 @@ import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
 import { explain, renderStoryText, type Explanation } from './render/story.ts';
-import { Sim } from './sim.ts';
+import { faultKinds } from './sim.ts';
 import { renderText, TraceRecorder } from './trace.ts';
 
 export const FORMATS = ['text', 'json', 'mermaid', 'html'] as const;
@@ -75,7 +75,7 @@ export async function loadFixture(file: string): Promise<LoadedFixture> {
     throw e;
   }
   if (policy.name !== fixture.policy) throw new UsageError(`${name}: field 'policy': '${fixture.policy}', but ${fixture.policyFile} defines '${policy.name}'`);
-  const kinds = new Sim(policy, fixture.config).faultKinds;
+  const kinds = faultKinds(policy, fixture.config);
   fixture.commands.forEach((c, i) => {
     if (c.t === 'fault' && !kinds.includes(c.kind)) {
       throw new UsageError(`${name}: field 'commands[${i}].kind': fault '${c.kind}' is outside the configuration (${policy.name} injects: ${kinds.join(', ') || 'none'})`);

@@ -30,6 +30,16 @@ export interface SimOptions {
   promise?: readonly InvariantName[];
 }
 
+/** Fault kinds a run of policy under cfg injects: the policy's, within
+ *  the configuration. Pure: callers need not boot a Sim to ask. */
+export function faultKinds(policy: Policy<unknown>, cfg: CheckConfig): FaultKind[] {
+  if (!cfg.faults) return [];
+  const base: FaultKind[] = cfg.percpu ? ['kmalloc', 'percpu'] : ['kmalloc'];
+  // a percpu fault only reaches code in a percpu configuration
+  const kinds = (policy.faults ?? base).filter((f) => f !== 'percpu' || cfg.percpu);
+  return cfg.cpus > 1 ? kinds : kinds.filter((f) => f !== 'cpu_offline');
+}
+
 export class Sim {
   readonly k: Kernel;
   readonly model: AbstractAllocator;
@@ -164,11 +174,7 @@ export class Sim {
 
   /** Fault kinds this run injects: the policy's, within the config. */
   get faultKinds(): FaultKind[] {
-    if (!this.cfg.faults) return [];
-    const base: FaultKind[] = this.cfg.percpu ? ['kmalloc', 'percpu'] : ['kmalloc'];
-    // a percpu fault only reaches code in a percpu configuration
-    const kinds = (this.policy.faults ?? base).filter((f) => f !== 'percpu' || this.cfg.percpu);
-    return this.cfg.cpus > 1 ? [...kinds] : kinds.filter((f) => f !== 'cpu_offline');
+    return faultKinds(this.policy, this.cfg);
   }
 
   private fault(kind: FaultKind): string | null {

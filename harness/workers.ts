@@ -17,7 +17,7 @@ import { checkedInvariants, type CheckReport } from './report.ts';
 import type { CheckConfig } from './config.ts';
 import { explore } from './explore.ts';
 import { resolvePolicy } from './policies.ts';
-import { Sim } from './sim.ts';
+import { faultKinds } from './sim.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { fromRecord, inShard, jobsOf, toRecord, type JobRecord, type Shard } from './shard.ts';
 import { MEMALLOC_SITUATIONS } from './coverage.ts';
@@ -47,7 +47,7 @@ export function defaultWorkers(): number {
 export function runJob(spec: JobSpec, policy: Policy<unknown>, file?: string): JobRecord {
   const opts = { seed: spec.seed, runs: spec.runs, promise: spec.promise };
   const r = spec.strategy === 'pct' ? explorePct(policy, spec.config, { ...opts, ...spec.pct }) : explore(policy, spec.config, opts);
-  return toRecord(spec.n, r, new Sim(policy, spec.config).faultKinds, file);
+  return toRecord(spec.n, r, faultKinds(policy, spec.config), file);
 }
 
 const cache = new Map<string, Promise<{ policy: Policy<unknown>; file?: string }>>();

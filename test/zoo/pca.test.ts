@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cmdArbitrary } from '../../harness/commands.ts';
 import { CONFIGS, type CheckConfig } from '../../harness/config.ts';
-import { Sim } from '../../harness/sim.ts';
+import { Sim, faultKinds } from '../../harness/sim.ts';
 import { Violation } from '../../spec/kernel/types.ts';
 import { pcaArrayNotFreed } from '../../spec/policies/bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from '../../spec/policies/bug-pca-bulk-returns-freed.ts';
@@ -16,7 +16,7 @@ import { slubPca } from '../../spec/policies/slub-pca.ts';
 
 /** The first violation in up to `runs` generated runs of one seed. */
 function explore(policy: Policy<any>, cfg: CheckConfig, seed: number, runs: number): { run: number; v: Violation } | null {
-  const arb = fc.array(cmdArbitrary(cfg, new Sim(policy, cfg).faultKinds), { maxLength: cfg.maxCommands });
+  const arb = fc.array(cmdArbitrary(cfg, faultKinds(policy, cfg)), { maxLength: cfg.maxCommands });
   let run = 0;
   for (const cmds of fc.sample(arb, { seed, numRuns: runs })) {
     run++;
@@ -34,49 +34,24 @@ function explore(policy: Policy<any>, cfg: CheckConfig, seed: number, runs: numb
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 
-describe('bug/pca-free-fail-leaks is found', () => {
-  for (const seed of SEEDS) {
-    it(`seed ${seed}`, () => {
-      const r = explore(pcaFreeFailLeaks, CONFIGS.fixed!, seed, 2000);
-      expect(r).not.toBeNull();
-      expect(['Conservation', 'NoLeakAtTeardown']).toContain(r!.v.invariant);
-      expect(r!.v.detail).toMatch(/lost|never returned/);
-    });
-  }
-});
+// variant, the invariants it may break, what the message must name
+const ZOO: [Policy<any>, string[], RegExp][] = [
+  [pcaFreeFailLeaks, ['Conservation', 'NoLeakAtTeardown'], /lost|never returned/],
+  [pcaArrayNotFreed, ['NoLeakAtTeardown'], /s->cpu_array/],
+  [pcaBulkReturnsFreed, ['Conservation'], /already freed to slab|lost/],
+  [pcaRefillLeaks, ['Conservation', 'NoLeakAtTeardown'], /lost|never returned/],
+];
 
-describe('bug/pca-array-not-freed is found', () => {
-  for (const seed of SEEDS) {
-    it(`seed ${seed}`, () => {
-      const r = explore(pcaArrayNotFreed, CONFIGS.fixed!, seed, 2000);
+for (const [policy, invariants, detail] of ZOO) {
+  describe(`${policy.name} is found`, () => {
+    it.each(SEEDS)('seed %i', (seed) => {
+      const r = explore(policy, CONFIGS.fixed!, seed, 2000);
       expect(r).not.toBeNull();
-      expect(r!.v.invariant).toBe('NoLeakAtTeardown');
-      expect(r!.v.detail).toContain('s->cpu_array');
+      expect(invariants).toContain(r!.v.invariant);
+      expect(r!.v.detail).toMatch(detail);
     });
-  }
-});
-
-describe('bug/pca-bulk-returns-freed (seed 002 as written) is found', () => {
-  for (const seed of SEEDS) {
-    it(`seed ${seed}`, () => {
-      const r = explore(pcaBulkReturnsFreed, CONFIGS.fixed!, seed, 2000);
-      expect(r).not.toBeNull();
-      expect(r!.v.invariant).toBe('Conservation');
-      expect(r!.v.detail).toMatch(/already freed to slab|lost/);
-    });
-  }
-});
-
-describe('bug/pca-refill-leaks is found', () => {
-  for (const seed of SEEDS) {
-    it(`seed ${seed}`, () => {
-      const r = explore(pcaRefillLeaks, CONFIGS.fixed!, seed, 2000);
-      expect(r).not.toBeNull();
-      expect(['Conservation', 'NoLeakAtTeardown']).toContain(r!.v.invariant);
-      expect(r!.v.detail).toMatch(/lost|never returned/);
-    });
-  }
-});
+  });
+}
 
 describe('the correct policies hold', () => {
   for (const policy of [slubPca, percpuOnDemand]) {
