@@ -2,15 +2,17 @@ import type { Gen, Level } from './types.ts';
 import type { Obj } from './obj.ts';
 import type { Kernel } from './kernel.ts';
 
-let nextContextId = 0;
+import { shared } from './types.ts';
+
+const ids = shared('contextIds', () => ({ next: 0 }));
 export function resetContextIds(): void {
-  nextContextId = 0;
+  ids.next = 0;
 }
 
 /** One execution context on one CPU: a BPF program, an irq_work handler,
  *  a kworker, an RCU callback in softirq, a syscall, an NMI program. */
 export class Context {
-  readonly id = nextContextId++;
+  readonly id = ids.next++;
   /** kernel function names, outermost first (maintained by kfunc) */
   readonly fns: string[] = [];
   /** what the last step touched (a list head, a counter), for traces */

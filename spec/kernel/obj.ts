@@ -1,13 +1,22 @@
 // An allocator object. Its first word is the llist_node (memalloc.c puts
 // `struct llist_node` in front of every object), so the object is the node.
+import { shared } from './types.ts';
+
 export type ObjState = 'slab' | 'live';
 
 /** Bumped by every write of a list link (Obj.next, LlistHead.first) and by
  *  holder (un)registration: while it stands still no list changed, so the
  *  per-step NeverOnTwoLists walk can be skipped (model/allocator.ts). */
-export const links = { version: 0 };
+export const links = shared('links', () => ({ version: 0 }));
+
+const OBJ = Symbol.for('allocspec.Obj');
 
 export class Obj {
+  readonly [OBJ] = true;
+  /** recognised by brand: a user policy's copy of this module makes the same objects */
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[OBJ] === true;
+  }
   private _next: Obj | null = null;
   state: ObjState = 'live';
   /** percpu flavour: obj[1] = the __alloc_percpu_gfp() pointer, in bytes */

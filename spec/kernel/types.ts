@@ -14,13 +14,30 @@ export interface Owner {
   freed: boolean;
 }
 
-/** A named invariant failed. Thrown out of the spec; ends the run. */
+/** State the engine keeps per process, not per module instance: a user
+ *  policy loaded from outside the package may bring its own copy of these
+ *  modules, and both copies must count and recognise the same things. */
+export function shared<T extends object>(key: string, init: () => T): T {
+  const g = globalThis as unknown as Record<symbol, T | undefined>;
+  const sym = Symbol.for(`allocspec.${key}`);
+  return (g[sym] ??= init());
+}
+
+const VIOLATION = Symbol.for('allocspec.Violation');
+
+/** A named invariant failed. Thrown out of the spec; ends the run.
+ *  Recognised by brand, not by class identity, so a Violation thrown by
+ *  another copy of this module (a user policy's) is still one. */
 export class Violation extends Error {
+  readonly [VIOLATION] = true;
   constructor(
     readonly invariant: string,
     readonly detail: string,
   ) {
     super(`${invariant}: ${detail}`);
     this.name = 'Violation';
+  }
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[VIOLATION] === true;
   }
 }
