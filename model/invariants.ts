@@ -13,6 +13,7 @@ export const INVARIANTS = {
   TeardownBarriers: 'once teardown frees a cache, no irq_work, kworker or RCU callback touches it',
   NoLeakAtTeardown: 'after teardown and all pending callbacks, every object and every percpu structure is back in slab',
   NoDeadlock: 'every started operation can finish; waiting forever is reported',
+  NoSleepInAtomic: 'no sleeping call (mutex_lock, GFP_KERNEL, vmalloc, synchronize_*, barriers) from a context that cannot sleep',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

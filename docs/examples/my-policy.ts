@@ -27,7 +27,7 @@ const unitAllocEager = kfunc('unit_alloc', function* (x: Context, c: BpfMemCache
     if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
   }
   yield* localDec(x, c.active);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 
   WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
 

@@ -35,6 +35,12 @@ export class Context {
   savedIrqsOff = false;
   /** true for BPF programs: they use the allocator and block teardown */
   isProg = false;
+  /** a sleepable BPF program (may use GFP_KERNEL; an RCU tasks trace reader) */
+  sleepable = false;
+  /** raw spinlocks held: each disables preemption */
+  spinlocks = 0;
+  /** preempt_disable() nesting */
+  preemptCount = 0;
   constructor(
     readonly k: Kernel,
     readonly cpu: number,

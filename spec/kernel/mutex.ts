@@ -2,6 +2,7 @@
 // preempted on its CPU (the holder among them) keep running; taking it in
 // atomic context, or twice, is reported rather than hung on.
 import type { Context } from './context.ts';
+import { mightSleep } from './might_sleep.ts';
 import { waitUntil } from './spinlock.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
 
@@ -16,9 +17,7 @@ export class Mutex {
 export function* mutexLock(x: Context, m: Mutex): Gen<void> {
   x.k.touch(x, m.owner, m.field);
   x.touched = `${m.owner.name}.${m.field}`;
-  if (x.level !== 'task' || x.rcuDepth > 0) {
-    throw new Violation('NoKernelWarn', `might_sleep(): mutex_lock(&${m.field}) in atomic context in ${x.fn} on cpu${x.cpu} (${x.label})`);
-  }
+  mightSleep(x, `mutex_lock(&${m.field})`);
   if (m.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${m.field} it already holds`);
   yield* waitUntil(x, () => m.holder === null, `mutex_lock(&${m.field})`);
   m.holder = x;

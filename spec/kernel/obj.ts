@@ -27,7 +27,8 @@ export class Obj {
   readonly name: string;
   constructor(
     readonly id: number,
-    readonly size: number,
+    /** ksize(): the size the slab gave it; set again when the address is reused */
+    public size: number,
   ) {
     this.name = `obj${id}`;
   }

@@ -4,6 +4,7 @@
 import type { Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { Obj } from './obj.ts';
+import { mightSleep } from './might_sleep.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
 
 /** Injectable faults (BRIEF §1): GFP_NOWAIT kmalloc failure (also any
@@ -19,6 +20,18 @@ export class Aux implements Owner {
   constructor(readonly name: string) {}
 }
 
+/** kmalloc_size_roundup(): the kmalloc cache an allocation of `size` bytes
+ *  comes from, which is what ksize() reports (kmalloc-8 ... kmalloc-8192 with
+ *  the 96 and 192 caches; whole power-of-two pages above). */
+export function kmallocSizeRoundup(size: number): number {
+  if (size <= 8) return 8;
+  if (size > 64 && size <= 96) return 96;
+  if (size > 128 && size <= 192) return 192;
+  let n = 16;
+  while (n < size) n *= 2;
+  return n;
+}
+
 export class Slab {
   /** objects ever created; ids are 0..created-1 */
   created = 0;
@@ -26,7 +39,10 @@ export class Slab {
   peakLive = 0;
   percpuBytes = 0;
   peakPercpuBytes = 0;
-  private readonly free: Obj[] = [];
+  /** freed addresses by kmalloc cache (ksize): a later kmalloc of the same
+   *  cache gets the most recently freed one back, as SLUB's freelist does,
+   *  so an object identity can re-enter a list it left (ABA) */
+  private readonly free = new Map<number, Obj[]>();
   readonly armed: Record<FaultKind, number> = { kmalloc: 0, percpu: 0, trylock: 0, cpu_offline: 0 };
   readonly all: Obj[] = [];
   /** kmalloc'd or percpu structures not yet freed (caches, batches, copies) */
@@ -44,13 +60,16 @@ export class Slab {
     return false;
   }
 
-  /** kmalloc_node(size, GFP_NOWAIT) of an allocator object. */
-  *kmalloc(x: Context | null, size: number): Gen<Obj | null> {
+  /** kmalloc_node(size, gfp) of an allocator object: GFP_NOWAIT (the
+   *  default) or GFP_KERNEL, which may sleep (might_sleep()). */
+  *kmalloc(x: Context | null, size: number, gfp: 'GFP_NOWAIT' | 'GFP_KERNEL' = 'GFP_NOWAIT'): Gen<Obj | null> {
+    if (gfp === 'GFP_KERNEL' && x) mightSleep(x, `kmalloc(${size}, GFP_KERNEL)`);
     let o: Obj | null = null;
     if (!this.fails('kmalloc') && this.live < this.k.cfg.maxObjects) {
-      o = this.free.pop() ?? null;
+      const ksize = kmallocSizeRoundup(size);
+      o = this.free.get(ksize)?.pop() ?? null;
       if (o === null) {
-        o = new Obj(this.created++, size);
+        o = new Obj(this.created++, ksize);
         this.all.push(o);
       }
       o.state = 'live';
@@ -73,7 +92,9 @@ export class Slab {
     this.k.observer?.kfree(x, o);
     o.state = 'slab';
     this.live--;
-    this.free.push(o);
+    let pool = this.free.get(o.size);
+    if (!pool) this.free.set(o.size, (pool = []));
+    pool.push(o);
     if (x) {
       x.touched = 'slab';
       yield `kfree(${o.name})`;

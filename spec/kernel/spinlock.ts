@@ -3,6 +3,7 @@
 // reported as NoDeadlock at once rather than hung on.
 import type { Context } from './context.ts';
 import { localIrqRestore, localIrqSave } from './irqflags.ts';
+import { mightSleep } from './might_sleep.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
 
 export class RawSpinlock {
@@ -30,6 +31,7 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
   }
   x.waitFor = null;
   l.holder = x;
+  x.spinlocks++;
   yield `raw_spin_lock(&${l.field})`;
 }
 
@@ -38,13 +40,17 @@ export function* rawSpinTrylock(x: Context, l: RawSpinlock): Gen<boolean> {
   x.k.touch(x, l.owner, l.field);
   x.touched = `${l.owner.name}.${l.field}`;
   const ok = l.holder === null && !x.k.slab.fails('trylock');
-  if (ok) l.holder = x;
+  if (ok) {
+    l.holder = x;
+    x.spinlocks++;
+  }
   yield `spin_trylock(&${l.field}) = ${ok ? 1 : 0}`;
   return ok;
 }
 
 export function* rawSpinUnlock(x: Context, l: RawSpinlock): Gen<void> {
   x.k.touch(x, l.owner, l.field);
+  if (l.holder) l.holder.spinlocks--;
   l.holder = null;
   yield `raw_spin_unlock(&${l.field})`;
 }
@@ -57,13 +63,14 @@ export function* rawSpinLockIrqsave(x: Context, l: RawSpinlock): Gen<boolean> {
 
 export function* rawSpinUnlockIrqrestore(x: Context, l: RawSpinlock, flags: boolean): Gen<void> {
   yield* rawSpinUnlock(x, l);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 }
 
 /** Wait until cond holds. A sleeping wait (barriers, irq_work_sync on RT,
  *  cancel_work_sync) lets the tasks it preempted on its CPU run meanwhile;
  *  a spinning wait (cpu_relax loops) does not. */
 export function* waitUntil(x: Context, cond: () => boolean, what: string, sleeps = true): Gen<void> {
+  if (sleeps) mightSleep(x, what);
   while (!cond()) {
     x.waitFor = cond;
     x.waitWhat = what;

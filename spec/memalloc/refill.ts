@@ -53,7 +53,7 @@ export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCac
     yield* __llistAdd(x, obj, c.free_llist);
     yield* plainAdd(x, c.free_cnt, +1);
     yield* localDec(x, c.active);
-    if (rt) localIrqRestore(x, flags);
+    if (rt) yield* localIrqRestore(x, flags);
   }
 });
 
@@ -74,7 +74,7 @@ export const freeBulk = kfunc('free_bulk', function* (x: Context, c: BpfMemCache
     if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
     else cnt = 0;
     yield* localDec(x, c.active);
-    if (rt) localIrqRestore(x, flags);
+    if (rt) yield* localIrqRestore(x, flags);
     if (llnode) yield* enqueToFree(x, c, llnode);
   } while (cnt > ((c.high_watermark + c.low_watermark) >> 1));
 

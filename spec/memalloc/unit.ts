@@ -20,7 +20,7 @@ export const unitAlloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCac
     if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
   }
   yield* localDec(x, c.active);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 
   WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
 
@@ -41,7 +41,7 @@ export const unitFree = kfunc('unit_free', function* (x: Context, c: BpfMemCache
     yield* llistAdd(x, llnode, c.free_llist_extra);
   }
   yield* localDec(x, c.active);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 
   if (cnt > c.high_watermark) yield* irqWorkRaise(x, c);
 });

@@ -20,7 +20,7 @@ const unitFreeIgnoringActive = kfunc('unit_free', function* (x: Context, c: BpfM
   yield* __llistAdd(x, llnode, c.free_llist);
   const cnt = yield* plainAdd(x, c.free_cnt, +1);
   yield* localDec(x, c.active);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
   if (cnt > c.high_watermark) yield* irqWorkRaise(x, c);
 });
 

@@ -45,6 +45,10 @@ export interface Policy<S = unknown> {
   alloc(x: Context, s: S, size: number): Gen<Obj | null>;
   /** a program on x frees an object it owned */
   free(x: Context, s: S, obj: Obj): Gen<void>;
+  /** optional: bpf_mem_free_rcu()-style free: the object may still be read
+   *  by RCU readers until a grace period passes (programs call it when the
+   *  policy has it) */
+  freeRcu?(x: Context, s: S, obj: Obj): Gen<void>;
   /** teardown, from a syscall/kworker on x, after every object was freed */
   destroy(x: Context, s: S): Gen<void>;
 }

@@ -40,7 +40,7 @@ export const waitGpReuseFree = kfunc('wait_gp_reuse_free', function* (x: Context
     yield* llistAdd(x, llnode, c.free_llist_extra);
   }
   yield* localDec(x, c.active);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 });
 
 /** unit_free() with BPF_MA_REUSE_AFTER_RCU_GP set: the flag test picks

@@ -44,7 +44,7 @@ export function* bpfMaPrepareFreeWork(x: Context, c: BpfMemCache): Gen<void> {
   yield* store(x, r.prepare_reuse_cnt, 0);
   yield* rawSpinUnlock(x, r.reuse_lock);
   if (own) yield* localDec(x, c.active);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 
   for (const llnode of eachSafe(x, yield* llistDelAll(x, c.free_llist_extra))) {
     x.k.saw('reuse:kworker-moves-free_llist_extra');

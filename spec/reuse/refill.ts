@@ -47,7 +47,7 @@ export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCac
     yield* __llistAdd(x, obj, c.free_llist);
     yield* plainAdd(x, c.free_cnt, +1);
     yield* localDec(x, c.active);
-    if (rt) localIrqRestore(x, flags);
+    if (rt) yield* localIrqRestore(x, flags);
   }
 });
 

@@ -49,7 +49,7 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   // reuse_ready moves to wait_for_free, still reusable until the callback
   const doFree = yield* bpfMaTryFreeReuseObjs(x, c);
   yield* rawSpinUnlock(x, r.reuse_lock);
-  localIrqRestore(x, flags);
+  yield* localIrqRestore(x, flags);
 
   if (doFree) {
     x.k.saw('reuse:free_reusable_cb-queued');
