@@ -19,7 +19,7 @@ import { explore } from '../harness/explore.ts';
 import { exhaustive } from '../harness/exhaustive.ts';
 import { ROOT } from '../harness/fixture.ts';
 import { explorePct } from '../harness/pct.ts';
-import { Sim, faultKinds } from '../harness/sim.ts';
+import { Sim, faultKinds, genCtx } from '../harness/sim.ts';
 import { checkJobs } from '../harness/workers.ts';
 
 const cpuSeconds = (c0: NodeJS.CpuUsage): number => {
@@ -34,8 +34,7 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Command lists as fast-check generates them, generated up front. */
 export function commandLists(policy: Policy<unknown>, cfg: CheckConfig, seed: number, n: number): Cmd[][] {
-  const faults = faultKinds(policy, cfg);
-  return fc.sample(fc.array(cmdArbitrary(cfg, faults), { maxLength: cfg.maxCommands, size: 'max' }), { seed, numRuns: n });
+  return fc.sample(fc.array(cmdArbitrary(genCtx(policy, cfg)), { maxLength: cfg.maxCommands, size: 'max' }), { seed, numRuns: n });
 }
 
 /** Raw Sim: run pre-generated lists as explore's property does (states and

@@ -1,22 +1,32 @@
-// The harness's commands: plain data (so fixtures can hold them), a text
-// form for traces, and the fast-check arbitraries that generate them.
-// Every command names a CPU and a small step budget so that preemption
-// points are command arguments that shrink.
+// The one command table. Each command kind says, in one place: its fields
+// (each with its fast-check arbitrary, its seeded draw, its fixture schema
+// and its simplest value), its weight, its text, and the action it runs.
+// Every strategy (uniform and swarm through fast-check, PCT, exhaustive),
+// the shrinker and the fixture validator read this table and nothing else.
+// Commands are plain data so fixtures can hold them; every command that
+// names a CPU also carries a step budget, so preemption points shrink.
 import fc from 'fast-check';
-import type { FaultKind } from '../spec/kernel/slab.ts';
+import { z } from 'zod';
+import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
 import type { CheckConfig } from './config.ts';
+import type { Sim } from './sim.ts';
 
-export type Op = 'alloc' | 'free' | 'lookup';
+export type Op = 'alloc' | 'free' | 'free_rcu' | 'lookup';
+export const OPS: readonly Op[] = ['alloc', 'free', 'free_rcu', 'lookup'];
+
 export type Cmd =
   /** start a BPF program at task level on cpu that does `count` allocs or
-   *  frees (frees from owned object #arg on) or one lookup; run `steps`
-   *  steps (0: to the end) */
+   *  frees (frees from owned object #arg on) or one lookup; then `steps`
+   *  steps of that CPU (0: until the program ends) */
   | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number }
   /** an NMI on cpu runs a perf-event BPF program to its end */
   | { t: 'nmi'; cpu: number; op: Op; arg: number }
-  /** advance whatever runs on top of cpu */
+  /** `n` times: one step of cpu, then an NMI program there (interrupts
+   *  landing on consecutive steps of one operation) */
+  | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }
+  /** advance whatever runs on cpu */
   | { t: 'step'; cpu: number; steps: number }
-  /** a pending irq_work runs on cpu (hardirq, or the RT kthread) */
+  /** a queued irq_work runs on cpu (hardirq, or the RT kthread) */
   | { t: 'irq'; cpu: number; steps: number }
   /** a ready RCU callback runs in softirq on cpu */
   | { t: 'softirq'; cpu: number; steps: number }
@@ -25,53 +35,289 @@ export type Cmd =
   /** the current grace period of a flavour ends */
   | { t: 'gp'; flavour: 'rcu' | 'rcu_tasks_trace' }
   /** arm one failure of the next kmalloc / __alloc_percpu_gfp /
-   *  spin_trylock, or take the last CPU offline (cpu_offline) */
+   *  spin_trylock, or take the last CPU offline (or back online) */
   | { t: 'fault'; kind: FaultKind }
-  /** the map is freed: its objects go back, then bpf_mem_alloc_destroy().
-   *  Not generated: every run ends with it (Sim.finish) while irq_work,
-   *  kworkers and callbacks may be mid-way; fixtures and tests may use it */
-  | { t: 'destroy'; cpu: number; steps: number };
+  /** the map is freed (programs finish first): its objects go back, then
+   *  the policy's destroy, `steps` steps of it on cpu; the rest of the run
+   *  interleaves with teardown */
+  | { t: 'destroy'; cpu: number; steps: number }
+  /** fairness: programs finish, every pending irq_work, kworker, grace
+   *  period and callback runs until nothing is left; then the liveness
+   *  invariants are judged (FreedObjectsReturnToSlab, RefillProgress) */
+  | { t: 'quiesce' };
 
-export const CMD_KINDS = ['prog', 'nmi', 'step', 'irq', 'softirq', 'kworker', 'gp', 'fault', 'destroy'] as const;
+export type Kind = Cmd['t'];
+export type CmdOf<K extends Kind> = Extract<Cmd, { t: K }>;
 
-const n = (steps: number): string => (steps === 0 ? 'to end' : `${steps} step${steps === 1 ? '' : 's'}`);
+/** What generation may draw from, for one policy under one configuration. */
+export interface GenCtx {
+  cfg: CheckConfig;
+  faults: readonly FaultKind[];
+  /** program operations the policy supports */
+  ops: readonly Op[];
+}
+
+export type Rng = () => number;
+const natR = (r: Rng, max: number): number => Math.floor(r() * (max + 1));
+
+/** One field of a command: how to generate, draw, validate and simplify it. */
+interface Field<T> {
+  arb(g: GenCtx): fc.Arbitrary<T>;
+  draw(r: Rng, g: GenCtx): T;
+  schema: z.ZodType<T>;
+  /** the value simplification moves towards (null: not simplified) */
+  simplest: T | null;
+}
+
+const int = (min: number) => z.number().int().min(min);
+
+const cpu: Field<number> = { arb: (g) => fc.nat(g.cfg.cpus - 1), draw: (r, g) => natR(r, g.cfg.cpus - 1), schema: int(0), simplest: 0 };
+/** Step budgets: mostly a few steps (preemption points inside one
+ *  function), sometimes far into a long loop (alloc_bulk, free_bulk). */
+const steps: Field<number> = {
+  arb: () => fc.oneof({ weight: 9, arbitrary: fc.nat(6) }, { weight: 1, arbitrary: fc.integer({ min: 7, max: 64 }) }),
+  draw: (r) => (r() < 0.9 ? natR(r, 6) : 7 + natR(r, 57)),
+  schema: int(0),
+  simplest: 0,
+};
+const arg: Field<number> = { arb: () => fc.nat(7), draw: (r) => natR(r, 7), schema: int(0), simplest: 0 };
+const count: Field<number> = { arb: () => fc.integer({ min: 1, max: 4 }), draw: (r) => 1 + natR(r, 3), schema: int(1), simplest: 1 };
+const burstN: Field<number> = { arb: () => fc.integer({ min: 1, max: 8 }), draw: (r) => 1 + natR(r, 7), schema: int(1), simplest: 1 };
+const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
+const progOp: Field<Op> = {
+  arb: (g) => fc.constantFrom(...g.ops),
+  draw: (r, g) => g.ops[natR(r, g.ops.length - 1)]!,
+  schema: z.enum(OPS as unknown as [Op, ...Op[]]),
+  simplest: 'alloc',
+};
+const nmiOp: Field<Op> = {
+  arb: (g) => fc.constantFrom(...g.ops.filter((o) => o !== 'lookup')),
+  draw: (r, g) => {
+    const ops = g.ops.filter((o) => o !== 'lookup');
+    return ops[natR(r, ops.length - 1)]!;
+  },
+  schema: progOp.schema,
+  simplest: 'alloc',
+};
+const flavour: Field<'rcu' | 'rcu_tasks_trace'> = {
+  arb: () => fc.constantFrom('rcu' as const, 'rcu_tasks_trace' as const),
+  draw: (r) => (r() < 0.5 ? 'rcu' : 'rcu_tasks_trace'),
+  schema: z.enum(['rcu', 'rcu_tasks_trace']),
+  simplest: null,
+};
+const fault: Field<FaultKind> = {
+  arb: (g) => fc.constantFrom(...g.faults),
+  draw: (r, g) => g.faults[natR(r, g.faults.length - 1)]!,
+  schema: z.enum(FAULT_KINDS as unknown as [FaultKind, ...FaultKind[]]),
+  simplest: null,
+};
+
+type Fields<C extends Cmd> = { [F in Exclude<keyof C, 't'>]: Field<C[F]> };
+
+export interface CommandKind<C extends Cmd> {
+  /** weight in uniform generation: the paths where bugs live weigh more */
+  weight: number;
+  /** generated at all under this policy and configuration */
+  generated(g: GenCtx): boolean;
+  fields: Fields<C>;
+  text(c: C): string;
+  /** run the command's own action on `cpu` (the command's CPU, or the next
+   *  one when that one had nothing to do); null when not enabled */
+  run(sim: Sim, c: C, cpu: number): string | null;
+  /** commands of the bounded exhaustive alphabet, per CPU where it has one */
+  alphabet(g: GenCtx, cpu: number): C[];
+}
+
+const n = (s: number): string => (s === 0 ? 'to end' : `${s} step${s === 1 ? '' : 's'}`);
+const objArg = (op: Op, a: number): string => (op === 'alloc' ? '' : ` #${a}`);
+const always = (): boolean => true;
+
+export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
+  prog: {
+    weight: 12,
+    generated: always,
+    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps },
+    text: (c) => `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps),
+    alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
+  },
+  nmi: {
+    weight: 6,
+    generated: (g) => g.cfg.nmi,
+    fields: { cpu, op: nmiOp, arg },
+    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
+    run: (sim, c, at) => sim.prog(at, 'nmi', c.op, c.arg, 1, false, 0),
+    alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
+  },
+  burst: {
+    weight: 2,
+    generated: (g) => g.cfg.nmi,
+    fields: { cpu, n: burstN, op: nmiOp, arg },
+    text: (c) => `burst cpu${c.cpu}: ${c.n} x (1 step, nmi ${c.op}${objArg(c.op, c.arg)})`,
+    run: (sim, c, at) => sim.burst(at, c.n, c.op, c.arg),
+    alphabet: () => [],
+  },
+  step: {
+    weight: 6,
+    generated: always,
+    fields: { cpu, steps },
+    text: (c) => `step cpu${c.cpu}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.step(at, c.steps),
+    alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'step' as const, cpu: at, steps: s })),
+  },
+  irq: {
+    weight: 6,
+    generated: always,
+    fields: { cpu, steps },
+    text: (c) => `irq cpu${c.cpu}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.irq(at, c.steps),
+    alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'irq' as const, cpu: at, steps: s })),
+  },
+  softirq: {
+    weight: 6,
+    generated: always,
+    fields: { cpu, steps },
+    text: (c) => `softirq cpu${c.cpu}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.softirq(at, c.steps),
+    alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'softirq' as const, cpu: at, steps: s })),
+  },
+  kworker: {
+    weight: 3,
+    generated: always,
+    fields: { cpu, steps },
+    text: (c) => `kworker cpu${c.cpu}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.kworker(at, c.steps),
+    alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'kworker' as const, cpu: at, steps: s })),
+  },
+  gp: {
+    weight: 8,
+    generated: always,
+    fields: { flavour },
+    text: (c) => `gp ${c.flavour}`,
+    run: (sim, c) => sim.gp(c.flavour),
+    alphabet: (_g, at) => (at === 0 ? [{ t: 'gp' as const, flavour: 'rcu' as const }, { t: 'gp' as const, flavour: 'rcu_tasks_trace' as const }] : []),
+  },
+  fault: {
+    weight: 2,
+    generated: (g) => g.cfg.faults && g.faults.length > 0,
+    fields: { kind: fault },
+    text: (c) => `fault ${c.kind}`,
+    run: (sim, c) => sim.fault(c.kind),
+    alphabet: (g, at) => (at === 0 ? g.faults.map((kind) => ({ t: 'fault' as const, kind })) : []),
+  },
+  destroy: {
+    weight: 1,
+    generated: always,
+    fields: { cpu, steps },
+    text: (c) => `destroy cpu${c.cpu}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.destroy(at, c.steps),
+    alphabet: (_g, at) => [{ t: 'destroy' as const, cpu: at, steps: 0 }, { t: 'destroy' as const, cpu: at, steps: 1 }],
+  },
+  quiesce: {
+    weight: 1,
+    generated: always,
+    fields: {},
+    text: () => 'quiesce',
+    run: (sim) => sim.quiesce(),
+    alphabet: (_g, at) => (at === 0 ? [{ t: 'quiesce' as const }] : []),
+  },
+};
+
+export const CMD_KINDS = Object.keys(COMMANDS) as Kind[];
+
+function kindOf<K extends Kind>(t: K): CommandKind<CmdOf<K>> {
+  return COMMANDS[t] as CommandKind<CmdOf<K>>;
+}
 
 export function cmdText(c: Cmd): string {
-  switch (c.t) {
-    case 'prog':
-      return `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${c.op === 'alloc' ? '' : ` #${c.arg}`}${c.sleepable ? ' sleepable' : ''}, ${n(c.steps)}`;
-    case 'nmi':
-      return `nmi cpu${c.cpu} ${c.op}${c.op === 'alloc' ? '' : ` #${c.arg}`}`;
-    case 'gp':
-      return `gp ${c.flavour}`;
-    case 'fault':
-      return `fault ${c.kind}`;
-    default:
-      return `${c.t} cpu${c.cpu}, ${n(c.steps)}`;
-  }
+  return (kindOf(c.t).text as (c: Cmd) => string)(c);
 }
 
-/** Weighted generators; weights favour the paths where bugs live. */
-export function cmdArbitrary(cfg: CheckConfig, faults: readonly FaultKind[]): fc.Arbitrary<Cmd> {
-  const cpu = fc.nat(cfg.cpus - 1);
-  const steps = fc.nat(6); // 0 = run to the end: the simplest, shrinks to it
-  const op = fc.constantFrom<Op>('alloc', 'free', 'lookup');
-  const arg = fc.nat(7);
-  // up to 4 updates per run: memalloc.c's own prefill assumption
-  const count = fc.integer({ min: 1, max: 4 });
-  const arbs: fc.WeightedArbitrary<Cmd>[] = [
-    { weight: 12, arbitrary: fc.record({ t: fc.constant('prog' as const), cpu, op, arg, count, sleepable: fc.boolean(), steps }) },
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('step' as const), cpu, steps }) },
-    { weight: 10, arbitrary: fc.record({ t: fc.constant('irq' as const), cpu, steps }) },
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('softirq' as const), cpu, steps }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('kworker' as const), cpu, steps }) },
-    { weight: 8, arbitrary: fc.record({ t: fc.constant('gp' as const), flavour: fc.constantFrom('rcu' as const, 'rcu_tasks_trace' as const) }) },
-  ];
-  if (cfg.nmi) {
-    arbs.push({ weight: 6, arbitrary: fc.record({ t: fc.constant('nmi' as const), cpu, op: fc.constantFrom<Op>('alloc', 'free'), arg }) });
+/** Run c's own action on cpu through the table. */
+export function runCmd(sim: Sim, c: Cmd, cpu: number): string | null {
+  return (kindOf(c.t).run as (s: Sim, c: Cmd, cpu: number) => string | null)(sim, c, cpu);
+}
+
+function fieldsOf(t: Kind): [string, Field<unknown>][] {
+  return Object.entries(kindOf(t).fields) as [string, Field<unknown>][];
+}
+
+/** One kind's fast-check arbitrary. */
+export function kindArbitrary(t: Kind, g: GenCtx, cpuArb?: fc.Arbitrary<number>): fc.Arbitrary<Cmd> {
+  const rec: Record<string, fc.Arbitrary<unknown>> = { t: fc.constant(t) };
+  for (const [name, f] of fieldsOf(t)) rec[name] = name === 'cpu' && cpuArb ? cpuArb : f.arb(g);
+  return fc.record(rec) as unknown as fc.Arbitrary<Cmd>;
+}
+
+/** One kind drawn with a seeded PRNG (PCT), the CPU chosen by the caller. */
+export function drawKind(t: Kind, g: GenCtx, r: Rng, at: number): Cmd {
+  const c: Record<string, unknown> = { t };
+  for (const [name, f] of fieldsOf(t)) c[name] = name === 'cpu' ? at : f.draw(r, g);
+  return c as Cmd;
+}
+
+/** Kinds generated under g, with their table weights. */
+export function generatedKinds(g: GenCtx): [Kind, number][] {
+  return CMD_KINDS.filter((t) => kindOf(t).generated(g)).map((t) => [t, kindOf(t).weight]);
+}
+
+/** Uniform generation: every generated kind at its table weight. */
+export function cmdArbitrary(g: GenCtx): fc.Arbitrary<Cmd> {
+  return fc.oneof(...generatedKinds(g).map(([t, weight]) => ({ weight, arbitrary: kindArbitrary(t, g) })));
+}
+
+/** Swarm testing (Groce et al.): each run first draws which kinds are on
+ *  and how heavily, and possibly one CPU most commands go to; runs then
+ *  differ in kind, so bursts of one kind of interrupt on one CPU inside one
+ *  operation come up often, where a fixed mix would make them rare. */
+export interface Swarm {
+  /** weight per kind, 0 = off */
+  weights: Partial<Record<Kind, number>>;
+  /** most CPU fields pick this CPU */
+  focus: number | null;
+}
+
+export function swarmArbitrary(g: GenCtx): fc.Arbitrary<Swarm> {
+  const kinds = generatedKinds(g);
+  const w: Record<string, fc.Arbitrary<number>> = {};
+  for (const [t, weight] of kinds) {
+    // programs and steps always run: without them nothing happens
+    w[t] = t === 'prog' || t === 'step' ? fc.constantFrom(weight, weight * 3) : fc.constantFrom(0, weight, weight, weight * 4);
   }
-  if (cfg.faults && faults.length) {
-    arbs.push({ weight: 2, arbitrary: fc.record({ t: fc.constant('fault' as const), kind: fc.constantFrom(...faults) }) });
-  }
+  return fc.record({ weights: fc.record(w), focus: fc.option(fc.nat(g.cfg.cpus - 1), { freq: 2 }) }) as unknown as fc.Arbitrary<Swarm>;
+}
+
+export function swarmCmdArbitrary(g: GenCtx, s: Swarm): fc.Arbitrary<Cmd> {
+  const cpuArb = s.focus === null ? undefined : fc.oneof({ weight: 4, arbitrary: fc.constant(s.focus) }, { weight: 1, arbitrary: fc.nat(g.cfg.cpus - 1) });
+  const arbs = generatedKinds(g)
+    .filter(([t]) => (s.weights[t] ?? 0) > 0)
+    .map(([t]) => ({ weight: s.weights[t]!, arbitrary: kindArbitrary(t, g, cpuArb) }));
   return fc.oneof(...arbs);
 }
+
+/** Simpler versions of c, one field at a time towards its simplest value. */
+export function simpler(c: Cmd): Cmd[] {
+  const out: Cmd[] = [];
+  for (const [name, f] of fieldsOf(c.t)) {
+    const v = (c as Record<string, unknown>)[name];
+    if (f.simplest !== null && v !== f.simplest) out.push({ ...c, [name]: f.simplest } as Cmd);
+  }
+  return out;
+}
+
+/** The exhaustive mode's alphabet. */
+export function alphabetOf(g: GenCtx): Cmd[] {
+  const out: Cmd[] = [];
+  for (let at = 0; at < g.cfg.cpus; at++) for (const [t] of generatedKinds(g)) out.push(...kindOf(t).alphabet(g, at));
+  return out;
+}
+
+/** The fixture schema of a command, from the table's fields. */
+export const CmdSchema = z.discriminatedUnion(
+  't',
+  CMD_KINDS.map((t) => {
+    const shape: Record<string, z.ZodType> = { t: z.literal(t) };
+    for (const [name, f] of fieldsOf(t)) shape[name] = f.schema;
+    return z.strictObject(shape);
+  }) as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<Cmd>;

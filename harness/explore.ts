@@ -1,14 +1,22 @@
 // Exploration of one policy under one configuration with fast-check's
-// model-based testing: fc.commands generates command lists, fc.modelRun
-// runs them against a fresh Sim, and a Violation shrinks to a short list.
+// model-based testing: fc.commands generates command lists (by default
+// swarm testing: each run first draws which command kinds are on, their
+// weights and a CPU to focus on), fc.modelRun runs them against a fresh
+// Sim. A violation that is not a known finding stops the job and is shrunk
+// (fast-check's shrink, then harness/shrink.ts). A known finding of the
+// policy's source is recorded (its first run shrunk and kept) and the
+// exploration goes on through the whole budget, so every other invariant
+// stays checked.
 import fc from 'fast-check';
-import type { InvariantName } from '../model/invariants.ts';
+import { OBSERVATIONS, type InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import { cmdArbitrary, cmdText, type Cmd } from './commands.ts';
+import { cmdArbitrary, cmdText, swarmArbitrary, swarmCmdArbitrary, type Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
-import { Sim, type SimOptions, faultKinds } from './sim.ts';
-import { TraceRecorder } from './trace.ts';
+import { minimize, runCommands } from './shrink.ts';
+import { Sim, genCtx } from './sim.ts';
+
+export { runCommands, minimize };
 
 class SimCommand implements fc.Command<Sim, Sim> {
   constructor(readonly cmd: Cmd) {}
@@ -27,12 +35,19 @@ class SimCommand implements fc.Command<Sim, Sim> {
   }
 }
 
+export type Generation = 'swarm' | 'uniform';
+
 export interface ExploreOptions {
   seed: number;
   runs: number;
   /** replay one fast-check run (and its shrinks) */
   path?: string;
   promise?: readonly InvariantName[];
+  /** violations of these invariants are known findings: recorded, and the
+   *  exploration goes on (default: the policy's declared findings) */
+  known?: readonly string[];
+  /** command generation (default swarm) */
+  generation?: Generation;
 }
 
 export interface Counterexample {
@@ -47,96 +62,113 @@ export interface Counterexample {
 export interface ExploreResult {
   policy: string;
   config: string;
+  /** runs asked for */
+  budget: number;
+  /** runs explored (shrinking not counted) */
   runs: number;
+  /** of those, runs that reached their end with no violation: every
+   *  invariant was checked through them */
+  runsToEnd: number;
+  /** runs fast-check spent shrinking (not counted in runs) */
+  shrinkRuns: number;
   steps: number;
   commands: number;
   effective: number;
   states: Set<number>;
   situations: Map<string, number>;
+  /** a violation that is not a known finding: it stopped the job */
   counterexample: Counterexample | null;
+  /** known findings hit, the first run of each shrunk */
+  known: Counterexample[];
+  /** runs that ended at each known finding */
+  knownHits: Record<string, number>;
 }
 
-export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig): fc.Arbitrary<Iterable<fc.Command<Sim, Sim>>> {
-  const faults = faultKinds(policy, cfg);
-  return fc.commands([cmdArbitrary(cfg, faults).map((c) => new SimCommand(c))], { maxCommands: cfg.maxCommands, size: 'max' });
-}
-
-/** Run cmds (no fast-check) and return the violation, if any, with the
- *  number of commands executed up to it. */
-export function runCommands(
-  policy: Policy<unknown>,
-  cfg: CheckConfig,
-  cmds: readonly Cmd[],
-  opts: SimOptions & { recorder?: TraceRecorder } = {},
-): { violation: Violation | null; executed: number; sim: Sim } {
-  const rec = opts.recorder;
-  const sim = new Sim(policy, cfg, { ...opts, tracer: rec ?? opts.tracer });
-  let executed = 0;
-  let ev: { did: string } | undefined;
-  try {
-    for (const c of cmds) {
-      if (sim.over) break;
-      executed++;
-      ev = rec?.command(executed, cmdText(c));
-      sim.did = '';
-      sim.exec(c);
-      if (ev) ev.did = sim.did;
-    }
-    sim.finish();
-    return { violation: null, executed, sim };
-  } catch (e) {
-    if (!(e instanceof Violation)) throw e;
-    if (ev && !ev.did) ev.did = sim.did;
-    rec?.violation(e.invariant, e.detail);
-    return { violation: e, executed, sim };
-  }
-}
-
-export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptions): ExploreResult {
-  const res: ExploreResult = {
-    policy: policy.name,
-    config: cfg.name,
+export function emptyResult(policy: string, config: string, budget: number): ExploreResult {
+  return {
+    policy,
+    config,
+    budget,
     runs: 0,
+    runsToEnd: 0,
+    shrinkRuns: 0,
     steps: 0,
     commands: 0,
     effective: 0,
     states: new Set(),
     situations: new Map(),
     counterexample: null,
+    known: [],
+    knownHits: {},
   };
+}
+
+export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig, generation: Generation = 'swarm'): fc.Arbitrary<Iterable<fc.Command<Sim, Sim>>> {
+  const g = genCtx(policy, cfg);
+  const opts = { maxCommands: cfg.maxCommands, size: 'max' as const };
+  if (generation === 'uniform') return fc.commands([cmdArbitrary(g).map((c) => new SimCommand(c))], opts);
+  return swarmArbitrary(g).chain((sw) => fc.commands([swarmCmdArbitrary(g, sw).map((c) => new SimCommand(c))], opts));
+}
+
+export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptions): ExploreResult {
+  const res = emptyResult(policy.name, cfg.name, opts.runs);
+  const known = new Set(opts.known ?? policy.findings?.invariants ?? []);
+  const tolerate = new Set([...known].filter((i) => OBSERVATIONS.includes(i as InvariantName)));
+  const firstKnown = new Map<string, { v: Violation; log: Cmd[]; run: number }>();
   let shrinking = false;
-  const prop = fc.property(commandsArbitrary(policy, cfg), (cmds) => {
-    const sim = new Sim(policy, cfg, {
-      situations: shrinking ? null : res.situations,
-      states: shrinking ? null : res.states,
-      promise: opts.promise,
-    });
+  const prop = fc.property(commandsArbitrary(policy, cfg, opts.generation), (cmds) => {
+    if (shrinking) {
+      res.shrinkRuns++;
+      const sim = new Sim(policy, cfg, { promise: opts.promise });
+      fc.modelRun(() => ({ model: sim, real: sim }), cmds);
+      sim.finish();
+      return;
+    }
+    const sim = new Sim(policy, cfg, { situations: res.situations, states: res.states, promise: opts.promise, tolerate });
+    const count = (): void => {
+      for (const { v, log } of sim.tolerated.slice(0, 1)) {
+        res.knownHits[v.invariant] = (res.knownHits[v.invariant] ?? 0) + 1;
+        if (!firstKnown.has(v.invariant)) firstKnown.set(v.invariant, { v, log, run: res.runs });
+      }
+      res.runs++;
+      res.steps += sim.k.steps;
+      res.commands += sim.commands + sim.skipped;
+      res.effective += sim.effective;
+    };
     try {
       fc.modelRun(() => ({ model: sim, real: sim }), cmds);
       sim.finish();
     } catch (e) {
+      if (e instanceof Violation && known.has(e.invariant)) {
+        // a known finding: note it and go on with the budget
+        count();
+        res.knownHits[e.invariant] = (res.knownHits[e.invariant] ?? 0) + 1;
+        if (!firstKnown.has(e.invariant)) firstKnown.set(e.invariant, { v: e, log: [...sim.log], run: res.runs - 1 });
+        return;
+      }
+      count();
       shrinking = true; // from here on fast-check only shrinks
       throw e;
     }
-    res.runs++;
-    res.steps += sim.k.steps;
-    res.commands += sim.commands + sim.skipped;
-    res.effective += sim.effective;
+    count();
+    res.runsToEnd++;
   });
   const details = fc.check(prop, { seed: opts.seed, numRuns: opts.runs, path: opts.path });
+  for (const [inv, { v, log, run }] of firstKnown) {
+    const commands = minimize(policy, cfg, log, inv, opts.promise);
+    const last = runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v;
+    res.known.push({ invariant: last.invariant as InvariantName, message: last.detail, seed: opts.seed, path: String(run), commands });
+  }
   if (!details.failed) return res;
   const err = details.errorInstance;
   if (!(err instanceof Violation)) throw err;
   // fast-check wraps each command (CommandWrapper: .cmd, .hasRan)
-  const wrapped = [...(details.counterexample![0] as Iterable<{ cmd: SimCommand; hasRan: boolean }>)];
+  const wrapped = [...(details.counterexample![details.counterexample!.length - 1] as Iterable<{ cmd: SimCommand; hasRan: boolean }>)];
   const shrunk = wrapped.filter((w) => w.hasRan).map((w) => w.cmd.cmd);
-  // keep only what runs up to the violation
   const again = runCommands(policy, cfg, shrunk, { promise: opts.promise });
   const v = again.violation ?? err;
-  const commands = again.violation
-    ? minimize(policy, cfg, shrunk.slice(0, again.executed), v.invariant, opts.promise)
-    : shrunk;
-  const last = again.violation ? runCommands(policy, cfg, commands, { promise: opts.promise }).violation! : v;
+  const commands = again.violation ? minimize(policy, cfg, again.effective, v.invariant, opts.promise) : shrunk;
+  const last = again.violation ? (runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v) : v;
   res.counterexample = {
     invariant: last.invariant as InvariantName,
     message: last.detail,
@@ -145,58 +177,4 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
     commands,
   };
   return res;
-}
-
-/** After fast-check's shrink: drop every command the violation does not
- *  need, then simplify the arguments of the rest (run to the end, one
- *  update, CPU 0, object #0, not sleepable), keeping the same invariant.
- *  fast-check shrinks a command list by prefixes and chunks; this greedy
- *  pass reaches a list from which no single command can be removed. */
-export function minimize(
-  policy: Policy<unknown>,
-  cfg: CheckConfig,
-  cmds: Cmd[],
-  invariant: string,
-  promise?: readonly InvariantName[],
-): Cmd[] {
-  /** commands up to the violation if cand still breaks `invariant` */
-  const breaks = (cand: Cmd[]): Cmd[] | null => {
-    const r = runCommands(policy, cfg, cand, { promise });
-    return r.violation?.invariant === invariant ? cand.slice(0, r.executed) : null;
-  };
-  let best = cmds;
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (let i = best.length - 1; i >= 0; i--) {
-      const cand = breaks([...best.slice(0, i), ...best.slice(i + 1)]);
-      if (cand) {
-        best = cand;
-        changed = true;
-        i = Math.min(i, best.length);
-      }
-    }
-  }
-  const simpler = (c: Cmd): Cmd[] => {
-    const out: Cmd[] = [];
-    if ('steps' in c && c.steps !== 0) out.push({ ...c, steps: 0 });
-    if (c.t === 'prog' && c.count !== 1) out.push({ ...c, count: 1 });
-    if (c.t === 'prog' && c.sleepable) out.push({ ...c, sleepable: false });
-    if ((c.t === 'prog' || c.t === 'nmi') && c.arg !== 0) out.push({ ...c, arg: 0 });
-    if ('cpu' in c && c.cpu !== 0) out.push({ ...c, cpu: 0 });
-    return out;
-  };
-  for (let i = 0; i < best.length; i++) {
-    for (let again = true; again; ) {
-      again = false;
-      for (const alt of simpler(best[i]!)) {
-        const cand = breaks([...best.slice(0, i), alt, ...best.slice(i + 1)]);
-        if (cand && cand.length === best.length) {
-          best = cand;
-          again = true;
-          break;
-        }
-      }
-    }
-  }
-  return best;
 }

@@ -8,13 +8,15 @@
 // the same Cmd lists as uniform generation, so fixtures and replay work
 // unchanged. Random draws come from seedrandom, seeded by (seed, run).
 import seedrandom from 'seedrandom';
-import type { InvariantName } from '../model/invariants.ts';
+import { OBSERVATIONS, type InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Cmd, Op } from './commands.ts';
+import type { Counterexample } from './explore.ts';
+import { drawKind, generatedKinds, type Cmd, type GenCtx, type Rng } from './commands.ts';
 import type { CheckConfig } from './config.ts';
-import { runCommands, type ExploreResult } from './explore.ts';
-import { Sim, faultKinds } from './sim.ts';
+import { emptyResult, type ExploreResult } from './explore.ts';
+import { minimize, runCommands } from './shrink.ts';
+import { genCtx } from './sim.ts';
 
 export interface PctOptions {
   seed: number;
@@ -24,24 +26,14 @@ export interface PctOptions {
   promise?: readonly InvariantName[];
 }
 
-type Rng = () => number;
-const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const nat = (r: Rng, max: number): number => Math.floor(r() * (max + 1));
 
-/** Kinds and weights as in harness/commands.ts, so the strategies differ
- *  only in how they pick CPUs. */
-function kindsOf(cfg: CheckConfig, faults: readonly string[]): [Cmd['t'], number][] {
-  const k: [Cmd['t'], number][] = [['prog', 12], ['step', 6], ['irq', 10], ['softirq', 6], ['kworker', 2], ['gp', 8], ['destroy', 1]];
-  if (cfg.nmi) k.push(['nmi', 6]);
-  if (cfg.faults && faults.length) k.push(['fault', 2]);
-  return k;
-}
-
-/** One run's commands: PCT priorities over CPUs, d-1 change points. */
-export function pctCommands(cfg: CheckConfig, faults: Sim['faultKinds'], seed: number, run: number, depth: number): Cmd[] {
+/** One run's commands: PCT priorities over CPUs, d-1 change points; kinds
+ *  and fields drawn from the command table at its weights. */
+export function pctCommands(g: GenCtx, seed: number, run: number, depth: number): Cmd[] {
   const r = seedrandom(`pct:${seed}:${run}`);
-  const n = cfg.cpus;
-  const len = cfg.maxCommands;
+  const n = g.cfg.cpus;
+  const len = g.cfg.maxCommands;
   // random priorities: a permutation of depth..depth+n-1
   const prio = Array.from({ length: n }, (_, i) => depth + i);
   for (let i = n - 1; i > 0; i--) {
@@ -50,7 +42,7 @@ export function pctCommands(cfg: CheckConfig, faults: Sim['faultKinds'], seed: n
   }
   const changes = new Map<number, number>();
   for (let i = 1; i < depth; i++) changes.set(nat(r, len - 1), depth - i);
-  const kinds = kindsOf(cfg, faults);
+  const kinds = generatedKinds(g);
   const total = kinds.reduce((a, [, w]) => a + w, 0);
   const out: Cmd[] = [];
   for (let i = 0; i < len; i++) {
@@ -62,94 +54,53 @@ export function pctCommands(cfg: CheckConfig, faults: Sim['faultKinds'], seed: n
       for (let c = 0; c < n; c++) if (prio[c]! > prio[top]!) top = c;
     }
     let w = r() * total;
-    let t: Cmd['t'] = kinds[0]![0];
+    let t = kinds[0]![0];
     for (const [k, kw] of kinds) {
       if ((w -= kw) < 0) {
         t = k;
         break;
       }
     }
-    const cpu = top;
-    const steps = nat(r, 6);
-    switch (t) {
-      case 'prog':
-        out.push({ t, cpu, op: pick<Op>(r, ['alloc', 'free', 'lookup']), arg: nat(r, 7), count: 1 + nat(r, 3), sleepable: r() < 0.5, steps });
-        break;
-      case 'nmi':
-        out.push({ t, cpu, op: pick<Op>(r, ['alloc', 'free']), arg: nat(r, 7) });
-        break;
-      case 'gp':
-        out.push({ t, flavour: pick(r, ['rcu', 'rcu_tasks_trace'] as const) });
-        break;
-      case 'fault':
-        out.push({ t, kind: pick(r, faults) });
-        break;
-      default:
-        out.push({ t, cpu, steps });
-    }
+    out.push(drawKind(t, g, r, top));
   }
   return out;
 }
 
-/** Greedy shrink: drop commands, then simplify arguments, while the same
- *  invariant still breaks. */
-export function shrink(policy: Policy<unknown>, cfg: CheckConfig, cmds: Cmd[], invariant: string, promise?: readonly InvariantName[]): Cmd[] {
-  const fails = (xs: Cmd[]): number => {
-    const r = runCommands(policy, cfg, xs, { promise });
-    return r.violation && r.violation.invariant === invariant ? r.executed : -1;
-  };
-  let best = cmds;
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (let i = best.length - 1; i >= 0; i--) {
-      const t = [...best.slice(0, i), ...best.slice(i + 1)];
-      const e = fails(t);
-      if (e >= 0) {
-        best = t.slice(0, e);
-        changed = true;
-        i = Math.min(i, best.length);
-      }
-    }
-    for (let i = 0; i < best.length; i++) {
-      const c = best[i]!;
-      const simpler: Cmd[] = [];
-      if ('steps' in c && c.steps !== 0) simpler.push({ ...c, steps: 0 });
-      if (c.t === 'prog' && c.count > 1) simpler.push({ ...c, count: 1 });
-      if (c.t === 'prog' && c.sleepable) simpler.push({ ...c, sleepable: false });
-      if ((c.t === 'prog' || c.t === 'nmi') && c.arg !== 0) simpler.push({ ...c, arg: 0 });
-      for (const s of simpler) {
-        const t = [...best.slice(0, i), s, ...best.slice(i + 1)];
-        const e = fails(t);
-        if (e >= 0) {
-          best = t.slice(0, e);
-          changed = true;
-          break;
-        }
-      }
-    }
-  }
-  return best;
-}
-
-/** Explore with PCT schedules; the result has the shape explore() returns. */
-export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[] }): ExploreResult {
+/** Explore with PCT schedules; the result has the shape explore() returns
+ *  (known findings are recorded and the budget goes on, as there). */
+export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[]; known?: readonly string[] }): ExploreResult {
   const depth = o.depth ?? 3;
-  const res: ExploreResult = { policy: policy.name, config: cfg.name, runs: 0, steps: 0, commands: 0, effective: 0, states: new Set(), situations: new Map(), counterexample: null };
-  const faults = faultKinds(policy, cfg);
+  const res = emptyResult(policy.name, cfg.name, o.runs);
+  const known = new Set(o.known ?? policy.findings?.invariants ?? []);
+  const g = genCtx(policy, cfg);
+  const tolerate = new Set([...known].filter((i) => OBSERVATIONS.includes(i as InvariantName)));
+  const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {
+    const commands = minimize(policy, cfg, cmds, v.invariant, o.promise);
+    const again = runCommands(policy, cfg, commands, { promise: o.promise }).violation ?? v;
+    return { invariant: again.invariant as InvariantName, message: again.detail, seed: o.seed, path: String(run), commands };
+  };
   for (let run = 0; run < o.runs; run++) {
-    const cmds = pctCommands(cfg, faults, o.seed, run, depth);
-    const { violation, executed, sim } = runCommands(policy, cfg, cmds, { promise: o.promise, states: res.states, situations: res.situations });
-    if (violation) {
-      const shrunk = shrink(policy, cfg, cmds.slice(0, executed), violation.invariant, o.promise);
-      const again = runCommands(policy, cfg, shrunk, { promise: o.promise });
-      const v: Violation = again.violation ?? violation;
-      res.counterexample = { invariant: v.invariant as InvariantName, message: v.detail, seed: o.seed, path: `pct:${run}:d${depth}`, commands: shrunk };
-      return res;
+    const cmds = pctCommands(g, o.seed, run, depth);
+    const { violation, effective, sim } = runCommands(policy, cfg, cmds, { promise: o.promise, states: res.states, situations: res.situations, tolerate });
+    for (const t of sim.tolerated.slice(0, 1)) {
+      res.knownHits[t.v.invariant] = (res.knownHits[t.v.invariant] ?? 0) + 1;
+      if (!res.known.some((c) => c.invariant === t.v.invariant)) res.known.push(shrunk(t.v, t.log, run));
     }
     res.runs++;
     res.steps += sim.k.steps;
     res.commands += sim.commands;
     res.effective += sim.effective;
+    if (!violation) {
+      res.runsToEnd++;
+      continue;
+    }
+    if (known.has(violation.invariant)) {
+      res.knownHits[violation.invariant] = (res.knownHits[violation.invariant] ?? 0) + 1;
+      if (!res.known.some((c) => c.invariant === violation.invariant)) res.known.push(shrunk(violation, effective, run));
+      continue;
+    }
+    res.counterexample = shrunk(violation, effective, run);
+    return res;
   }
   return res;
 }

@@ -28,26 +28,37 @@ export interface ProgArgs {
   count: number;
   objs: Obj[];
   size: number;
+  /** alignment asked for (policies that declare `requests`) */
+  align?: number;
   sleepable: boolean;
+  /** told what each allocation returned (the liveness probe) */
+  onAlloc?: (obj: Obj | null) => void;
 }
 
 /** A BPF program: one RCU read-side critical section around one call. */
 export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model: AbstractAllocator, a: ProgArgs): Gen<void> {
   const rcuToo = a.sleepable && policy.sleepableReadersTakeRcu === true;
+  x.sleepable = a.sleepable;
   if (a.sleepable) rcuReadLockTrace(x);
   if (!a.sleepable || rcuToo) rcuReadLock(x);
   switch (a.op) {
     case 'alloc':
       for (let i = 0; i < a.count; i++) {
-        const obj = yield* hook(x, policy, 'alloc', () => policy.alloc(x, s, a.size));
+        const obj = yield* hook(x, policy, 'alloc', () => policy.alloc(x, s, a.size, a.align));
         if (obj !== null && !(obj instanceof Obj)) {
           throw new PolicyError(policy.name, 'alloc', `at step ${x.k.steps} (${x.label} on cpu${x.cpu})`, `returned ${String(obj)}; expected an Obj from the slab or null`);
         }
-        if (obj) model.allocated(x, obj);
+        if (obj) model.allocated(x, obj, a.size);
+        else model.allocFailed(x);
+        a.onAlloc?.(obj);
       }
       break;
     case 'free':
       for (const obj of a.objs) yield* hook(x, policy, 'free', () => policy.free(x, s, obj));
+      break;
+    case 'free_rcu':
+      // bpf_mem_free_rcu(): RCU readers may still hold the object
+      for (const obj of a.objs) yield* hook(x, policy, 'freeRcu', () => policy.freeRcu!(x, s, obj));
       break;
     case 'lookup': {
       // bpf_map_lookup_elem(): keep the pointer, read it later in this run

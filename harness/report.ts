@@ -4,7 +4,25 @@
 import { CORE_INVARIANTS, type InvariantName } from '../model/invariants.ts';
 import type { ExploreResult } from './explore.ts';
 
-export type Verdict = 'held' | 'violated';
+/** held: checked through every run of the budget, never violated;
+ *  violated: a counterexample that is not a known finding;
+ *  known: a declared known finding of the modelled source was hit;
+ *  partial: never violated, but some runs of the budget did not reach
+ *  their end (they stopped at a known finding, or the job stopped at a
+ *  violation before the budget was spent): see `checked` */
+export type Verdict = 'held' | 'violated' | 'known' | 'partial';
+
+/** How far one invariant was checked, summed over the configurations. */
+export interface Checked {
+  /** runs that reached their end with no violation (checked throughout) */
+  runsToEnd: number;
+  /** runs explored */
+  runs: number;
+  /** runs asked for */
+  budget: number;
+  /** runs that ended at this invariant as a known finding */
+  knownHits?: number;
+}
 
 export interface PolicyReport {
   policy: string;
@@ -12,6 +30,8 @@ export interface PolicyReport {
   /** true for bug-zoo variants: a violation is the expected outcome */
   zoo: boolean;
   invariants: Record<string, Verdict>;
+  /** per invariant: runs it was checked through, of the budget */
+  checked: Record<string, Checked>;
   runs: number;
   steps: number;
   effectiveCommandRatio: number;
@@ -30,6 +50,8 @@ export interface PolicyReport {
     /** the policy declares this violation a known finding of its seed */
     known?: string;
   };
+  /** known findings hit: the first of each invariant, shrunk and saved */
+  known: { invariant: string; message: string; length: number; config: string; runs: number; fixture?: string; replay?: string }[];
 }
 
 export interface CheckReport {
@@ -50,8 +72,23 @@ export function policyReport(
   const cx = results.find((r) => r.counterexample)?.counterexample ?? null;
   const cxCfg = results.find((r) => r.counterexample)?.config ?? '';
   const invariants: Record<string, Verdict> = {};
+  const checkedBy: Record<string, Checked> = {};
   const broken = new Set(results.map((r) => r.counterexample?.invariant));
-  for (const inv of checked) invariants[inv] = broken.has(inv) ? 'violated' : 'held';
+  const sum = (f: (r: ExploreResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+  const runsToEnd = sum((r) => r.runsToEnd);
+  const runs = sum((r) => r.runs);
+  const budget = sum((r) => r.budget);
+  for (const inv of checked) {
+    const hits = sum((r) => r.knownHits[inv] ?? 0);
+    invariants[inv] = broken.has(inv) ? 'violated' : hits > 0 ? 'known' : runsToEnd === budget ? 'held' : 'partial';
+    checkedBy[inv] = { runsToEnd, runs, budget, ...(hits ? { knownHits: hits } : {}) };
+  }
+  const known: PolicyReport['known'] = [];
+  for (const r of results) {
+    for (const k of r.known) {
+      if (!known.some((x) => x.invariant === k.invariant)) known.push({ invariant: k.invariant, message: k.message, length: k.commands.length, config: r.config, runs: sum((q) => q.knownHits[k.invariant] ?? 0) });
+    }
+  }
   const coverage: Record<string, number> = {};
   for (const name of Object.keys(expected)) coverage[name] = 0;
   for (const r of results) for (const [name, n] of r.situations) coverage[name] = (coverage[name] ?? 0) + n;
@@ -63,6 +100,8 @@ export function policyReport(
     configs: results.map((r) => r.config),
     zoo,
     invariants,
+    checked: checkedBy,
+    known,
     runs: results.reduce((a, r) => a + r.runs, 0),
     steps: results.reduce((a, r) => a + r.steps, 0),
     effectiveCommandRatio: commands ? results.reduce((a, r) => a + r.effective, 0) / commands : 0,
@@ -76,6 +115,8 @@ export function checkedInvariants(promises: readonly InvariantName[]): Invariant
   return [...CORE_INVARIANTS, ...promises.filter((p) => !CORE_INVARIANTS.includes(p))];
 }
 
+const CELL: Record<Verdict, string> = { held: 'ok', violated: '✗', known: 'K', partial: '~' };
+
 /** Policy x invariant table, then per-policy totals and coverage gaps. */
 export function renderTable(reports: PolicyReport[]): string {
   const names = [...new Set(reports.flatMap((r) => Object.keys(r.invariants)))];
@@ -85,13 +126,22 @@ export function renderTable(reports: PolicyReport[]): string {
   for (const r of reports) {
     const cells = names.map((n) => {
       const v = r.invariants[n];
-      return (v === undefined ? '-' : v === 'held' ? 'ok' : '✗').padStart(3);
+      return (v === undefined ? '-' : CELL[v]).padStart(3);
     });
     const note = r.counterexample?.known ? `   known finding: ${r.counterexample.known}` : r.zoo && r.counterexample ? '   (bug zoo: expected)' : '';
     out.push([r.policy.padEnd(w0), ...cells].join(' ') + note);
   }
   out.push('');
+  out.push('  ok held through every run of the budget; ✗ violated; K known finding of the modelled source; ~ held in the runs that reached their end (see below)');
   names.forEach((n, i) => out.push(`  I${i + 1} = ${n}`));
+  const partial = reports.filter((r) => Object.values(r.invariants).includes('partial'));
+  if (partial.length) {
+    out.push('');
+    for (const r of partial) {
+      const c = Object.values(r.checked)[0]!;
+      out.push(`  ~ ${r.policy}: checked through ${c.runsToEnd} of ${c.budget} runs (${c.runs - c.runsToEnd} ended at a known finding or a violation${c.budget > c.runs ? `, ${c.budget - c.runs} not run after the violation stopped the job` : ''})`);
+    }
+  }
   out.push('');
   out.push(`${'policy'.padEnd(w0)}  ${'runs'.padStart(7)} ${'steps'.padStart(10)} ${'states'.padStart(8)} effective`);
   for (const r of reports) {

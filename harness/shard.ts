@@ -58,6 +58,13 @@ export interface JobRecord {
   effective: number;
   states: number[];
   situations: [string, number][];
+  /** runs asked for, runs that ended with no violation, shrink runs */
+  budget: number;
+  runsToEnd: number;
+  shrinkRuns: number;
+  /** known findings hit (the first of each, shrunk) and runs per finding */
+  known: { invariant: InvariantName; message: string; seed: number; path: string; commands: Cmd[]; fixture?: string }[];
+  knownHits: Record<string, number>;
   counterexample: null | {
     invariant: InvariantName;
     message: string;
@@ -81,6 +88,11 @@ export function toRecord(n: number, r: ExploreResult, faults: readonly FaultKind
     effective: r.effective,
     states: [...r.states].sort((a, b) => a - b),
     situations: [...r.situations],
+    budget: r.budget,
+    runsToEnd: r.runsToEnd,
+    shrinkRuns: r.shrinkRuns,
+    known: r.known.map((c) => ({ ...c })),
+    knownHits: { ...r.knownHits },
     counterexample: r.counterexample && { ...r.counterexample },
   };
 }
@@ -96,6 +108,11 @@ export function fromRecord(j: JobRecord): ExploreResult {
     effective: j.effective,
     states: new Set(j.states),
     situations: new Map(j.situations),
+    budget: j.budget,
+    runsToEnd: j.runsToEnd,
+    shrinkRuns: j.shrinkRuns,
+    known: j.known.map((c) => ({ invariant: c.invariant, message: c.message, seed: c.seed, path: c.path, commands: c.commands })),
+    knownHits: { ...j.knownHits },
     counterexample: cx && { invariant: cx.invariant, message: cx.message, seed: cx.seed, path: cx.path, commands: cx.commands },
   };
 }

@@ -1,25 +1,37 @@
-// One run: boot a policy on a modelled kernel, execute commands, then
-// settle everything, tear down, and check the end-state invariants.
+// One run: boot a policy on a modelled kernel, map each command to an
+// action the engine allows (spec/kernel/sched.ts decides what may run;
+// nothing here does), then tear down, settle and judge the end state.
 // A command whose own action is not enabled falls back to the nearest one
-// that is (same kind on the next CPU, then any progress), so nearly every
-// generated command changes the state.
+// that is (same kind on the next CPU, then any progress); the action that
+// ran is recorded as a command (`log`), so a saved counterexample reads as
+// what happened.
 import { AbstractAllocator } from '../model/allocator.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import { resetContextIds, type Context } from '../spec/kernel/context.ts';
-import { runIrqWork } from '../spec/kernel/irq_work.ts';
 import { Kernel, type Tracer } from '../spec/kernel/kernel.ts';
-import { invokeCallback } from '../spec/kernel/rcupdate.ts';
-import { canStart, run, start } from '../spec/kernel/sched.ts';
+import {
+  begin,
+  canStart,
+  current,
+  enabled,
+  interruptPending,
+  irqWorkFor,
+  readyCallbackOn,
+  runCpu,
+  runnable,
+  start,
+  workFor,
+  type Action,
+} from '../spec/kernel/sched.ts';
 import { Violation, type Level } from '../spec/kernel/types.ts';
-import { runWork, workRunsOn } from '../spec/kernel/workqueue.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Obj } from '../spec/kernel/obj.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
-import type { Cmd, Op } from './commands.ts';
+import { OPS, runCmd, type Cmd, type GenCtx, type Op } from './commands.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { fingerprint } from './fingerprint.ts';
 import { PolicyError } from './errors.ts';
-import { bpfProg, mapFree } from './programs.ts';
+import { bpfProg, hook, mapFree } from './programs.ts';
 
 export interface SimOptions {
   tracer?: Tracer | null;
@@ -28,16 +40,24 @@ export interface SimOptions {
   states?: Set<number> | null;
   /** extra invariants to check beyond what the policy promises */
   promise?: readonly InvariantName[];
+  /** known findings among OBSERVATIONS: noted (`tolerated`) and the run
+   *  goes on, instead of ending the run */
+  tolerate?: ReadonlySet<string>;
 }
 
 /** Fault kinds a run of policy under cfg injects: the policy's, within
  *  the configuration. Pure: callers need not boot a Sim to ask. */
 export function faultKinds(policy: Policy<unknown>, cfg: CheckConfig): FaultKind[] {
   if (!cfg.faults) return [];
-  const base: FaultKind[] = cfg.percpu ? ['kmalloc', 'percpu'] : ['kmalloc'];
+  const base: FaultKind[] = cfg.percpu ? ['kmalloc', 'percpu', 'cpu_offline'] : ['kmalloc', 'cpu_offline'];
   // a percpu fault only reaches code in a percpu configuration
   const kinds = (policy.faults ?? base).filter((f) => f !== 'percpu' || cfg.percpu);
   return cfg.cpus > 1 ? kinds : kinds.filter((f) => f !== 'cpu_offline');
+}
+
+/** What generation may draw from for policy under cfg. */
+export function genCtx(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
+  return { cfg, faults: faultKinds(policy, cfg), ops: OPS.filter((o) => o !== 'free_rcu' || typeof policy.freeRcu === 'function') };
 }
 
 export class Sim {
@@ -54,6 +74,11 @@ export class Sim {
   effective = 0;
   /** what the last command did, for traces */
   did = '';
+  /** each executed command as the action it became (fallbacks resolved) */
+  readonly log: Cmd[] = [];
+  /** tolerated known findings, with the commands that led to each */
+  readonly tolerated: { v: Violation; log: Cmd[] }[] = [];
+  private readonly gen: GenCtx;
 
   constructor(
     readonly policy: Policy<unknown>,
@@ -64,7 +89,12 @@ export class Sim {
     this.k = new Kernel(kernelConfig(cfg));
     this.k.tracer = opts.tracer ?? null;
     this.k.situations = opts.situations ?? null;
-    this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])]);
+    this.gen = genCtx(policy, cfg);
+    this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
+    if (opts.tolerate?.size) {
+      this.model.tolerate = opts.tolerate;
+      this.model.onTolerated = (v) => this.tolerated.push({ v, log: [...this.log] });
+    }
     try {
       this.state = policy.init(this.k, allocOptions(cfg));
     } catch (e) {
@@ -77,32 +107,48 @@ export class Sim {
     return this.cfg.cpus;
   }
 
+  /** Fault kinds this run injects: the policy's, within the config. */
+  get faultKinds(): FaultKind[] {
+    return [...this.gen.faults];
+  }
+
   // ---- actions: each returns what it did, or null when not enabled ----
 
-  private prog(cpu: number, level: Level, op: Op, arg: number, count: number, sleepable: boolean, steps: number): string | null {
+  /** Start a BPF program (task level or NMI) on cpu; run `steps` steps of
+   *  the CPU (0: to the program's end). */
+  prog(cpu: number, level: Level, op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void): string | null {
     const k = this.k;
     if (this.tearingDown || !canStart(k, cpu, level)) return null;
     const owned = this.model.owned;
-    if (owned.length === 0) op = 'alloc';
+    if (owned.length === 0 || !this.gen.ops.includes(op)) op = 'alloc';
     const objs: Obj[] = [];
     if (op !== 'alloc') {
       const first = arg % owned.length;
-      const want = op === 'free' ? Math.min(count, owned.length) : 1;
+      const want = op === 'lookup' ? 1 : Math.min(count, owned.length);
       for (let i = 0; i < want; i++) objs.push(owned[(first + i) % owned.length]!);
     }
-    if (op === 'free') {
-      for (const o of objs) this.model.released(o);
+    if (op === 'free' || op === 'free_rcu') {
+      for (const o of objs) this.model.released(o, op === 'free_rcu');
       this.coverFree(cpu);
     }
-    const sizes = this.cfg.allocSizes;
-    const size = sizes.length ? sizes[arg % sizes.length]! : this.cfg.size;
+    const req = this.request(arg);
     const x = start(k, cpu, level, k.label(level === 'nmi' ? 'nmi' : 'prog'), (y) =>
-      bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size, sleepable }),
+      bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc }),
     );
     x.isProg = true;
+    const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
     this.did = `${x.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
-    run(k, x, level === 'nmi' ? 0 : steps);
+    this.ran(eff);
+    runCpu(k, cpu, level === 'nmi' ? 0 : steps, level === 'nmi' || steps === 0 ? x : null);
     return this.did;
+  }
+
+  /** The size (and alignment) program #arg asks for. */
+  private request(arg: number): { size: number; align?: number } {
+    const rs = this.policy.requests;
+    if (rs && rs.length) return rs[arg % rs.length]!;
+    const sizes = this.cfg.allocSizes;
+    return { size: sizes.length ? sizes[arg % sizes.length]! : this.cfg.size };
   }
 
   private coverFree(cpu: number): void {
@@ -116,114 +162,165 @@ export class Sim {
     }
   }
 
-  private step(cpu: number, steps: number): string | null {
-    const x = this.k.runnable(cpu);
-    if (!x) return null;
-    this.did = `${x.label} on cpu${cpu} runs`;
-    run(this.k, x, steps);
+  /** n times: one step of cpu, then an NMI program on it. */
+  burst(cpu: number, n: number, op: Op, arg: number): string | null {
+    const k = this.k;
+    if (this.tearingDown || !canStart(k, cpu, 'nmi') || (!runnable(k, cpu) && !interruptPending(k, cpu))) return null;
+    const parts: string[] = [];
+    for (let i = 0; i < n; i++) {
+      if (runCpu(k, cpu, 1) === 0 && i > 0) break;
+      if (!canStart(k, cpu, 'nmi')) break;
+      const saved = this.log.length;
+      const d = this.prog(cpu, 'nmi', op, arg, 1, false, 0);
+      this.log.length = saved;
+      if (d) parts.push(d);
+    }
+    this.did = `burst on cpu${cpu}: ${parts.join('; ') || 'steps'}`;
+    this.ran({ t: 'burst', cpu, n, op, arg });
     return this.did;
   }
 
-  private irq(cpu: number, steps: number): string | null {
+  /** The CPU's runnable context takes `steps` steps (0: runs to its end). */
+  step(cpu: number, steps: number): string | null {
     const k = this.k;
-    const level: Level = k.cfg.preemptRt ? 'task' : 'hardirq';
-    if (!canStart(k, cpu, level)) return null;
-    for (const w of k.pendingIrqWork) {
-      if (w.cpu !== cpu || w.busy) continue;
-      const x = start(k, cpu, level, k.label('irq_work'), (y) => runIrqWork(y, w));
-      this.did = `${x.label} on cpu${cpu}: ${w.fnName}(${w.owner.name})`;
-      run(k, x, steps);
-      return this.did;
+    const x = runnable(k, cpu);
+    if (!x && !interruptPending(k, cpu)) return null;
+    this.did = x ? `${x.label} on cpu${cpu} runs` : `cpu${cpu} takes its interrupt`;
+    this.ran({ t: 'step', cpu, steps });
+    if (steps > 0) runCpu(k, cpu, steps);
+    else {
+      while (interruptPending(k, cpu)) runCpu(k, cpu, 0, begin(k, { kind: 'irq', cpu, work: interruptPending(k, cpu)! }));
+      const y = runnable(k, cpu);
+      if (y) runCpu(k, cpu, 0, y);
     }
-    return null;
-  }
-
-  private softirq(cpu: number, steps: number): string | null {
-    const k = this.k;
-    if (!k.rcu.hasReady(cpu) || !canStart(k, cpu, 'softirq')) return null;
-    const cb = k.rcu.takeReady(cpu)!;
-    for (const c of k.cpus) for (const y of c.stack) if (y.isProg && y.fns.length) k.saw('rcu-callback-racing-free');
-    const x = start(k, cpu, 'softirq', k.label('softirq'), (y) => invokeCallback(y, cb));
-    this.did = `${x.label} on cpu${cpu}: ${cb.name}`;
-    run(k, x, steps);
     return this.did;
   }
 
-  private kworker(cpu: number, steps: number): string | null {
-    const k = this.k;
-    if (!canStart(k, cpu, 'task')) return null;
-    for (const w of k.pendingWork) {
-      if (!workRunsOn(k, w, cpu)) continue;
-      const x = start(k, cpu, 'task', k.label('kworker'), (y) => runWork(y, w));
-      this.did = `${x.label} on cpu${cpu}: ${w.fnName}`;
-      run(k, x, steps);
-      return this.did;
-    }
-    return null;
+  private act(a: Action, steps: number, eff: Cmd, what: (x: Context | null) => string): string {
+    const x = begin(this.k, a);
+    this.did = what(x);
+    this.ran(eff);
+    if (x) runCpu(this.k, x.cpu, steps, steps === 0 ? x : null);
+    return this.did;
   }
 
-  private gp(f: 'rcu' | 'rcu_tasks_trace'): string | null {
+  irq(cpu: number, steps: number): string | null {
+    const w = irqWorkFor(this.k, cpu);
+    if (!w) return null;
+    return this.act({ kind: 'irq', cpu, work: w }, steps, { t: 'irq', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: ${w.fnName}(${w.owner.name})`);
+  }
+
+  softirq(cpu: number, steps: number): string | null {
+    const k = this.k;
+    if (!canStart(k, cpu, 'softirq') || !readyCallbackOn(k, cpu)) return null;
+    if (k.situations) for (const c of k.cpus) for (const y of c.stack) if (y.isProg && y.fns.length) k.saw('rcu-callback-racing-free');
+    return this.act({ kind: 'softirq', cpu }, steps, { t: 'softirq', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: callback`);
+  }
+
+  kworker(cpu: number, steps: number): string | null {
+    const w = workFor(this.k, cpu);
+    if (!w) return null;
+    return this.act({ kind: 'kworker', cpu, work: w }, steps, { t: 'kworker', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: ${w.fnName}`);
+  }
+
+  gp(f: 'rcu' | 'rcu_tasks_trace'): string | null {
     const rcu = this.k.rcu;
     if (!rcu.canEndGp(f)) {
       if (rcu.of(f).gp) this.k.saw('grace-period-held-by-reader');
       return null;
     }
-    rcu.endGp(f);
-    return `${f} grace period ends`;
+    return this.act({ kind: 'gp', flavour: f }, 0, { t: 'gp', flavour: f }, () => `${f} grace period ends`);
   }
 
-  /** Fault kinds this run injects: the policy's, within the config. */
-  get faultKinds(): FaultKind[] {
-    return faultKinds(this.policy, this.cfg);
-  }
-
-  private fault(kind: FaultKind): string | null {
+  fault(kind: FaultKind): string | null {
     if (!this.faultKinds.includes(kind)) return null;
-    if (kind === 'cpu_offline') {
-      // the last CPU goes offline, or comes back: works queued there move
-      const c = this.k.cpus[this.n - 1]!;
-      c.online = !c.online;
-      if (!c.online) this.k.saw('fault:cpu_offline');
-      return `cpu${c.id} goes ${c.online ? 'online' : 'offline'}`;
-    }
+    if (kind === 'cpu_offline') return this.hotplug();
     this.k.slab.armed[kind]++;
-    const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock' }[kind];
-    return `next ${what} fails`;
+    this.ran({ t: 'fault', kind });
+    const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock' }[kind] ?? kind;
+    return (this.did = `next ${what} fails`);
   }
 
-  private destroy(cpu: number, steps: number): string | null {
+  /** The last CPU goes offline (when nothing runs or waits to run on it:
+   *  its tasks migrate, its irq_work is flushed first) and the policy's
+   *  CPU-dead callback runs on cpu0; or it comes back online. */
+  private hotplug(): string | null {
     const k = this.k;
-    if (this.tearingDown || !canStart(k, cpu, 'task')) return null;
-    for (const x of k.contexts()) if (x.isProg) return null;
+    const c = k.cpus[this.n - 1]!;
+    if (c.online) {
+      if (c.stack.length || [...k.pendingIrqWork].some((w) => w.cpu === c.id) || [...k.claimedIrqWork].some((w) => w.cpu === c.id)) return null;
+      const dead = this.policy.cpuDead;
+      if (dead && (this.tearingDown || !canStart(k, 0, 'task'))) return null;
+      c.online = false;
+      k.saw('fault:cpu_offline');
+      this.ran({ t: 'fault', kind: 'cpu_offline' });
+      this.did = `cpu${c.id} goes offline`;
+      if (dead) {
+        const x = start(k, 0, 'task', 'cpuhp', (y) => hook(y, this.policy, 'cpuDead', () => dead(y, this.state, c.id)));
+        this.did += `; ${x.label} on cpu0 runs the CPU-dead callback`;
+        runCpu(k, 0, 0, x);
+      }
+      return this.did;
+    }
+    c.online = true;
+    this.ran({ t: 'fault', kind: 'cpu_offline' });
+    return (this.did = `cpu${c.id} comes back online`);
+  }
+
+  /** Programs finish, then map_free starts on cpu (or the next CPU where a
+   *  task may start) and runs `steps` steps. */
+  destroy(cpu: number, steps: number): string | null {
+    const k = this.k;
+    if (this.tearingDown) return null;
+    this.finishPrograms();
+    let at = -1;
+    for (let d = 0; d < this.n && at < 0; d++) if (canStart(k, (cpu + d) % this.n, 'task')) at = (cpu + d) % this.n;
+    if (at < 0) return null;
     this.tearingDown = true;
-    const x = start(k, cpu, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
-    this.did = `map_free on cpu${cpu}`;
-    run(k, x, steps);
+    k.tracer?.note(null, '» teardown');
+    const x = start(k, at, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
+    this.ran({ t: 'destroy', cpu: at, steps });
+    this.did = `map_free on cpu${at}`;
+    runCpu(k, at, steps, steps === 0 ? x : null);
     return this.did;
   }
 
-  /** The command's own action, on the CPU it names. */
-  private try(c: Cmd, cpu: number): string | null {
-    switch (c.t) {
-      case 'prog':
-        return this.prog(cpu, 'task', c.op, c.arg, c.count, c.sleepable, c.steps);
-      case 'nmi':
-        return this.prog(cpu, 'nmi', c.op, c.arg, 1, false, 0);
-      case 'step':
-        return this.step(cpu, c.steps);
-      case 'irq':
-        return this.irq(cpu, c.steps);
-      case 'softirq':
-        return this.softirq(cpu, c.steps);
-      case 'kworker':
-        return this.kworker(cpu, c.steps);
-      case 'gp':
-        return this.gp(c.flavour);
-      case 'fault':
-        return this.fault(c.kind);
-      case 'destroy':
-        return this.destroy(cpu, c.steps);
+  /** Fairness: programs finish and everything pending runs until nothing
+   *  is left; then the liveness invariants are judged. */
+  quiesce(): string {
+    const k = this.k;
+    this.ran({ t: 'quiesce' });
+    this.did = 'everything pending runs';
+    this.finishPrograms();
+    this.settle();
+    if (this.tearingDown) return this.did;
+    this.model.quiescent(true);
+    this.model.idle();
+    // RefillProgress: an allocation that fails raises a refill; once that
+    // refill has run with no injected fault and slab room, an allocation
+    // on the same CPU must succeed
+    const slab = k.slab;
+    for (let cpu = 0; cpu < this.n; cpu++) {
+      let clean = false;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (!canStart(k, cpu, 'task')) break;
+        const faults = slab.faultsHit;
+        let got: Obj | null | undefined;
+        const saved = this.log.length;
+        this.prog(cpu, 'task', 'alloc', 0, 1, false, 0, (o) => (got = o));
+        this.log.length = saved;
+        this.settle();
+        if (got !== null) break;
+        if (clean) {
+          throw new Violation(
+            'RefillProgress',
+            `an allocation on cpu${cpu} still fails after a failed one raised a refill and everything pending ran with no fault and slab room (${slab.live} of ${k.cfg.maxObjects} objects live)`,
+          );
+        }
+        clean = slab.faultsHit === faults && slab.live < k.cfg.maxObjects && slab.armed.kmalloc === 0 && slab.armed.percpu === 0;
+      }
     }
+    return (this.did = 'everything pending runs; liveness judged');
   }
 
   /** Any progress at all, in a fixed order starting at cpu. */
@@ -241,16 +338,23 @@ export class Sim {
     return this.gp('rcu') ?? this.gp('rcu_tasks_trace');
   }
 
+  private ran(c: Cmd): void {
+    this.log.push(c);
+  }
+
   /** Execute one command; true if it changed the state. */
   exec(c: Cmd): boolean {
     this.commands++;
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
-    let did = this.try(c, cpu);
-    if (did === null && 'cpu' in c) {
-      for (let d = 1; d < this.n && did === null; d++) did = this.try(c, (cpu + d) % this.n);
-    }
-    if (did === null) did = this.anyProgress(cpu, 'steps' in c ? c.steps : 0);
-    if (did === null && c.t !== 'prog') did = this.prog(cpu, 'task', 'alloc', 0, 1, false, 0);
+    let did: string | null = null;
+    this.guard(() => {
+      did = runCmd(this, c, cpu);
+      if (did === null && 'cpu' in c) {
+        for (let d = 1; d < this.n && did === null; d++) did = runCmd(this, c, (cpu + d) % this.n);
+      }
+      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? c.steps : 0);
+      if (did === null && c.t !== 'prog') did = this.prog(cpu, 'task', 'alloc', 0, 1, false, 0);
+    });
     this.did = did ?? 'nothing to do';
     if (did !== null) this.effective++;
     if (this.k.quiescent) {
@@ -261,10 +365,24 @@ export class Sim {
     return did !== null;
   }
 
+  /** Anything a context throws that is not a violation is the policy's
+   *  fault: one line naming the policy, the kernel function and the step. */
+  guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof Violation || e instanceof PolicyError) throw e;
+      const x = current.x;
+      current.x = null;
+      const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
+      throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
+    }
+  }
+
   /** Queued irq_work, work items or RCU callbacks that have yet to run. */
   pending(): boolean {
     const k = this.k;
-    return k.pendingIrqWork.size > 0 || k.pendingWork.size > 0 || k.rcu.rcu.inflight.size > 0 || k.rcu.trace.inflight.size > 0;
+    return k.pendingIrqWork.size > 0 || k.claimedIrqWork.size > 0 || k.pendingWork.size > 0 || k.rcu.rcu.inflight.size > 0 || k.rcu.trace.inflight.size > 0;
   }
 
   /** Run everything that can run until nothing can; report what is stuck. */
@@ -272,16 +390,12 @@ export class Sim {
     const k = this.k;
     for (let rounds = 0; ; rounds++) {
       if (rounds > k.cfg.stepLimit) throw new Violation('NoDeadlock', 'the system never settles (livelock)');
-      let progress = false;
-      for (let cpu = 0; cpu < this.n; cpu++) {
-        const x = k.runnable(cpu);
-        if (x) {
-          run(k, x, 0);
-          progress = true;
-        }
-      }
-      if (progress) continue;
-      if (this.anyProgress(0, 0) === null) break;
+      const a = enabled(k);
+      if (!a.length) break;
+      // contexts already running first, then new ones, then grace periods
+      const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
+      const x = begin(k, pick);
+      if (x) runCpu(k, x.cpu, 0, x);
     }
     const stuck: Context[] = [...k.contexts()];
     if (stuck.length) {
@@ -289,6 +403,10 @@ export class Sim {
         'NoDeadlock',
         stuck.map((x) => `${x.label} on cpu${x.cpu} stuck in ${x.fn}${x.waitWhat ? ` (${x.waitWhat})` : ''}`).join('; '),
       );
+    }
+    if (k.claimedIrqWork.size || k.pendingIrqWork.size) {
+      const w = [...k.claimedIrqWork, ...k.pendingIrqWork][0]!;
+      throw new Violation('RefillProgress', `${w.name} (${w.fnName}) is pending but can never run${w.claimedBy ? `: claimed by ${w.claimedBy.label}, never queued` : ''}`);
     }
   }
 
@@ -306,39 +424,47 @@ export class Sim {
       for (let cpu = 0; cpu < this.n; cpu++) {
         const s = k.cpus[cpu]!.stack;
         if (!s.some((x) => x.isProg)) continue;
-        const x = k.runnable(cpu);
-        if (x) {
-          run(k, x, 0);
-          progress = true;
-        }
+        if (runCpu(k, cpu, 0, runnable(k, cpu) ?? null) > 0) progress = true;
       }
-      if (!progress && this.anyProgress(0, 0) === null) this.settle(); // reports what is stuck
+      if (!progress && this.anyProgressSilently() === false) this.settle(); // reports what is stuck
     }
   }
 
-  /** The end of a run: programs finish, the map is torn down while
-   *  irq_work, kworkers and RCU callbacks may still be in flight, then
-   *  everything settles and nothing may be left behind. */
+  /** One enabled action to its end, if any; not logged as a command. */
+  private anyProgressSilently(): boolean {
+    const a = enabled(this.k);
+    if (!a.length) return false;
+    const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
+    const x = begin(this.k, pick);
+    if (x) runCpu(this.k, x.cpu, 0, x);
+    return true;
+  }
+
+  /** The end of a run: programs finish, the map is torn down (unless a
+   *  destroy command began it) while irq_work, kworkers and RCU callbacks
+   *  may still be in flight, then everything settles and nothing may be
+   *  left behind. */
   finish(): void {
     const k = this.k;
-    k.tracer?.note(null, '» end of commands: programs finish');
-    this.finishPrograms();
-    if (k.quiescent) this.model.quiescent(!this.tearingDown);
-    if (!this.tearingDown) {
-      k.tracer?.note(null, '» teardown');
-      let cpu = 0;
-      while (cpu < this.n - 1 && !canStart(k, cpu, 'task')) cpu++;
-      if (!canStart(k, cpu, 'task')) {
-        this.settle();
-        cpu = 0;
+    this.guard(() => {
+      k.tracer?.note(null, '» end of commands: programs finish');
+      this.finishPrograms();
+      if (k.quiescent) this.model.quiescent(!this.tearingDown);
+      if (!this.tearingDown) {
+        k.tracer?.note(null, '» teardown');
+        let cpu = 0;
+        while (cpu < this.n - 1 && !canStart(k, cpu, 'task')) cpu++;
+        if (!canStart(k, cpu, 'task')) {
+          this.settle();
+          cpu = 0;
+        }
+        this.tearingDown = true;
+        const x = start(k, cpu, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
+        runCpu(k, cpu, 0, x);
       }
-      this.tearingDown = true;
-      const x = start(k, cpu, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
-      run(k, x, 0);
-    }
-    this.settle();
-    this.model.quiescent(false);
-    this.model.tornDown();
+      this.settle();
+      this.model.quiescent(false);
+      this.model.tornDown();
+    });
   }
-
 }

@@ -17,6 +17,8 @@ export class AbstractAllocator implements Observer {
   constructor(
     private readonly k: Kernel,
     promises: readonly InvariantName[],
+    /** the policy's declared header: ObjectFitsRequest is judged if set */
+    private readonly header?: number,
   ) {
     this.checkReuse = promises.includes('NoReuseBeforeGracePeriod');
     k.observer = this;
@@ -37,8 +39,29 @@ export class AbstractAllocator implements Observer {
     throw new Violation(inv, detail);
   }
 
-  /** The allocator returned obj to a program on x. */
-  allocated(x: Context, obj: Obj): void {
+  /** Known findings among OBSERVATIONS: noted here instead of thrown */
+  tolerate: ReadonlySet<string> = new Set();
+  onTolerated: ((v: Violation) => void) | null = null;
+
+  /** Judge an observation: throw, or note a tolerated known finding. */
+  private observe(inv: InvariantName, detail: string): void {
+    if (this.tolerate.has(inv)) this.onTolerated?.(new Violation(inv, detail));
+    else this.fail(inv, detail);
+  }
+
+  /** The allocator returned obj to a program on x that asked for `size`
+   *  bytes; `header` is the policy's declared header (ObjectFitsRequest is
+   *  judged only for policies that declare one). */
+  allocated(x: Context, obj: Obj, size = 0): void {
+    if (this.header !== undefined && size > 0) {
+      const usable = obj.pptrBytes > 0 ? obj.pptrBytes : obj.size - this.header;
+      if (usable < size) {
+        this.fail(
+          'ObjectFitsRequest',
+          `${x.fn} handed ${obj.name} (${obj.pptrBytes > 0 ? `percpu unit of ${obj.pptrBytes}` : `ksize ${obj.size}, header ${this.header}`}) to ${x.label} on cpu${x.cpu}, which asked for ${size} bytes`,
+        );
+      }
+    }
     if (this.owned.includes(obj)) {
       this.fail('ExclusiveOwnership', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} is still owned`);
     }
@@ -58,8 +81,46 @@ export class AbstractAllocator implements Observer {
     this.owned.push(obj);
   }
 
-  /** A program gives obj back (it is about to call the free path). */
-  released(obj: Obj): void {
+  /** An allocation on x returned NULL. Judged here: a refill raised by a
+   *  task that was preempted between irq_work_claim() and queueing the
+   *  work cannot run until that task runs again, so an allocation failing
+   *  meanwhile while slab has room fails only because of that window. */
+  allocFailed(x: Context): void {
+    const k = this.k;
+    if (k.claimedIrqWork.size === 0) return;
+    if (k.slab.live >= k.cfg.maxObjects || k.slab.armed.kmalloc > 0 || k.slab.armed.percpu > 0) return;
+    const s = k.cpus[x.cpu]!.stack;
+    for (const w of k.claimedIrqWork) {
+      const y = w.claimedBy;
+      if (!y || y === x || y.cpu !== x.cpu || y.level !== 'task') continue;
+      const i = s.indexOf(y);
+      if (i < 0) continue;
+      // preempted by a task (an interrupt above it would return; a task need not)
+      if (s.slice(i + 1).some((z) => z.level === 'task')) {
+        return this.observe(
+          'NoAllocFailureWhileRefillStalled',
+          `an allocation by ${x.label} on cpu${x.cpu} returns NULL with slab room left: ${w.name} was claimed by ${y.label} (${y.fn}), preempted before it queued the work, so the refill cannot run`,
+        );
+      }
+    }
+  }
+
+  /** A fair quiesce ended: nothing pending, nothing running. No object may
+   *  still wait for a grace period that already passed. */
+  idle(): void {
+    for (const h of this.k.holders) {
+      if (!h.waitsForGp) continue;
+      const o = h.head();
+      if (o) {
+        this.fail('FreedObjectsReturnToSlab', `${o.name} is still on ${h.name} after every grace period and callback ran (nothing left will free it)`);
+      }
+    }
+  }
+
+  /** A program gives obj back (it is about to call the free path; `rcu`:
+   *  through bpf_mem_free_rcu(), readers may still hold it). */
+  released(obj: Obj, viaRcu = false): void {
+    void viaRcu;
     const i = this.owned.indexOf(obj);
     if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
     this.owned.splice(i, 1);

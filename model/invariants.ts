@@ -13,6 +13,13 @@ export const INVARIANTS = {
   TeardownBarriers: 'once teardown frees a cache, no irq_work, kworker or RCU callback touches it',
   NoLeakAtTeardown: 'after teardown and all pending callbacks, every object and every percpu structure is back in slab',
   NoDeadlock: 'every started operation can finish; waiting forever is reported',
+  RefillProgress: 'liveness: a cache that needs a refill gets one: after a failed allocation and a fair quiesce (every pending irq_work, kworker, grace period and callback ran), an allocation on that CPU succeeds while slab has room; and no raised irq_work is left that can never run',
+  NoAllocFailureWhileRefillStalled: 'liveness: an allocation does not fail while memory is available because its refill was raised (irq_work_claim()) by a task that a task-level context preempted before it queued the work',
+  FreedObjectsReturnToSlab: 'liveness: once every pending callback and grace period ran (a fair quiesce), no object is left on a list that waits for a grace period',
+  ObjectFitsRequest: 'the unit handed out holds the size asked for plus the policy\'s header (ksize(), or the percpu unit)',
+  SizeMatchesCache: 'an object put on a cache\'s list has that cache\'s unit size',
+  BucketIndexInRange: 'a size-bucket index used to pick a per-CPU cache lies in 0..NUM_CACHES-1',
+  NoUseAfterFree: 'no field of a structure is read or written after the structure was freed',
   NoSleepInAtomic: 'no sleeping call (mutex_lock, GFP_KERNEL, vmalloc, synchronize_*, barriers) from a context that cannot sleep',
 } as const;
 
@@ -25,3 +32,9 @@ export const CORE_INVARIANTS: InvariantName[] = INVARIANT_NAMES.filter((n) => n 
 export function isInvariant(s: string): s is InvariantName {
   return Object.prototype.hasOwnProperty.call(INVARIANTS, s);
 }
+
+/** Invariants judged on an observation that leaves the allocator's state
+ *  intact (an allocation returned NULL): when one is a known finding the
+ *  run notes it and goes on, so the other invariants stay checked through
+ *  the whole run. */
+export const OBSERVATIONS: readonly InvariantName[] = ['NoAllocFailureWhileRefillStalled'];

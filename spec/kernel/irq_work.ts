@@ -1,13 +1,25 @@
-// kernel/irq_work.c: queued on the current CPU, runs later in hardirq on
-// that CPU when IRQs are on there (in a per-CPU kthread at task level with
-// PREEMPT_RT); never concurrently with itself.
+// kernel/irq_work.c: irq_work_queue() is irq_work_claim() (atomic: set
+// PENDING|BUSY, fails if already pending), then __irq_work_queue_local()
+// under preempt_disable() (put it on this CPU's list, raise the self-IPI).
+// Between the two the caller may be preempted: the work is pending but on
+// no list, so nothing will run it until the caller comes back (the window
+// of upstream commits 62cf51cb0ebe and 566f6de3cea3). Queued, it runs in
+// hardirq on that CPU as soon as IRQs are on there (the self-IPI fires at
+// once: spec/kernel/sched.ts, rule R8), or in a per-CPU kthread at task
+// level with PREEMPT_RT; never concurrently with itself.
 import type { Context } from './context.ts';
 import { waitUntil } from './spinlock.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
 
 export class IrqWork {
+  /** IRQ_WORK_PENDING: claimed and not yet started */
   pending = false;
+  /** on its CPU's list with the IPI raised (pending and queued) */
+  queued = false;
+  /** running (IRQ_WORK_BUSY after PENDING cleared) */
   busy = false;
+  /** the context between irq_work_claim() and the queueing, if any */
+  claimedBy: Context | null = null;
   cpu = 0;
   constructor(
     readonly owner: Owner,
@@ -23,21 +35,33 @@ export class IrqWork {
 /** init_irq_work(): registers the work so the scheduler can run it. */
 export function initIrqWork(x: Context | null, w: IrqWork): void {
   void x;
-  w.pending = w.busy = false;
+  w.pending = w.busy = w.queued = false;
+  w.claimedBy = null;
 }
 
-/** irq_work_queue(): one atomic step; false if already pending. */
+/** irq_work_queue(): two steps, irq_work_claim() then the queueing and
+ *  self-IPI; false (one step) if the work was already pending. */
 export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
-  x.k.touch(x, w.owner, w.field);
+  const k = x.k;
+  k.touch(x, w.owner, w.field);
   x.touched = w.name;
   if (w.pending) {
-    yield `irq_work_queue(&${w.field}) = false (pending)`;
+    yield `irq_work_claim(&${w.field}) = false (pending)`;
     return false;
   }
   w.pending = true;
+  w.claimedBy = x;
+  k.claimedIrqWork.add(w);
+  yield `irq_work_claim(&${w.field})`;
+  // preempt_disable(); __irq_work_queue_local(work); preempt_enable();
+  k.touch(x, w.owner, w.field);
+  x.touched = w.name;
+  w.claimedBy = null;
+  k.claimedIrqWork.delete(w);
+  w.queued = true;
   w.cpu = x.cpu;
-  x.k.pendingIrqWork.add(w);
-  yield `irq_work_queue(&${w.field})`;
+  k.pendingIrqWork.add(w);
+  yield `__irq_work_queue_local(&${w.field}): ${k.cfg.preemptRt ? 'wake irq_work kthread' : 'raise self-IPI'}`;
   return true;
 }
 
@@ -50,14 +74,19 @@ export function* irqWorkSync(x: Context, w: IrqWork): Gen<void> {
   yield* waitUntil(x, () => !w.pending && !w.busy, `irq_work_sync(${w.name})`, x.k.cfg.preemptRt);
 }
 
-/** The hardirq (or RT kthread) side: run a claimed work once. */
+/** The hardirq (or RT kthread) side: run a queued work once. The
+ *  scheduler took it off the pending list when it started this context
+ *  (spec/kernel/sched.ts); a direct caller has it done here. */
 export function* runIrqWork(x: Context, w: IrqWork): Gen<void> {
   if (w.owner.freed) {
     throw new Violation('TeardownBarriers', `irq_work ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
-  w.pending = false;
-  w.busy = true;
-  x.k.pendingIrqWork.delete(w);
+  if (!w.busy) {
+    w.pending = false;
+    w.queued = false;
+    w.busy = true;
+    x.k.pendingIrqWork.delete(w);
+  }
   x.fns.push(w.fnName);
   yield* w.fn(x);
   x.fns.pop();

@@ -39,6 +39,9 @@ export interface Holder {
   /** true if every change of what head() reaches writes LlistHead.first or
    *  Obj.next (bumping links.version); other holders are walked every step */
   readonly tracked?: boolean;
+  /** objects here wait for a grace period (waiting_for_gp, a batch): once
+   *  every callback ran none may be left (FreedObjectsReturnToSlab) */
+  readonly waitsForGp?: boolean;
 }
 
 /** A spec structure that can state its own counter facts at quiescence
@@ -67,6 +70,8 @@ export class Kernel {
   readonly rcu: Rcu;
   /** irq_works queued and not yet started, in queue order */
   readonly pendingIrqWork = new Set<IrqWork>();
+  /** irq_works claimed by a context that has not queued them yet */
+  readonly claimedIrqWork = new Set<IrqWork>();
   /** works queued and not yet started, in queue order */
   readonly pendingWork = new Set<Work>();
   readonly holders: Holder[] = [];
@@ -105,18 +110,6 @@ export class Kernel {
   top(cpu: number): Context | undefined {
     const s = this.cpus[cpu]!.stack;
     return s[s.length - 1];
-  }
-
-  /** The context that runs next on cpu: the top, or, below tasks that
-   *  sleep, the task they preempted. Undefined if none can run. */
-  runnable(cpu: number): Context | undefined {
-    const s = this.cpus[cpu]!.stack;
-    for (let i = s.length - 1; i >= 0; i--) {
-      const x = s[i]!;
-      if (x.runnable) return x;
-      if (!x.sleeping) return undefined;
-    }
-    return undefined;
   }
 
   /** Use-after-free check on every access to a freeable structure. */

@@ -16,6 +16,8 @@ export class LlistHead implements Holder {
   constructor(
     readonly owner: Owner,
     readonly field: string,
+    /** objects on it wait for a grace period (Holder.waitsForGp) */
+    readonly waitsForGp = false,
   ) {}
   get first(): Obj | null {
     return this._first;
@@ -42,9 +44,18 @@ function at(x: Context, h: LlistHead): void {
   x.touched = h.name;
 }
 
+/** An object entering a cache's list has the cache's unit size. */
+function sized(x: Context, h: LlistHead, node: Obj): void {
+  const u = h.owner.unitSize;
+  if (u !== undefined && node.size !== u) {
+    throw new Violation('SizeMatchesCache', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (ksize ${node.size}) on ${h.name}, a cache of ${u}-byte units`);
+  }
+}
+
 /** llist_add(): atomic; returns true if the list was empty. */
 export function* llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
   at(x, h);
+  sized(x, h, node);
   const first = h.first;
   node.next = first;
   h.first = node;
@@ -77,6 +88,7 @@ export function* __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
 /** __llist_add_batch(): tail->next = first; head->first = new_first. */
 export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: LlistHead): Gen<boolean> {
   at(x, h);
+  sized(x, h, newFirst);
   const first = h.first;
   newLast.next = first;
   yield `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})`;

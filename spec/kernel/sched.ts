@@ -1,29 +1,93 @@
-// The execution rules of BRIEF §1: which context may start on a CPU, and
-// one atomic step of a context. Choosing *which* enabled action to take is
-// the harness's business (harness/scheduler.ts).
+// The execution rules of BRIEF §1, one function per rule, and the two
+// calls the harness drives the machine with: enabled(k) lists what may run
+// now, fire(k, action) runs it. Which enabled action to take is the
+// strategy's business (harness/), never this file's.
+//
+//   R1 top only        only the top of a CPU's stack runs ...
+//   R5 sleeping waits  ... except that below a task in a sleeping wait the
+//                      task it preempted runs on (a spinning wait does not)
+//   R6 wake-up         a task whose wait ended resumes only where the task
+//                      running beneath it may be preempted
+//   R2 IRQs off        no hardirq, softirq or new task starts on a CPU whose
+//                      IRQs are off
+//   R3 preemption off  no task preempts a task that holds a spinlock, has
+//                      IRQs off or preemption disabled
+//   R4 NMI             an NMI may hit any atomic step; NMIs do not nest
+//   R7 RT kthreads     with PREEMPT_RT irq_work runs as a task under R3
+//   R8 IPI             a queued irq_work fires at once when IRQs are on on
+//                      its CPU (without PREEMPT_RT): nothing else but an
+//                      NMI runs there before it
+//   R9 hotplug         nothing new starts on an offline CPU
 import type { Context } from './context.ts';
+import { runIrqWork, type IrqWork } from './irq_work.ts';
 import type { Kernel } from './kernel.ts';
-import { LEVEL_RANK, Violation, type Gen, type Level } from './types.ts';
+import { invokeCallback, type Flavour } from './rcupdate.ts';
+import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
+import { runWork, workRunsOn, type Work } from './workqueue.ts';
 
-/** May a new context of this level start on cpu now? */
+/** The context executing now: the step that runs, the primitive that
+ *  touches a freed structure's field (spec/kernel/fields.ts) */
+export const current = shared('current', () => ({ x: null as Context | null }));
+
+/** R3: may a task on x's CPU preempt x now? */
+export function preemptible(k: Kernel, x: Context): boolean {
+  return x.level === 'task' && !k.cpus[x.cpu]!.irqsOff && x.spinlocks === 0 && x.preemptCount === 0;
+}
+
+/** R5: the context the CPU executes beneath stack[i]: the first one down
+ *  that is not in a sleeping wait. */
+function beneath(s: readonly Context[], i: number): Context | undefined {
+  for (let j = i - 1; j >= 0; j--) if (!s[j]!.sleeping) return s[j];
+  return undefined;
+}
+
+/** R8: a queued irq_work this CPU must take before anything else runs. */
+export function interruptPending(k: Kernel, cpu: number): IrqWork | null {
+  if (k.cfg.preemptRt || k.pendingIrqWork.size === 0) return null;
+  const c = k.cpus[cpu]!;
+  if (c.irqsOff) return null;
+  const s = c.stack;
+  const top = s[s.length - 1];
+  if (top !== undefined && LEVEL_RANK[top.level] >= LEVEL_RANK.hardirq) return null;
+  for (const w of k.pendingIrqWork) if (w.cpu === cpu && !w.busy) return w;
+  return null;
+}
+
+/** R1, R5, R6, R8: the context that takes the CPU's next step, if any. */
+export function runnable(k: Kernel, cpu: number): Context | undefined {
+  if (interruptPending(k, cpu)) return undefined;
+  const s = k.cpus[cpu]!.stack;
+  for (let i = s.length - 1; i >= 0; i--) {
+    const x = s[i]!;
+    if (!x.sleeping) return x.runnable ? x : undefined; // runs, or spins in place
+    if (x.runnable) {
+      // woken: it runs once what executes beneath it may be preempted
+      const y = beneath(s, i);
+      if (y === undefined || preemptible(k, y)) return x;
+    }
+  }
+  return undefined;
+}
+
+/** R2, R3, R4, R8, R9: may a new context of this level start on cpu now? */
 export function canStart(k: Kernel, cpu: number, level: Level): boolean {
   const c = k.cpus[cpu]!;
+  if (!c.online) return false;
   const s = c.stack;
   const top = s[s.length - 1];
   switch (level) {
-    case 'nmi': // NMIs do not nest; otherwise any atomic step may be hit
+    case 'nmi':
       for (const x of s) if (x.level === 'nmi') return false;
       return true;
     case 'hardirq':
       return !c.irqsOff && (top === undefined || LEVEL_RANK[top.level] < LEVEL_RANK.hardirq);
     case 'softirq':
-      return !c.irqsOff && (top === undefined || top.level === 'task');
+      return !c.irqsOff && (top === undefined || top.level === 'task') && !interruptPending(k, cpu);
     case 'task': {
       if (top === undefined) return true;
-      // a task preempts a task (or runs while it sleeps), with IRQs on,
-      // up to a nesting bound
-      if (top.level !== 'task' || (c.irqsOff && !top.sleeping)) return false;
-      return s.length < k.cfg.maxTaskNesting;
+      if (top.level !== 'task' || s.length >= k.cfg.maxTaskNesting || interruptPending(k, cpu)) return false;
+      const y = top.sleeping ? beneath(s, s.length - 1) : top;
+      return y === undefined || preemptible(k, y);
     }
   }
 }
@@ -54,12 +118,15 @@ function finish(k: Kernel, x: Context): void {
   else if (c.irqsOff && (x.level === 'task' || x.level === 'softirq') && c.stack.length === 0) {
     throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned with IRQs disabled`);
   }
+  if (x.spinlocks > 0) throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned holding ${x.spinlocks} spinlock(s)`);
 }
 
-/** One atomic step of x (the top of its CPU). False if x can only wait. */
+/** One atomic step of x (caller checked runnable). False if x can only wait. */
 export function step(k: Kernel, x: Context): boolean {
   if (x.waitFor !== null && !x.waitFor()) return false;
+  current.x = x;
   const r = x.gen!.next();
+  current.x = null;
   k.steps++;
   if (r.done) {
     k.tracer?.step(x, 'returns');
@@ -69,16 +136,132 @@ export function step(k: Kernel, x: Context): boolean {
   return true;
 }
 
-/** Step x up to n times (n = 0: until it finishes or must wait). Returns
- *  the number of steps taken. */
-export function run(k: Kernel, x: Context, n: number): number {
+// ---- the actions ----
+
+export type Action =
+  /** the context runnable() names on cpu takes a step */
+  | { kind: 'step'; cpu: number }
+  /** a queued irq_work runs on its CPU (hardirq, or the RT kthread) */
+  | { kind: 'irq'; cpu: number; work: IrqWork }
+  /** the next ready RCU callback of cpu (or of an offline CPU) runs in softirq */
+  | { kind: 'softirq'; cpu: number }
+  /** a kworker runs a pending work item on cpu */
+  | { kind: 'kworker'; cpu: number; work: Work }
+  /** the current grace period of a flavour ends */
+  | { kind: 'gp'; flavour: Flavour };
+
+/** The irq_work cpu may run now: R8's pending one, or (R7) on PREEMPT_RT a
+ *  queued one when a task may start there. */
+export function irqWorkFor(k: Kernel, cpu: number): IrqWork | null {
+  if (!k.cfg.preemptRt) return interruptPending(k, cpu);
+  if (!canStart(k, cpu, 'task')) return null;
+  for (const w of k.pendingIrqWork) if (w.cpu === cpu && !w.busy) return w;
+  return null;
+}
+
+/** Ready callbacks of cpu, or of an offline CPU (rcutree_migrate_callbacks). */
+export function readyCallbackOn(k: Kernel, cpu: number): boolean {
+  if (k.rcu.hasReady(cpu)) return true;
+  for (const c of k.cpus) if (!c.online && c.id !== cpu && k.rcu.hasReady(c.id)) return true;
+  return false;
+}
+
+export function workFor(k: Kernel, cpu: number): Work | null {
+  if (k.pendingWork.size === 0 || !canStart(k, cpu, 'task')) return null;
+  for (const w of k.pendingWork) if (workRunsOn(k, w, cpu)) return w;
+  return null;
+}
+
+/** Every action the rules allow now, in a fixed order (CPU by CPU, then
+ *  grace periods). Programs, teardown and faults are the harness's. */
+export function enabled(k: Kernel): Action[] {
+  const out: Action[] = [];
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+    const w = irqWorkFor(k, cpu);
+    if (w) out.push({ kind: 'irq', cpu, work: w });
+    if (runnable(k, cpu)) out.push({ kind: 'step', cpu });
+    if (canStart(k, cpu, 'softirq') && readyCallbackOn(k, cpu)) out.push({ kind: 'softirq', cpu });
+    const wk = workFor(k, cpu);
+    if (wk) out.push({ kind: 'kworker', cpu, work: wk });
+  }
+  for (const f of ['rcu', 'rcu_tasks_trace'] as const) if (k.rcu.canEndGp(f)) out.push({ kind: 'gp', flavour: f });
+  return out;
+}
+
+/** Start the context an action names (for step: the one that runs), or
+ *  end the grace period. Returns the context, or null for a grace period. */
+export function begin(k: Kernel, a: Action): Context | null {
+  switch (a.kind) {
+    case 'step':
+      return runnable(k, a.cpu)!;
+    case 'irq':
+      return startIrqWork(k, a.cpu, a.work);
+    case 'softirq': {
+      let cb = k.rcu.takeReady(a.cpu);
+      for (const c of k.cpus) if (!cb && !c.online) cb = k.rcu.takeReady(c.id);
+      const taken = cb!;
+      return start(k, a.cpu, 'softirq', k.label('softirq'), (y) => invokeCallback(y, taken));
+    }
+    case 'kworker': {
+      const w = a.work;
+      const x = start(k, a.cpu, 'task', k.label('kworker'), (y) => runWork(y, w));
+      // the worker owns the item from the moment it is picked, not from its
+      // first step: cancel_work_sync() in between must wait for it
+      w.pending = false;
+      w.running = x;
+      k.pendingWork.delete(w);
+      return x;
+    }
+    case 'gp':
+      k.rcu.endGp(a.flavour);
+      return null;
+  }
+}
+
+/** The hardirq (or RT kthread) that runs w takes it off the pending list
+ *  as it starts (irq_work_single() clears PENDING before calling it). */
+function startIrqWork(k: Kernel, cpu: number, w: IrqWork): Context {
+  const x = start(k, cpu, k.cfg.preemptRt ? 'task' : 'hardirq', k.label('irq_work'), (y) => runIrqWork(y, w));
+  w.pending = false;
+  w.queued = false;
+  w.busy = true;
+  k.pendingIrqWork.delete(w);
+  return x;
+}
+
+/** Advance cpu by up to n steps (n = 0: until `target` finishes or can go
+ *  no further). An interrupt R8 makes pending is taken first, as the
+ *  hardware takes it; contexts that run above target on its CPU (an irq,
+ *  an NMI) run as part of it, a task beneath it does not. Returns the
+ *  number of steps taken. */
+export function runCpu(k: Kernel, cpu: number, n: number, target: Context | null = null): number {
   const limit = n > 0 ? n : k.cfg.stepLimit;
+  const s = k.cpus[cpu]!.stack;
   let i = 0;
-  while (i < limit && !x.done && step(k, x)) i++;
-  if (n === 0 && i === limit && !x.done) {
-    throw new Violation('NoDeadlock', `${x.label} on cpu${x.cpu} (${x.fn}) made ${limit} steps without finishing (livelock)`);
+  while (i < limit && !(target !== null && target.done)) {
+    const w = interruptPending(k, cpu);
+    if (w) {
+      startIrqWork(k, cpu, w);
+      continue;
+    }
+    const x = runnable(k, cpu);
+    if (x === undefined) break;
+    if (target !== null && x !== target && s.indexOf(x) < s.indexOf(target)) break;
+    step(k, x);
+    i++;
+  }
+  if (n === 0 && i === limit && target !== null && !target.done) {
+    throw new Violation('NoDeadlock', `${target.label} on cpu${target.cpu} (${target.fn}) made ${limit} steps without finishing (livelock)`);
   }
   return i;
+}
+
+/** Fire an action: start what it names and run up to n steps of its CPU
+ *  (0: to the end of what it started). */
+export function fire(k: Kernel, a: Action, n: number): Context | null {
+  const x = begin(k, a);
+  if (x) runCpu(k, x.cpu, n, a.kind === 'step' && n > 0 ? null : x);
+  return x;
 }
 
 /** Drive a generator to its end outside the scheduler (boot-time init). */

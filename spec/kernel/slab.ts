@@ -50,10 +50,14 @@ export class Slab {
 
   constructor(private readonly k: Kernel) {}
 
+  /** faults consumed so far */
+  faultsHit = 0;
+
   /** Consume an armed fault of this kind, if any. */
   fails(kind: FaultKind): boolean {
     if (this.armed[kind] > 0) {
       this.armed[kind]--;
+      this.faultsHit++;
       this.k.saw(`fault:${kind}`);
       return true;
     }

@@ -8,10 +8,26 @@ import { Violation, type Gen, type Owner } from './types.ts';
 
 export class RawSpinlock {
   holder: Context | null = null;
+  /** the holder counts it in x.spinlocks (preemption off while held) */
+  private pinned = false;
   constructor(
     readonly owner: Owner,
     readonly field: string,
+    /** raw_spinlock_t always disables preemption; spinlock_t does on !RT
+     *  and is a sleeping lock under PREEMPT_RT */
+    readonly kind: 'raw_spinlock_t' | 'spinlock_t' = 'raw_spinlock_t',
   ) {}
+  /** lock taken by x */
+  acquire(x: Context): void {
+    this.holder = x;
+    this.pinned = this.kind === 'raw_spinlock_t' || !x.k.cfg.preemptRt;
+    if (this.pinned) x.spinlocks++;
+  }
+  release(): void {
+    if (this.holder && this.pinned) this.holder.spinlocks--;
+    this.holder = null;
+    this.pinned = false;
+  }
 }
 
 export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
@@ -30,8 +46,7 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
     yield `raw_spin_lock(&${l.field}): spinning`;
   }
   x.waitFor = null;
-  l.holder = x;
-  x.spinlocks++;
+  l.acquire(x);
   yield `raw_spin_lock(&${l.field})`;
 }
 
@@ -40,18 +55,14 @@ export function* rawSpinTrylock(x: Context, l: RawSpinlock): Gen<boolean> {
   x.k.touch(x, l.owner, l.field);
   x.touched = `${l.owner.name}.${l.field}`;
   const ok = l.holder === null && !x.k.slab.fails('trylock');
-  if (ok) {
-    l.holder = x;
-    x.spinlocks++;
-  }
+  if (ok) l.acquire(x);
   yield `spin_trylock(&${l.field}) = ${ok ? 1 : 0}`;
   return ok;
 }
 
 export function* rawSpinUnlock(x: Context, l: RawSpinlock): Gen<void> {
   x.k.touch(x, l.owner, l.field);
-  if (l.holder) l.holder.spinlocks--;
-  l.holder = null;
+  l.release();
   yield `raw_spin_unlock(&${l.field})`;
 }
 

@@ -12,6 +12,9 @@ export const LEVEL_RANK: Record<Level, number> = { task: 0, softirq: 1, hardirq:
 export interface Owner {
   name: string;
   freed: boolean;
+  /** a cache: every object put on one of its lists has this ksize()
+   *  (SizeMatchesCache) */
+  readonly unitSize?: number;
 }
 
 /** State the engine keeps per process, not per module instance: a user

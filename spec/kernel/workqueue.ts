@@ -68,9 +68,12 @@ export function* runWork(x: Context, w: Work): Gen<void> {
   if (w.owner.freed) {
     throw new Violation('TeardownBarriers', `kworker ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
-  w.pending = false;
-  w.running = x;
-  x.k.pendingWork.delete(w);
+  if (w.running !== x) {
+    // started by a direct caller, not the scheduler (which did this)
+    w.pending = false;
+    w.running = x;
+    x.k.pendingWork.delete(w);
+  }
   if (w.cpu !== x.cpu) x.k.saw('kworker-on-other-cpu');
   x.fns.push(w.fnName);
   yield* w.fn(x);

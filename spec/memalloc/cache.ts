@@ -5,7 +5,8 @@ import { IrqWork } from '../kernel/irq_work.ts';
 import { LlistHead } from '../kernel/llist.ts';
 import { RcuHead } from '../kernel/rcupdate.ts';
 import type { Context } from '../kernel/context.ts';
-import type { Gen, Owner } from '../kernel/types.ts';
+import { kmallocSizeRoundup } from '../kernel/slab.ts';
+import { Violation, type Gen, type Owner } from '../kernel/types.ts';
 
 /** sizeof(struct llist_node) */
 export const LLIST_NODE_SZ = 8;
@@ -58,8 +59,13 @@ export class BpfMemCache implements Owner, Audited {
     this.free_cnt = new Cell(this, 'free_cnt');
     this.rcu = new RcuHead(this);
     this.free_by_rcu = new LlistHead(this, 'free_by_rcu');
-    this.waiting_for_gp = new LlistHead(this, 'waiting_for_gp');
+    this.waiting_for_gp = new LlistHead(this, 'waiting_for_gp', true);
     this.call_rcu_in_progress = new Cell(this, 'call_rcu_in_progress');
+  }
+
+  /** ksize() of this cache's objects (SizeMatchesCache) */
+  get unitSize(): number {
+    return kmallocSizeRoundup(this.percpu_size || this.unit_size);
   }
 
   /** The lists an object can sit on, for the Conservation checks. */
@@ -105,7 +111,11 @@ export function thisCpuCache(x: Context, pc: PercpuCaches): BpfMemCache {
   return pc.caches[x.cpu]!;
 }
 
-/** this_cpu_ptr(ma->caches)->cache + idx */
+/** this_cpu_ptr(ma->caches)->cache + idx: an index outside the buckets
+ *  reads another CPU's cache or past the array (BucketIndexInRange). */
 export function thisCpuBucket(x: Context, pc: PercpuCaches, idx: number): BpfMemCache {
+  if (!Number.isInteger(idx) || idx < 0 || idx >= NUM_CACHES) {
+    throw new Violation('BucketIndexInRange', `${x.fn} on cpu${x.cpu} (${x.label}) indexes ${pc.name} bucket ${idx} (NUM_CACHES = ${NUM_CACHES})`);
+  }
   return pc.caches[x.cpu * NUM_CACHES + idx]!;
 }

@@ -1,13 +1,26 @@
 // The baseline: kernel/bpf/memalloc.c as in seed 004.
-import type { BpfMemAlloc } from '../memalloc/cache.ts';
+import { LLIST_NODE_SZ, type BpfMemAlloc } from '../memalloc/cache.ts';
 import { bpfMemAllocDestroy } from '../memalloc/destroy.ts';
 import { bpfMemAllocInit } from '../memalloc/init.ts';
 import { bpfMemAlloc, bpfMemCacheAlloc, bpfMemCacheFree, bpfMemFree } from '../memalloc/unit.ts';
 import { definePolicy } from './policy.ts';
 
+/** Seed 004's unit_alloc()/unit_free() re-enable IRQs before
+ *  irq_work_raise(): a task preempted between irq_work_claim() and the
+ *  queueing leaves the refill pending where nothing runs it (fixed upstream
+ *  by 62cf51cb0ebe and 566f6de3cea3). Every policy built on these two
+ *  functions inherits the finding. */
+export const IRQ_ORDER_FINDING = {
+  invariants: ['NoAllocFailureWhileRefillStalled'] as const,
+  why: "seed 004's unit_alloc()/unit_free() restore IRQs before irq_work_raise(): a task preempted between irq_work_claim() and the queueing stalls the refill, and a preempting task's allocation fails with memory free",
+  doc: 'docs/seed-findings.md#seed-004-memallocc',
+};
+
 export const bpfMa = definePolicy<BpfMemAlloc>({
   name: 'bpf-ma',
   summary: 'kernel/bpf/memalloc.c (seed 004): per-CPU caches, free_llist_extra, irq_work refill, RCU freeing',
+  header: LLIST_NODE_SZ,
+  findings: IRQ_ORDER_FINDING,
   init: (k, opts) => bpfMemAllocInit(k, opts),
   alloc: (x, ma, size) => (ma.cache ? bpfMemCacheAlloc(x, ma) : bpfMemAlloc(x, ma, size)),
   free: (x, ma, obj) => (ma.cache ? bpfMemCacheFree(x, ma, obj) : bpfMemFree(x, ma, obj)),

@@ -2,6 +2,8 @@
 // bpf_mem_free() batches objects into call_rcu() and frees them to slab.
 // Not safe for sleepable programs that do not take bpf_rcu_read_lock().
 import { bpfMemAlloc, bpfMemCacheAlloc } from '../memalloc/unit.ts';
+import { LLIST_NODE_SZ } from '../memalloc/cache.ts';
+import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
 import { bpfMemAllocDestroy, type ReuseMa } from '../reuse/destroy.ts';
 import { bpfMaPrepareFreeWork } from '../reuse/free_after_gp.ts';
 import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
@@ -15,6 +17,8 @@ export const freeAfterRcuGp = definePolicy<ReuseMa>({
   name: 'free-after-rcu-gp',
   summary: 'thread of seed 001: frees go back to slab through batched call_rcu(), nothing is reused',
   promises: ['NoReuseBeforeGracePeriod'],
+  header: LLIST_NODE_SZ,
+  findings: IRQ_ORDER_FINDING,
   sleepableReadersTakeRcu: true,
   faults: ['kmalloc', 'percpu', 'cpu_offline'],
   situations,

@@ -8,6 +8,7 @@ import { bpfMemCacheIdx, NUM_CACHES, SIZES } from '../memalloc/cache.ts';
 import { bpfMemAllocPercpu, bpfMemFreePercpu, percpuMaDestroy } from '../percpu/unit.ts';
 import { queueLoadsAtBoot, requestLoad, Verifier } from '../percpu/verifier.ts';
 import { definePolicy } from './policy.ts';
+import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
 
 /** The object size of a program: the configured one when some bucket fits
  *  it, else the largest bucket (the checker's default sizes are picked for
@@ -31,6 +32,7 @@ export const percpuOnDemand = definePolicy<Verifier>({
   name: 'percpu-on-demand',
   summary: 'bpf_mem_alloc_percpu_init + bpf_mem_alloc_percpu_unit_init (seed 000): percpu buckets set up per size, under the verifier mutex',
   faults: ['kmalloc', 'percpu'],
+  findings: IRQ_ORDER_FINDING,
   situations: {
     'percpu-alloc-before-load': 'a program ran before its load finished and asked for it',
     'percpu-load-waits-for-mutex': 'a load found bpf_percpu_ma_lock held by a racing load',

@@ -41,14 +41,25 @@ export interface Policy<S = unknown> {
   readonly situations?: Readonly<Record<string, string>>;
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
+  /** the requests (size, alignment) programs draw from, for allocators of
+   *  arbitrary sizes; default: the configuration's sizes */
+  readonly requests?: readonly { size: number; align: number }[];
+  /** bytes in front of what a program asked for (memalloc.c: the 8-byte
+   *  llist_node): declaring it promises ObjectFitsRequest, that the unit
+   *  handed out holds the request plus this header */
+  readonly header?: number;
   /** a program on x allocates (size matters for size buckets only) */
-  alloc(x: Context, s: S, size: number): Gen<Obj | null>;
+  alloc(x: Context, s: S, size: number, align?: number): Gen<Obj | null>;
   /** a program on x frees an object it owned */
   free(x: Context, s: S, obj: Obj): Gen<void>;
   /** optional: bpf_mem_free_rcu()-style free: the object may still be read
    *  by RCU readers until a grace period passes (programs call it when the
    *  policy has it) */
   freeRcu?(x: Context, s: S, obj: Obj): Gen<void>;
+  /** optional: CPU hotplug teardown callback (SLUB's slub_cpu_dead()), run
+   *  in a task on an online CPU after `cpu` went offline; memalloc.c has
+   *  none, so its per-CPU caches keep what they hold */
+  cpuDead?(x: Context, s: S, cpu: number): Gen<void>;
   /** teardown, from a syscall/kworker on x, after every object was freed */
   destroy(x: Context, s: S): Gen<void>;
 }

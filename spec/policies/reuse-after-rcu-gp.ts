@@ -2,6 +2,8 @@
 // included: see docs/reuse-after-rcu-gp.md for what the harness finds.
 import type { Obj } from '../kernel/obj.ts';
 import { bpfMemAlloc, bpfMemCacheAlloc } from '../memalloc/unit.ts';
+import { LLIST_NODE_SZ } from '../memalloc/cache.ts';
+import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
 import { bpfMemAllocDestroy, type ReuseMa } from '../reuse/destroy.ts';
 import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
@@ -24,9 +26,10 @@ export const reuseAfterRcuGp = definePolicy<ReuseMa>({
   name: 'reuse-after-rcu-gp',
   summary: 'RFC BPF_MA_REUSE_AFTER_RCU_GP (seed 001): frees reusable after an RCU GP via kworker + bpf_reuse_batch, freed to slab after a tasks-trace GP',
   promises: ['NoReuseBeforeGracePeriod'],
+  header: LLIST_NODE_SZ,
   findings: {
-    invariants: ['Conservation', 'NoLeakAtTeardown', 'NoDeadlock'],
-    why: 'the RFC as written drops free_llist_extra objects in bpf_ma_prepare_reuse_work, and an NMI free can spin on reuse_lock held beneath it',
+    invariants: ['Conservation', 'NoLeakAtTeardown', 'NoDeadlock', ...IRQ_ORDER_FINDING.invariants],
+    why: `the RFC as written drops free_llist_extra objects in bpf_ma_prepare_reuse_work, and an NMI free can spin on reuse_lock held beneath it; and ${IRQ_ORDER_FINDING.why}`,
     doc: 'docs/reuse-after-rcu-gp.md',
   },
   faults: ['kmalloc', 'percpu', 'cpu_offline'],

@@ -2,8 +2,9 @@
 // embedded lock taken with pca_spin_trylock()/pca_spin_unlock(), and
 // kmem_cache_setup_percpu_array(). On SMP pcp_trylock_prepare/finish are
 // empty; pcpu_task_pin() is preempt_disable() on !RT, migrate_disable() on
-// RT: the spec lets a task preempt the holder (as on RT) - its trylock
-// then fails and it bypasses the array, which every caller must survive.
+// RT: the lock is a spinlock_t, so under PREEMPT_RT a task may preempt the
+// holder - its trylock then fails and it bypasses the array, which every
+// caller must survive; on !RT only interrupts find it held.
 import { Cell } from '../kernel/atomic.ts';
 import { WARN_ON_ONCE } from '../kernel/bug.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
@@ -32,7 +33,7 @@ export class SlubPercpuArray implements Holder {
     readonly cpu: number,
     readonly count: number,
   ) {
-    this.lock = new RawSpinlock(array, `cpu_array[cpu${cpu}].lock`);
+    this.lock = new RawSpinlock(array, `cpu_array[cpu${cpu}].lock`, 'spinlock_t');
     this.used = new Cell(array, `cpu_array[cpu${cpu}].used`);
     this.objects = new Array<Obj | null>(count).fill(null);
   }

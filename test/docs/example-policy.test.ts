@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cmdArbitrary } from '../../harness/commands.ts';
 import { CONFIGS } from '../../harness/config.ts';
-import { Sim } from '../../harness/sim.ts';
+import { Sim, genCtx } from '../../harness/sim.ts';
 import myPolicy from '../../docs/examples/my-policy.ts';
 
 describe('docs/examples/my-policy.ts', () => {
@@ -14,7 +14,7 @@ describe('docs/examples/my-policy.ts', () => {
   });
   it('holds every invariant for 200 runs of seed 1', () => {
     const cfg = CONFIGS.fixed!;
-    const arb = fc.array(cmdArbitrary(cfg, new Sim(myPolicy, cfg).faultKinds), { maxLength: cfg.maxCommands });
+    const arb = fc.array(cmdArbitrary(genCtx(myPolicy, cfg)), { maxLength: cfg.maxCommands });
     for (const cmds of fc.sample(arb, { seed: 1, numRuns: 200 })) {
       const sim = new Sim(myPolicy, cfg);
       for (const c of cmds) sim.exec(c);

@@ -3,13 +3,15 @@ import { CONFIGS } from '../../harness/config.ts';
 import { runCommands } from '../../harness/explore.ts';
 import { explorePct, pctCommands } from '../../harness/pct.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
+import { genCtx } from '../../harness/sim.ts';
 
 describe('pct strategy', () => {
   it('is deterministic per (seed, run) and keeps to the configuration', () => {
     const cfg = { ...CONFIGS.wide!, cpus: 4 };
-    const a = pctCommands(cfg, ['kmalloc'], 1, 7, 3);
-    expect(pctCommands(cfg, ['kmalloc'], 1, 7, 3)).toEqual(a);
-    expect(pctCommands(cfg, ['kmalloc'], 1, 8, 3)).not.toEqual(a);
+    const g = genCtx(findPolicy('bpf-ma')!, cfg);
+    const a = pctCommands(g, 1, 7, 3);
+    expect(pctCommands(g, 1, 7, 3)).toEqual(a);
+    expect(pctCommands(g, 1, 8, 3)).not.toEqual(a);
     expect(a).toHaveLength(cfg.maxCommands);
     for (const c of a) if ('cpu' in c) expect(c.cpu).toBeLessThan(4);
   });

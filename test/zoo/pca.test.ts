@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cmdArbitrary } from '../../harness/commands.ts';
 import { CONFIGS, type CheckConfig } from '../../harness/config.ts';
-import { Sim, faultKinds } from '../../harness/sim.ts';
+import { Sim, genCtx } from '../../harness/sim.ts';
 import { Violation } from '../../spec/kernel/types.ts';
 import { pcaArrayNotFreed } from '../../spec/policies/bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from '../../spec/policies/bug-pca-bulk-returns-freed.ts';
@@ -16,7 +16,7 @@ import { slubPca } from '../../spec/policies/slub-pca.ts';
 
 /** The first violation in up to `runs` generated runs of one seed. */
 function explore(policy: Policy<any>, cfg: CheckConfig, seed: number, runs: number): { run: number; v: Violation } | null {
-  const arb = fc.array(cmdArbitrary(cfg, faultKinds(policy, cfg)), { maxLength: cfg.maxCommands });
+  const arb = fc.array(cmdArbitrary(genCtx(policy, cfg)), { maxLength: cfg.maxCommands });
   let run = 0;
   for (const cmds of fc.sample(arb, { seed, numRuns: runs })) {
     run++;

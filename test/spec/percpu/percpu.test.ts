@@ -3,7 +3,7 @@ import { NUM_CACHES, bpfMemCacheIdx } from '../../../spec/memalloc/cache.ts';
 import { bpfMemAllocPercpuInit, bpfMemAllocPercpuUnitInit, EINVAL, ENOMEM, PERCPU_SIZE, unitReady } from '../../../spec/percpu/init.ts';
 import { bpfMemAllocPercpu, bpfMemFreePercpu, percpuMaDestroy } from '../../../spec/percpu/unit.ts';
 import { bpfProgLoad, Verifier } from '../../../spec/percpu/verifier.ts';
-import { start, step } from '../../../spec/kernel/sched.ts';
+import { runnable, start, step } from '../../../spec/kernel/sched.ts';
 import { BpfMemAlloc } from '../../../spec/memalloc/cache.ts';
 import { ctx, drive, kernel } from '../../helpers/boot.ts';
 
@@ -117,7 +117,7 @@ describe('racing program loads (check_kfunc_call under bpf_percpu_ma_lock)', () 
     expect(v.bpf_percpu_ma_lock.holder).toBe(a);
     const b = start(k, 0, 'task', 'load1', (y) => bpfProgLoad(y, v, 512));
     for (let i = 0; i < 10_000 && !(a.done && b.done); i++) {
-      const x = k.runnable(0);
+      const x = runnable(k, 0);
       if (!x) break;
       step(k, x);
     }

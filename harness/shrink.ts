@@ -1,0 +1,93 @@
+// The one shrinker, after whatever the strategy found (fast-check's own
+// shrink for uniform and swarm generation, nothing for PCT and known
+// findings): replay, keep the commands up to the violation as the actions
+// they became (fallbacks rewritten), drop every command the violation does
+// not need, then simplify the fields of the rest towards their simplest
+// values (the command table says which), keeping the same invariant.
+import type { InvariantName } from '../model/invariants.ts';
+import { Violation } from '../spec/kernel/types.ts';
+import type { Policy } from '../spec/policies/policy.ts';
+import { cmdText, simpler, type Cmd } from './commands.ts';
+import type { CheckConfig } from './config.ts';
+import { Sim, type SimOptions } from './sim.ts';
+import type { TraceRecorder } from './trace.ts';
+
+export interface RunOutcome {
+  violation: Violation | null;
+  /** commands executed, up to and including the one that broke */
+  executed: number;
+  /** those commands as the actions they became */
+  effective: Cmd[];
+  sim: Sim;
+}
+
+/** Run cmds (no fast-check) and return the violation, if any. */
+export function runCommands(
+  policy: Policy<unknown>,
+  cfg: CheckConfig,
+  cmds: readonly Cmd[],
+  opts: SimOptions & { recorder?: TraceRecorder } = {},
+): RunOutcome {
+  const rec = opts.recorder;
+  const sim = new Sim(policy, cfg, { ...opts, tracer: rec ?? opts.tracer });
+  let executed = 0;
+  let ev: { did: string } | undefined;
+  try {
+    for (const c of cmds) {
+      if (sim.over) break;
+      executed++;
+      ev = rec?.command(executed, cmdText(c));
+      sim.did = '';
+      sim.exec(c);
+      if (ev) ev.did = sim.did;
+    }
+    sim.finish();
+    return { violation: null, executed, effective: sim.log, sim };
+  } catch (e) {
+    if (!(e instanceof Violation)) throw e;
+    if (ev && !ev.did) ev.did = sim.did;
+    rec?.violation(e.invariant, e.detail);
+    return { violation: e, executed, effective: sim.log, sim };
+  }
+}
+
+/** Shrink cmds, which break `invariant`, to a 1-minimal list of commands
+ *  written as the actions they became. */
+export function minimize(policy: Policy<unknown>, cfg: CheckConfig, cmds: readonly Cmd[], invariant: string, promise?: readonly InvariantName[]): Cmd[] {
+  /** the effective commands up to the violation if cand still breaks `invariant` */
+  const breaks = (cand: readonly Cmd[]): Cmd[] | null => {
+    const r = runCommands(policy, cfg, cand, { promise });
+    return r.violation?.invariant === invariant ? r.effective : null;
+  };
+  let best = breaks(cmds) ?? [...cmds];
+  // every accepted change makes the list shorter or a field simpler; the
+  // cap only guards against a fallback rewriting a field back and forth
+  let budget = 20 * (best.length + 1);
+  for (let changed = true; changed && budget > 0; ) {
+    changed = false;
+    for (let i = best.length - 1; i >= 0; i--) {
+      const cand = breaks([...best.slice(0, i), ...best.slice(i + 1)]);
+      if (cand && cand.length < best.length) {
+        best = cand;
+        changed = true;
+        i = Math.min(i, best.length);
+      }
+    }
+    for (let i = 0; i < best.length; i++) {
+      for (let again = true; again && budget > 0; ) {
+        again = false;
+        for (const alt of simpler(best[i]!)) {
+          const cand = breaks([...best.slice(0, i), alt, ...best.slice(i + 1)]);
+          if (cand && cand.length <= best.length && JSON.stringify(cand) !== JSON.stringify(best)) {
+            if (cand.length < best.length) changed = true;
+            best = cand;
+            again = true;
+            budget--;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return best;
+}
