@@ -7,6 +7,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import type { CheckConfig } from './config.ts';
 import { expectedSituations } from './coverage.ts';
 import { runCommands, type ExploreResult } from './explore.ts';
+import { knownObservations } from './shrink.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
@@ -39,7 +40,9 @@ export function fixtureOf(
   cx: NonNullable<ExploreResult['counterexample']>,
 ): { fixture: Fixture; trace: string } {
   const rec = new TraceRecorder();
-  runCommands(policy, cfg, cx.commands, { recorder: rec, promise: promise.filter(isInvariant) });
+  const tolerate = knownObservations(policy);
+  tolerate.delete(cx.invariant);
+  runCommands(policy, cfg, cx.commands, { recorder: rec, promise: promise.filter(isInvariant), tolerate });
   const trace = renderText(rec.events, cfg.cpus);
   const fixture: Fixture = {
     format: FIXTURE_FORMAT,

@@ -282,7 +282,7 @@ export function swarmArbitrary(g: GenCtx): fc.Arbitrary<Swarm> {
   const w: Record<string, fc.Arbitrary<number>> = {};
   for (const [t, weight] of kinds) {
     // programs and steps always run: without them nothing happens
-    w[t] = t === 'prog' || t === 'step' ? fc.constantFrom(weight, weight * 3) : fc.constantFrom(0, weight, weight, weight * 4);
+    w[t] = t === 'prog' || t === 'step' ? fc.constantFrom(weight, weight * 3) : t === 'destroy' ? fc.constantFrom(0, weight) : fc.constantFrom(0, weight, weight, weight * 4);
   }
   return fc.record({ weights: fc.record(w), focus: fc.option(fc.nat(g.cfg.cpus - 1), { freq: 2 }) }) as unknown as fc.Arbitrary<Swarm>;
 }

@@ -1,23 +1,28 @@
 // Bounded exhaustive mode (`allocspec check --exhaustive --depth N`):
 // breadth-first search over every command list up to N commands drawn from
-// a small alphabet, on the same Sim, pruning states already seen. A state is
-// keyed by the canonical fingerprint of harness/fingerprint.ts plus how far
-// each running context has got, so two command lists that reach the same
-// allocator state are expanded once. BFS order makes the first violation a
-// shortest counterexample (in commands of this alphabet). Sim cannot be
-// copied (contexts are live generators), so each node is re-executed from
-// boot: cost ~ transitions x depth.
+// the command table's alphabet (harness/commands.ts), on the same Sim,
+// pruning states already seen. A state is keyed by a canonical encoding of
+// the whole engine state (harness/statekey.ts: every list, counter, slab
+// pool, grace period, pending work, and each running context's function
+// stack with the labels of every step it took, which show the values it
+// read), not by a hash, so pruning never merges two different states:
+// "violation-free to depth N" then holds for every command list up to N.
+// BFS order makes the first violation a shortest counterexample (in
+// commands of this alphabet). Sim cannot be copied (contexts are live
+// generators), so each node is re-executed from boot: cost ~ transitions x
+// depth.
 import type { InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Cmd } from './commands.ts';
+import { alphabetOf, type Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
 import type { Counterexample } from './explore.ts';
-import { fingerprint } from './fingerprint.ts';
-import { Sim } from './sim.ts';
+import { stateKey } from './statekey.ts';
+import { Sim, genCtx } from './sim.ts';
 import { writeFileSync } from 'node:fs';
 import { fixtureOf, type CheckOptions, type Io } from './check.ts';
 import { writeFixture } from './fixture.ts';
+import { knownObservations } from './shrink.ts';
 
 export interface ExhaustiveOptions {
   depth: number;
@@ -40,57 +45,25 @@ export interface ExhaustiveResult {
   provedDepth: number;
   /** the state cap stopped the search before `depth` */
   truncated: boolean;
+  /** states are keyed by their canonical encoding (no hash collisions) */
+  sound: boolean;
+  /** wall-clock seconds and states per second (display only) */
+  seconds?: number;
+  statesPerSecond?: number;
   counterexample: Counterexample | null;
-}
-
-/** The command alphabet: each kind on each CPU, one step or to the end,
- *  one object at a time. */
-export function alphabet(sim: Sim): Cmd[] {
-  const cfg = sim.cfg;
-  const out: Cmd[] = [];
-  for (let cpu = 0; cpu < cfg.cpus; cpu++) {
-    for (const op of ['alloc', 'free', 'lookup'] as const) for (const steps of [0, 1]) out.push({ t: 'prog', cpu, op, arg: 0, count: 1, sleepable: false, steps });
-    if (cfg.nmi) for (const op of ['alloc', 'free'] as const) out.push({ t: 'nmi', cpu, op, arg: 0 });
-    for (const t of ['step', 'irq', 'softirq', 'kworker'] as const) for (const steps of [0, 1]) out.push({ t, cpu, steps });
-    out.push({ t: 'destroy', cpu, steps: 0 });
-  }
-  out.push({ t: 'gp', flavour: 'rcu' }, { t: 'gp', flavour: 'rcu_tasks_trace' });
-  if (cfg.faults) for (const kind of sim.faultKinds) out.push({ t: 'fault', kind });
-  return out;
-}
-
-/** Canonical state: the fingerprint, plus the steps each context took (the
- *  fingerprint names a context's function, not where in it it is). */
-function stateKey(sim: Sim): string {
-  let s = `${fingerprint(sim.k, sim.model)}|${sim.tearingDown ? 1 : 0}${sim.over ? 1 : 0}`;
-  for (const c of sim.k.cpus) {
-    s += `|${c.online ? '' : 'off'}`;
-    for (const x of c.stack) s += `,${x.level[0]}${x.fns.join('>')}:${stepsOf(x)}`;
-  }
-  s += `|${sim.k.slab.armed.kmalloc}${sim.k.slab.armed.percpu}${sim.k.slab.armed.trylock}`;
-  return s;
-}
-
-const taken = new WeakMap<object, number>();
-function stepsOf(x: object): number {
-  return taken.get(x) ?? 0;
 }
 
 export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: ExhaustiveOptions): ExhaustiveResult {
   const promise = opts.promise ?? [];
   const maxStates = opts.maxStates ?? 2_000_000;
+  const tolerate = knownObservations(policy);
   const fresh = (): Sim => {
-    const sim = new Sim(policy, cfg, { promise });
-    // count each context's steps for the state key
-    const check = sim.k.onStep!;
-    sim.k.onStep = (x) => {
-      taken.set(x, (taken.get(x) ?? 0) + 1);
-      check(x);
-    };
+    const sim = new Sim(policy, cfg, { promise, tolerate });
+    sim.k.keepHistory = true;
     return sim;
   };
-  const cmds = alphabet(fresh());
-  const res: ExhaustiveResult = { policy: policy.name, config: cfg.name, alphabet: cmds.length, states: 1, transitions: 0, provedDepth: 0, truncated: false, counterexample: null };
+  const cmds = alphabetOf(genCtx(policy, cfg));
+  const res: ExhaustiveResult = { policy: policy.name, config: cfg.name, alphabet: cmds.length, states: 1, transitions: 0, provedDepth: 0, truncated: false, sound: true, counterexample: null };
   const seen = new Set<string>();
   /** replay a command list; the violation (exec or finish) if any */
   const replay = (list: readonly Cmd[], andFinish: boolean): { sim: Sim; v: Violation | null; at: number } => {

@@ -8,12 +8,12 @@
 // exploration goes on through the whole budget, so every other invariant
 // stays checked.
 import fc from 'fast-check';
-import { OBSERVATIONS, type InvariantName } from '../model/invariants.ts';
+import type { InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { cmdArbitrary, cmdText, swarmArbitrary, swarmCmdArbitrary, type Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
-import { minimize, runCommands } from './shrink.ts';
+import { knownObservations, minimize, runCommands } from './shrink.ts';
 import { Sim, genCtx } from './sim.ts';
 
 export { runCommands, minimize };
@@ -113,13 +113,13 @@ export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig, gen
 export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptions): ExploreResult {
   const res = emptyResult(policy.name, cfg.name, opts.runs);
   const known = new Set(opts.known ?? policy.findings?.invariants ?? []);
-  const tolerate = new Set([...known].filter((i) => OBSERVATIONS.includes(i as InvariantName)));
+  const tolerate = knownObservations(policy, [...known]);
   const firstKnown = new Map<string, { v: Violation; log: Cmd[]; run: number }>();
   let shrinking = false;
   const prop = fc.property(commandsArbitrary(policy, cfg, opts.generation), (cmds) => {
     if (shrinking) {
       res.shrinkRuns++;
-      const sim = new Sim(policy, cfg, { promise: opts.promise });
+      const sim = new Sim(policy, cfg, { promise: opts.promise, tolerate });
       fc.modelRun(() => ({ model: sim, real: sim }), cmds);
       sim.finish();
       return;
@@ -155,7 +155,7 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   });
   const details = fc.check(prop, { seed: opts.seed, numRuns: opts.runs, path: opts.path });
   for (const [inv, { v, log, run }] of firstKnown) {
-    const commands = minimize(policy, cfg, log, inv, opts.promise);
+    const commands = minimize(policy, cfg, log, inv, opts.promise, tolerate);
     const last = runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v;
     res.known.push({ invariant: last.invariant as InvariantName, message: last.detail, seed: opts.seed, path: String(run), commands });
   }
@@ -165,10 +165,10 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   // fast-check wraps each command (CommandWrapper: .cmd, .hasRan)
   const wrapped = [...(details.counterexample![details.counterexample!.length - 1] as Iterable<{ cmd: SimCommand; hasRan: boolean }>)];
   const shrunk = wrapped.filter((w) => w.hasRan).map((w) => w.cmd.cmd);
-  const again = runCommands(policy, cfg, shrunk, { promise: opts.promise });
+  const again = runCommands(policy, cfg, shrunk, { promise: opts.promise, tolerate });
   const v = again.violation ?? err;
-  const commands = again.violation ? minimize(policy, cfg, again.effective, v.invariant, opts.promise) : shrunk;
-  const last = again.violation ? (runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v) : v;
+  const commands = again.violation ? minimize(policy, cfg, again.effective, v.invariant, opts.promise, tolerate) : shrunk;
+  const last = again.violation ? (runCommands(policy, cfg, commands, { promise: opts.promise, tolerate }).violation ?? v) : v;
   res.counterexample = {
     invariant: last.invariant as InvariantName,
     message: last.detail,

@@ -44,6 +44,13 @@ export function mergeReports(parts: ShardReport[]): CheckReport {
       rep.counterexample.replay = `npm run replay -- ${fixture}`;
     }
     if (rep.counterexample && m.findings?.invariants.includes(rep.counterexample.invariant)) rep.counterexample.known = m.findings.known;
+    for (const k of rep.known) {
+      const f = rs.flatMap((r) => r.known).find((c) => c.invariant === k.invariant && c.fixture)?.fixture;
+      if (f) {
+        k.fixture = f;
+        k.replay = `npm run replay -- ${f}`;
+      }
+    }
     return rep;
   });
   const steps = policies.reduce((s, r) => s + r.steps, 0);

@@ -8,14 +8,14 @@
 // the same Cmd lists as uniform generation, so fixtures and replay work
 // unchanged. Random draws come from seedrandom, seeded by (seed, run).
 import seedrandom from 'seedrandom';
-import { OBSERVATIONS, type InvariantName } from '../model/invariants.ts';
+import type { InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Counterexample } from './explore.ts';
 import { drawKind, generatedKinds, type Cmd, type GenCtx, type Rng } from './commands.ts';
 import type { CheckConfig } from './config.ts';
 import { emptyResult, type ExploreResult } from './explore.ts';
-import { minimize, runCommands } from './shrink.ts';
+import { knownObservations, minimize, runCommands } from './shrink.ts';
 import { genCtx } from './sim.ts';
 
 export interface PctOptions {
@@ -73,9 +73,9 @@ export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed:
   const res = emptyResult(policy.name, cfg.name, o.runs);
   const known = new Set(o.known ?? policy.findings?.invariants ?? []);
   const g = genCtx(policy, cfg);
-  const tolerate = new Set([...known].filter((i) => OBSERVATIONS.includes(i as InvariantName)));
+  const tolerate = knownObservations(policy, [...known]);
   const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {
-    const commands = minimize(policy, cfg, cmds, v.invariant, o.promise);
+    const commands = minimize(policy, cfg, cmds, v.invariant, o.promise, tolerate);
     const again = runCommands(policy, cfg, commands, { promise: o.promise }).violation ?? v;
     return { invariant: again.invariant as InvariantName, message: again.detail, seed: o.seed, path: String(run), commands };
   };

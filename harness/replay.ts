@@ -12,6 +12,7 @@ import type { Io } from './check.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { explore, runCommands } from './explore.ts';
+import { knownObservations } from './shrink.ts';
 import { parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
 import { resolvePolicy } from './policies.ts';
 import { renderHtml } from './render/html.ts';
@@ -103,9 +104,12 @@ export interface ReplayOutcome {
   traceDigest: string;
 }
 
-function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'>) {
+function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'> & { expect?: Fixture['expect'] }) {
   const rec = new TraceRecorder();
-  const { violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant) });
+  // the policy's known observations are noted, not thrown, except the one the fixture is about
+  const tolerate = knownObservations(policy);
+  if (f.expect?.invariant) tolerate.delete(f.expect.invariant);
+  const { violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant), tolerate });
   return { events: rec.events, trace: renderText(rec.events, cfg.cpus), violation };
 }
 

@@ -4,7 +4,7 @@
 // they became (fallbacks rewritten), drop every command the violation does
 // not need, then simplify the fields of the rest towards their simplest
 // values (the command table says which), keeping the same invariant.
-import type { InvariantName } from '../model/invariants.ts';
+import { OBSERVATIONS, type InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { cmdText, simpler, type Cmd } from './commands.ts';
@@ -29,7 +29,8 @@ export function runCommands(
   opts: SimOptions & { recorder?: TraceRecorder } = {},
 ): RunOutcome {
   const rec = opts.recorder;
-  const sim = new Sim(policy, cfg, { ...opts, tracer: rec ?? opts.tracer });
+  // by default the policy's known observations are noted, not thrown
+  const sim = new Sim(policy, cfg, { tolerate: knownObservations(policy), ...opts, tracer: rec ?? opts.tracer });
   let executed = 0;
   let ev: { did: string } | undefined;
   try {
@@ -51,12 +52,27 @@ export function runCommands(
   }
 }
 
+/** The policy's known findings that are observations (OBSERVATIONS): a
+ *  run notes them and goes on. */
+export function knownObservations(policy: Policy<unknown>, known: readonly string[] = policy.findings?.invariants ?? []): Set<string> {
+  return new Set(known.filter((i) => OBSERVATIONS.includes(i as InvariantName)));
+}
+
 /** Shrink cmds, which break `invariant`, to a 1-minimal list of commands
  *  written as the actions they became. */
-export function minimize(policy: Policy<unknown>, cfg: CheckConfig, cmds: readonly Cmd[], invariant: string, promise?: readonly InvariantName[]): Cmd[] {
+export function minimize(
+  policy: Policy<unknown>,
+  cfg: CheckConfig,
+  cmds: readonly Cmd[],
+  invariant: string,
+  promise?: readonly InvariantName[],
+  /** known observations noted rather than thrown (never the one shrunk) */
+  tolerate: ReadonlySet<string> = knownObservations(policy),
+): Cmd[] {
+  const keep = new Set([...tolerate].filter((i) => i !== invariant));
   /** the effective commands up to the violation if cand still breaks `invariant` */
   const breaks = (cand: readonly Cmd[]): Cmd[] | null => {
-    const r = runCommands(policy, cfg, cand, { promise });
+    const r = runCommands(policy, cfg, cand, { promise, tolerate: keep });
     return r.violation?.invariant === invariant ? r.effective : null;
   };
   let best = breaks(cmds) ?? [...cmds];

@@ -256,6 +256,12 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
       const rec = cx && records.find((r) => r.policy === rep.policy && r.config === cx.config);
       if (rec && rec.counterexample && cx.fixture) rec.counterexample.fixture = cx.fixture;
     }
+    for (const rep of res.report.policies) {
+      for (const k of rep.known) {
+        const kc = records.find((r) => r.policy === rep.policy && r.config === k.config)?.known.find((c) => c.invariant === k.invariant);
+        if (kc && k.fixture) kc.fixture = k.fixture;
+      }
+    }
     const extra: ShardExtra = {
       shard: `${p.shard.index}/${p.shard.count}`,
       configs: o.configs.map((c) => c.name),

@@ -117,6 +117,11 @@ export class AbstractAllocator implements Observer {
     }
   }
 
+  /** The grace periods each freed object still waits for (state keys). */
+  reuseKey(): string {
+    return [...this.reuseAfter].map(([o, n]) => `${o.id}:${n}`).sort().join(',');
+  }
+
   /** A program gives obj back (it is about to call the free path; `rcu`:
    *  through bpf_mem_free_rcu(), readers may still hold it). */
   released(obj: Obj, viaRcu = false): void {

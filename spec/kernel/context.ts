@@ -41,6 +41,9 @@ export class Context {
   spinlocks = 0;
   /** preempt_disable() nesting */
   preemptCount = 0;
+  /** the labels of every step taken, when the kernel keeps them (the
+   *  exhaustive mode's state key: each label shows the values read) */
+  history: string[] | null = null;
   constructor(
     readonly k: Kernel,
     readonly cpu: number,

@@ -82,6 +82,8 @@ export class Kernel {
   tracer: Tracer | null = null;
   situations: Situations | null = null;
   steps = 0;
+  /** keep each context's step labels (Context.history) */
+  keepHistory = false;
   /** per-step check installed by the model (NeverOnTwoLists) */
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */

@@ -131,7 +131,10 @@ export function step(k: Kernel, x: Context): boolean {
   if (r.done) {
     k.tracer?.step(x, 'returns');
     finish(k, x);
-  } else if (k.tracer) k.tracer.step(x, r.value);
+  } else {
+    if (k.tracer) k.tracer.step(x, r.value);
+    if (k.keepHistory) (x.history ??= []).push(r.value);
+  }
   if (k.onStep !== null) k.onStep(x);
   return true;
 }

@@ -53,6 +53,11 @@ export class Slab {
   /** faults consumed so far */
   faultsHit = 0;
 
+  /** The freed addresses per kmalloc cache, in reuse order (state keys). */
+  freeLists(): [number, number[]][] {
+    return [...this.free].sort((a, b) => a[0] - b[0]).map(([size, pool]) => [size, pool.map((o) => o.id)]);
+  }
+
   /** Consume an armed fault of this kind, if any. */
   fails(kind: FaultKind): boolean {
     if (this.armed[kind] > 0) {

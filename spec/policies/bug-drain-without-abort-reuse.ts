@@ -11,6 +11,7 @@ import type { BpfMemCache } from '../memalloc/cache.ts';
 import { reuseOf } from '../reuse/cache.ts';
 import { bpfMemAllocDestroy, BPF_MA_REUSE_AFTER_RCU_GP } from '../reuse/destroy.ts';
 import { freeAll } from '../reuse/rcu.ts';
+import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
 import { definePolicy } from './policy.ts';
 import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
 
@@ -39,7 +40,8 @@ const drainWithoutAbortReuse = kfunc('drain_mem_cache', function* (x: Context, c
 export const drainWithoutAbortReuseBug = definePolicy({
   ...reuseAfterRcuGp,
   // a zoo variant: every violation it shows is the bug, none is excused
-  findings: undefined,
+  // the RFC's own defects would hide the missing abort_reuse; seed 004's IRQ order stays a known finding
+  findings: IRQ_ORDER_FINDING,
   name: 'bug/drain-without-abort-reuse',
   summary: 'reuse-after-rcu-gp whose drain_mem_cache() never sets abort_reuse',
   bug: {

@@ -13,7 +13,10 @@ describe('bpf-ma', () => {
       const r = explore(bpfMa, CONFIGS[cfg]!, { seed, runs: 400 });
       expect(r.counterexample, `seed ${seed}: ${r.counterexample?.message}`).toBeNull();
       expect(r.runs).toBe(400);
-      expect(r.effective / r.commands).toBeGreaterThanOrEqual(0.9);
+      // seed 004's IRQ order is a known finding it notes and runs on past
+      for (const k of r.known) expect(bpfMa.findings!.invariants).toContain(k.invariant);
+      expect(r.runsToEnd).toBe(400);
+      expect(r.effective / r.commands).toBeGreaterThanOrEqual(0.8);
     }
   });
 
@@ -25,7 +28,7 @@ describe('bpf-ma', () => {
 
   it('reaches NMIs inside each active section and teardown with callbacks in flight', () => {
     const r = explore(bpfMa, CONFIGS.fixed!, { seed: 1, runs: 2000 });
-    for (const s of ['nmi-in-active:unit_alloc', 'nmi-in-active:unit_free', 'nmi-in-active:alloc_bulk', 'teardown-with-callbacks-in-flight', 'fault:kmalloc']) {
+    for (const s of ['nmi-in-active:unit_alloc', 'nmi-in-active:unit_free', 'nmi-in-active:alloc_bulk', 'teardown-with-callbacks-in-flight', 'fault:kmalloc', 'fault:cpu_offline']) {
       expect(r.situations.get(s) ?? 0, s).toBeGreaterThan(0);
     }
   });

@@ -45,8 +45,12 @@ describe('bad fixtures: one line naming file and field, exit 2', () => {
   });
 
   it('a command naming a CPU outside the configuration', async () => {
-    const f = variant(good, 'cpu.json', (x) => (x.commands[0].cpu = 5));
-    await rejects(f, `allocspec: ${f}: field 'commands[0].cpu': cpu5 is outside the configuration (config.cpus is 2)`);
+    let i = -1;
+    const f = variant(good, 'cpu.json', (x) => {
+      i = x.commands.findIndex((c: Record<string, unknown>) => 'cpu' in c);
+      x.commands[i].cpu = 5;
+    });
+    await rejects(f, `allocspec: ${f}: field 'commands[${i}].cpu': cpu5 is outside the configuration (config.cpus is 2)`);
   });
 
   it('a command naming an object outside the configuration', async () => {
@@ -56,12 +60,12 @@ describe('bad fixtures: one line naming file and field, exit 2', () => {
 
   it('a fault the policy does not inject under this configuration', async () => {
     const f = variant(good, 'fault.json', (x) => x.commands.unshift({ t: 'fault', kind: 'trylock' }));
-    await rejects(f, `allocspec: ${f}: field 'commands[0].kind': fault 'trylock' is outside the configuration (bug/unit-free-ignores-active injects: kmalloc)`);
+    await rejects(f, `allocspec: ${f}: field 'commands[0].kind': fault 'trylock' is outside the configuration (bug/unit-free-ignores-active injects: kmalloc, cpu_offline)`);
   });
 
   it('an unknown command kind', async () => {
     const f = variant(good, 'kind.json', (x) => (x.commands[1] = { t: 'teleport', cpu: 0 }));
-    await rejects(f, `allocspec: ${f}: field 'commands[1].t': unknown value 'teleport' (expected one of 'prog', 'nmi', 'step', 'irq', 'softirq', 'kworker', 'gp', 'fault', 'destroy')`);
+    await rejects(f, `allocspec: ${f}: field 'commands[1].t': unknown value 'teleport' (expected one of 'prog', 'nmi', 'burst', 'step', 'irq', 'softirq', 'kworker', 'gp', 'fault', 'destroy', 'quiesce')`);
   });
 
   it('missing fields: top level, nested, inside a command', async () => {
@@ -69,7 +73,7 @@ describe('bad fixtures: one line naming file and field, exit 2', () => {
     await rejects(a, `allocspec: ${a}: missing field 'commands'`);
     const b = variant(good, 'missing-invariant.json', (x) => delete x.expect.invariant);
     await rejects(b, `allocspec: ${b}: missing field 'expect.invariant'`);
-    const c = variant(good, 'missing-steps.json', (x) => delete x.commands[0].steps);
+    const c = variant(good, 'missing-steps.json', (x) => x.commands.unshift({ t: 'step', cpu: 0 }));
     await rejects(c, `allocspec: ${c}: missing field 'commands[0].steps'`);
     const d = variant(good, 'missing-verdict.json', (x) => delete x.expect.verdict);
     await rejects(d, `allocspec: ${d}: missing field 'expect.verdict'`);
