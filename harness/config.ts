@@ -56,7 +56,7 @@ export const DEFAULT_CONFIG: CheckConfig = {
 export const CONFIGS: Record<string, CheckConfig> = {
   fixed: DEFAULT_CONFIG,
   percpu: { ...DEFAULT_CONFIG, name: 'percpu', size: 8192, percpu: true },
-  buckets: { ...DEFAULT_CONFIG, name: 'buckets', size: 0, allocSizes: [1000, 2000, 4000], objects: 96 },
+  buckets: { ...DEFAULT_CONFIG, name: 'buckets', size: 0, allocSizes: [1000, 2000, 4000, 1020, 89, 4090], objects: 96 },
   rt: { ...DEFAULT_CONFIG, name: 'rt', preemptRt: true, rcuTraceImpliesRcuGp: true },
   wide: { ...DEFAULT_CONFIG, name: 'wide', cpus: 4, objects: 32, maxCommands: 60 },
 };

@@ -40,12 +40,17 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
       `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
     );
   }
+  // raw_spin_lock() disables preemption before it spins (a spinlock_t
+  // under PREEMPT_RT is a sleeping lock and does not)
+  const pin = l.kind === 'raw_spinlock_t' || !x.k.cfg.preemptRt;
+  if (pin) x.preemptCount++;
   while (l.holder !== null) {
     x.waitFor = () => l.holder === null;
     x.waitWhat = `spin on ${l.field}`;
     yield `raw_spin_lock(&${l.field}): spinning`;
   }
   x.waitFor = null;
+  if (pin) x.preemptCount--;
   l.acquire(x);
   yield `raw_spin_lock(&${l.field})`;
 }

@@ -5,6 +5,8 @@ import { IrqWork } from '../kernel/irq_work.ts';
 import { LlistHead } from '../kernel/llist.ts';
 import { RcuHead } from '../kernel/rcupdate.ts';
 import type { Context } from '../kernel/context.ts';
+import type { MemallocOps } from './ops.ts';
+import { use } from '../kernel/fields.ts';
 import { kmallocSizeRoundup } from '../kernel/slab.ts';
 import { Violation, type Gen, type Owner } from '../kernel/types.ts';
 
@@ -35,9 +37,9 @@ export class BpfMemCache implements Owner, Audited {
   readonly free_llist_extra: LlistHead;
   readonly refill_work: IrqWork;
   readonly free_cnt: Cell;
-  low_watermark = 0;
-  high_watermark = 0;
-  batch = 0;
+  private _low = 0;
+  private _high = 0;
+  private _batch = 0;
   readonly rcu: RcuHead;
   readonly free_by_rcu: LlistHead;
   readonly waiting_for_gp: LlistHead;
@@ -50,17 +52,44 @@ export class BpfMemCache implements Owner, Audited {
     readonly cpu: number,
     readonly unit_size: number,
     readonly percpu_size: number,
-    refill: (x: Context, c: BpfMemCache) => Gen<void>,
+    /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts) */
+    public ops: MemallocOps,
   ) {
     this.free_llist = new LlistHead(this, 'free_llist');
     this.active = new Cell(this, 'active');
     this.free_llist_extra = new LlistHead(this, 'free_llist_extra');
-    this.refill_work = new IrqWork(this, 'refill_work', (x) => refill(x, this), 'bpf_mem_refill');
+    this.refill_work = new IrqWork(this, 'refill_work', (x) => this.ops.bpf_mem_refill(x, this), 'bpf_mem_refill');
     this.free_cnt = new Cell(this, 'free_cnt');
     this.rcu = new RcuHead(this);
     this.free_by_rcu = new LlistHead(this, 'free_by_rcu');
     this.waiting_for_gp = new LlistHead(this, 'waiting_for_gp', true);
     this.call_rcu_in_progress = new Cell(this, 'call_rcu_in_progress');
+  }
+
+  // plain ints: an access after the caches were freed is NoUseAfterFree
+  get low_watermark(): number {
+    use(this, 'low_watermark');
+    return this._low;
+  }
+  set low_watermark(v: number) {
+    use(this, 'low_watermark', true);
+    this._low = v;
+  }
+  get high_watermark(): number {
+    use(this, 'high_watermark');
+    return this._high;
+  }
+  set high_watermark(v: number) {
+    use(this, 'high_watermark', true);
+    this._high = v;
+  }
+  get batch(): number {
+    use(this, 'batch');
+    return this._batch;
+  }
+  set batch(v: number) {
+    use(this, 'batch', true);
+    this._batch = v;
   }
 
   /** ksize() of this cache's objects (SizeMatchesCache) */
@@ -99,6 +128,8 @@ export class PercpuCaches implements Owner {
 export class BpfMemAlloc implements Owner {
   freed = false;
   readonly name = 'ma';
+  /** the memalloc.c functions (null: seed 004's, spec/memalloc/ops.ts) */
+  ops: MemallocOps | null = null;
   /** size != 0: one cache per CPU */
   cache: PercpuCaches | null = null;
   /** size == 0: NUM_CACHES caches per CPU; caches[cpu*NUM_CACHES + i] */

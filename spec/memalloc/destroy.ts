@@ -11,6 +11,8 @@ import type { Gen } from '../kernel/types.ts';
 import { queueWork, Work } from '../kernel/workqueue.ts';
 import type { BpfMemAlloc, BpfMemCache, PercpuCaches } from './cache.ts';
 import { freeOne } from './refill.ts';
+import { use } from '../kernel/fields.ts';
+import { memallocOps, type MemallocOps } from './ops.ts';
 
 /** drain_mem_cache(): no program uses the cache any more; empty its lists. */
 export const drainMemCache = kfunc('drain_mem_cache', function* (x: Context, c: BpfMemCache): Gen<void> {
@@ -51,18 +53,45 @@ export const freeMemAlloc = kfunc('free_mem_alloc', function* (x: Context, ma: M
   yield* freeMemAllocNoBarrier(x, ma);
 });
 
-/** The kmalloc'd copy of bpf_mem_alloc that the deferred path frees. */
-class MaCopy implements MaCaches {
-  cache: PercpuCaches | null = null;
-  caches: PercpuCaches | null = null;
+/** The memalloc.c functions a teardown of these caches calls. */
+export function opsOfCaches(ma: MaCaches): MemallocOps {
+  return (ma.cache ?? ma.caches)?.caches[0]?.ops ?? memallocOps();
+}
+
+/** The kmalloc'd copy of bpf_mem_alloc that the deferred path frees; its
+ *  fields are plain pointers of a kmalloc'd structure (NoUseAfterFree). */
+export class MaCopy implements MaCaches {
+  private _cache: PercpuCaches | null = null;
+  private _caches: PercpuCaches | null = null;
   readonly work: Work;
-  constructor(readonly aux: Aux) {
-    this.work = new Work(aux, 'work', (x) => freeMemAllocDeferred(x, this), 'free_mem_alloc_deferred');
+  constructor(
+    readonly aux: Aux,
+    /** the functions of the allocator it copies (its work item calls through them) */
+    readonly ops: MemallocOps = memallocOps(),
+  ) {
+    this.work = new Work(aux, 'work', (x) => this.ops.free_mem_alloc_deferred(x, this), 'free_mem_alloc_deferred');
+  }
+  get cache(): PercpuCaches | null {
+    use(this.aux, 'cache');
+    return this._cache;
+  }
+  set cache(v: PercpuCaches | null) {
+    use(this.aux, 'cache', true);
+    this._cache = v;
+  }
+  get caches(): PercpuCaches | null {
+    use(this.aux, 'caches');
+    return this._caches;
+  }
+  set caches(v: PercpuCaches | null) {
+    use(this.aux, 'caches', true);
+    this._caches = v;
   }
 }
 
+/** free_mem_alloc_deferred(): the work item of the deferred path. */
 export function* freeMemAllocDeferred(x: Context, copy: MaCopy): Gen<void> {
-  yield* freeMemAlloc(x, copy);
+  yield* opsOfCaches(copy).free_mem_alloc(x, copy);
   yield* x.k.slab.kfreeAux(x, copy.aux);
 }
 
@@ -76,10 +105,10 @@ export const destroyMemAlloc = kfunc('destroy_mem_alloc', function* (x: Context,
   x.k.saw('teardown-with-callbacks-in-flight');
   const aux = yield* x.k.slab.kmallocAux(x, 'copy');
   if (!aux) {
-    yield* freeMemAlloc(x, ma); // slow path with inline barriers
+    yield* opsOfCaches(ma).free_mem_alloc(x, ma); // slow path with inline barriers
     return;
   }
-  const copy = new MaCopy(aux);
+  const copy = new MaCopy(aux, opsOfCaches(ma));
   copy.cache = ma.cache;
   ma.cache = null;
   copy.caches = ma.caches;
@@ -92,7 +121,7 @@ function* syncAndDrain(x: Context, pc: PercpuCaches): Gen<number> {
   let rcuInProgress = 0;
   for (const c of pc.caches) {
     yield* irqWorkSync(x, c.refill_work);
-    yield* drainMemCache(x, c);
+    yield* c.ops.drain_mem_cache(x, c);
     rcuInProgress += yield* atomicRead(x, c.call_rcu_in_progress);
   }
   return rcuInProgress;
@@ -100,6 +129,7 @@ function* syncAndDrain(x: Context, pc: PercpuCaches): Gen<number> {
 
 /** bpf_mem_alloc_destroy() */
 export const bpfMemAllocDestroy = kfunc('bpf_mem_alloc_destroy', function* (x: Context, ma: BpfMemAlloc): Gen<void> {
-  if (ma.cache) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.cache));
-  if (ma.caches) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.caches));
+  const ops = opsOfCaches(ma);
+  if (ma.cache) yield* ops.destroy_mem_alloc(x, ma, yield* syncAndDrain(x, ma.cache));
+  if (ma.caches) yield* ops.destroy_mem_alloc(x, ma, yield* syncAndDrain(x, ma.caches));
 });

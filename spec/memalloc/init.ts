@@ -5,7 +5,8 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { runToEnd } from '../kernel/sched.ts';
 import type { Gen } from '../kernel/types.ts';
 import { BpfMemAlloc, BpfMemCache, LLIST_NODE_SZ, NUM_CACHES, PercpuCaches, SIZES } from './cache.ts';
-import { allocBulk, bpfMemRefill } from './refill.ts';
+import { allocBulk } from './refill.ts';
+import { memallocOps, type MemallocOps } from './ops.ts';
 
 /** Watermarks and batch of a cache, as prefill_mem_cache() sets them. */
 export function watermarks(unitSize: number): { low: number; high: number; batch: number } {
@@ -43,6 +44,8 @@ export interface InitOptions {
   percpu: boolean;
   /** the irq_work handler; policies built on memalloc.c may swap it */
   refill?: (x: Context, c: BpfMemCache) => Gen<void>;
+  /** memalloc.c's functions; a variant overrides one (spec/memalloc/ops.ts) */
+  ops?: MemallocOps;
   /** called for each new cache before prefill (policy state in c.ext) */
   setupCache?: (c: BpfMemCache) => void;
 }
@@ -50,10 +53,12 @@ export interface InitOptions {
 /** bpf_mem_alloc_init(), run at boot on each CPU in turn. */
 export function bpfMemAllocInit(k: Kernel, opts: InitOptions): BpfMemAlloc {
   const ma = new BpfMemAlloc();
-  const refill = opts.refill ?? bpfMemRefill;
+  const base = opts.ops ?? memallocOps();
+  const ops = opts.refill ? { ...base, bpf_mem_refill: opts.refill } : base;
+  ma.ops = ops;
   let size = opts.size;
   const make = (name: string, cpu: number, unit: number, percpuSize: number): BpfMemCache => {
-    const c = new BpfMemCache(name, cpu, unit, percpuSize, refill);
+    const c = new BpfMemCache(name, cpu, unit, percpuSize, ops);
     opts.setupCache?.(c);
     c.register(k);
     runToEnd(prefillMemCache(k.context(cpu, 'task', 'boot'), c));

@@ -17,8 +17,8 @@ export function* __freeRcu(x: Context, c: BpfMemCache): Gen<void> {
 
 /** __free_rcu_tasks_trace(): chain a normal grace period unless implied. */
 export function* __freeRcuTasksTrace(x: Context, c: BpfMemCache): Gen<void> {
-  if (x.k.cfg.rcuTraceImpliesRcuGp) yield* __freeRcu(x, c);
-  else yield* callRcu(x, c.rcu, (y) => __freeRcu(y, c), '__free_rcu');
+  if (x.k.cfg.rcuTraceImpliesRcuGp) yield* c.ops.__free_rcu(x, c);
+  else yield* callRcu(x, c.rcu, (y) => c.ops.__free_rcu(y, c), '__free_rcu');
 }
 
 /** do_call_rcu(): move free_by_rcu to waiting_for_gp and start the GPs. */
@@ -26,5 +26,5 @@ export const doCallRcu = kfunc('do_call_rcu', function* (x: Context, c: BpfMemCa
   if (yield* atomicXchg(x, c.call_rcu_in_progress, 1)) return;
   WARN_ON_ONCE(x, c.waiting_for_gp.first !== null, 'WARN_ON_ONCE(!llist_empty(&c->waiting_for_gp))');
   for (const llnode of eachSafe(x, yield* __llistDelAll(x, c.free_by_rcu))) yield* __llistAdd(x, llnode, c.waiting_for_gp);
-  yield* callRcuTasksTrace(x, c.rcu, (y) => __freeRcuTasksTrace(y, c), '__free_rcu_tasks_trace');
+  yield* callRcuTasksTrace(x, c.rcu, (y) => c.ops.__free_rcu_tasks_trace(y, c), '__free_rcu_tasks_trace');
 });

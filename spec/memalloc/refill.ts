@@ -9,7 +9,6 @@ import { __llistAdd, __llistDelFirst, eachSafe, llistDelAll } from '../kernel/ll
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import type { BpfMemCache } from './cache.ts';
-import { doCallRcu } from './rcu.ts';
 
 /** __alloc(): kmalloc_node(GFP_NOWAIT); percpu: the object plus a percpu unit. */
 export const __alloc = kfunc('__alloc', function* (x: Context, c: BpfMemCache): Gen<Obj | null> {
@@ -44,7 +43,7 @@ export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCac
     // free_by_rcu is only manipulated by refill_work on this CPU
     let obj = yield* __llistDelFirst(x, c.free_by_rcu);
     if (!obj) {
-      obj = yield* __alloc(x, c);
+      obj = yield* c.ops.__alloc(x, c);
       if (!obj) break;
     }
     let flags = false;
@@ -80,15 +79,15 @@ export const freeBulk = kfunc('free_bulk', function* (x: Context, c: BpfMemCache
 
   // and drain free_llist_extra
   for (const llnode of eachSafe(x, yield* llistDelAll(x, c.free_llist_extra))) yield* enqueToFree(x, c, llnode);
-  yield* doCallRcu(x, c);
+  yield* c.ops.do_call_rcu(x, c);
 });
 
 /** bpf_mem_refill(): the irq_work handler. */
 export function* bpfMemRefill(x: Context, c: BpfMemCache): Gen<void> {
   // racy read of free_cnt; it need not be exact
   const cnt = yield* load(x, c.free_cnt);
-  if (cnt < c.low_watermark) yield* allocBulk(x, c, c.batch);
-  else if (cnt > c.high_watermark) yield* freeBulk(x, c);
+  if (cnt < c.low_watermark) yield* c.ops.alloc_bulk(x, c, c.batch);
+  else if (cnt > c.high_watermark) yield* c.ops.free_bulk(x, c);
 }
 
 /** irq_work_raise() */

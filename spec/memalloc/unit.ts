@@ -7,8 +7,10 @@ import { localIrqRestore, localIrqSave } from '../kernel/irqflags.ts';
 import { __llistAdd, __llistDelFirst, llistAdd } from '../kernel/llist.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
-import { bpfMemCacheIdx, LLIST_NODE_SZ, thisCpuBucket, thisCpuCache, type BpfMemAlloc, type BpfMemCache } from './cache.ts';
-import { irqWorkRaise } from './refill.ts';
+import { LLIST_NODE_SZ, thisCpuBucket, thisCpuCache, type BpfMemAlloc, type BpfMemCache } from './cache.ts';
+import { memallocOps, type MemallocOps } from './ops.ts';
+
+const opsOf = (ma: BpfMemAlloc): MemallocOps => ma.ops ?? memallocOps();
 
 /** unit_alloc(): pop free_llist under IRQs off and the 'active' count. */
 export const unitAlloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCache): Gen<Obj | null> {
@@ -24,7 +26,7 @@ export const unitAlloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCac
 
   WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
 
-  if (cnt < c.low_watermark) yield* irqWorkRaise(x, c);
+  if (cnt < c.low_watermark) yield* c.ops.irq_work_raise(x, c);
   return llnode;
 });
 
@@ -43,29 +45,33 @@ export const unitFree = kfunc('unit_free', function* (x: Context, c: BpfMemCache
   yield* localDec(x, c.active);
   yield* localIrqRestore(x, flags);
 
-  if (cnt > c.high_watermark) yield* irqWorkRaise(x, c);
+  if (cnt > c.high_watermark) yield* c.ops.irq_work_raise(x, c);
 });
 
 /** bpf_mem_alloc(): size buckets (ma->caches). */
 export const bpfMemAlloc = kfunc('bpf_mem_alloc', function* (x: Context, ma: BpfMemAlloc, size: number): Gen<Obj | null> {
   if (!size) return null; // ZERO_SIZE_PTR: not an object
-  const idx = bpfMemCacheIdx(size + LLIST_NODE_SZ);
+  const idx = opsOf(ma).bpf_mem_cache_idx(size + LLIST_NODE_SZ);
   if (idx < 0) return null;
-  return yield* unitAlloc(x, thisCpuBucket(x, ma.caches!, idx));
+  const c = thisCpuBucket(x, ma.caches!, idx);
+  return yield* c.ops.unit_alloc(x, c);
 });
 
 /** bpf_mem_free(): the bucket comes from ksize() of the object. */
 export const bpfMemFree = kfunc('bpf_mem_free', function* (x: Context, ma: BpfMemAlloc, ptr: Obj): Gen<void> {
-  const idx = bpfMemCacheIdx(ptr.size);
+  const idx = opsOf(ma).bpf_mem_cache_idx(ptr.size);
   if (idx < 0) return;
-  yield* unitFree(x, thisCpuBucket(x, ma.caches!, idx), ptr);
+  const c = thisCpuBucket(x, ma.caches!, idx);
+  yield* c.ops.unit_free(x, c, ptr);
 });
 
 /** bpf_mem_cache_alloc(): fixed size (ma->cache). */
 export const bpfMemCacheAlloc = kfunc('bpf_mem_cache_alloc', function* (x: Context, ma: BpfMemAlloc): Gen<Obj | null> {
-  return yield* unitAlloc(x, thisCpuCache(x, ma.cache!));
+  const c = thisCpuCache(x, ma.cache!);
+  return yield* c.ops.unit_alloc(x, c);
 });
 
 export const bpfMemCacheFree = kfunc('bpf_mem_cache_free', function* (x: Context, ma: BpfMemAlloc, ptr: Obj): Gen<void> {
-  yield* unitFree(x, thisCpuCache(x, ma.cache!), ptr);
+  const c = thisCpuCache(x, ma.cache!);
+  yield* c.ops.unit_free(x, c, ptr);
 });

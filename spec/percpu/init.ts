@@ -6,7 +6,7 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import type { Gen } from '../kernel/types.ts';
 import { BpfMemAlloc, BpfMemCache, bpfMemCacheIdx, LLIST_NODE_SZ, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
 import { prefillMemCache } from '../memalloc/init.ts';
-import { bpfMemRefill } from '../memalloc/refill.ts';
+import { memallocOps } from '../memalloc/ops.ts';
 
 export const EINVAL = -22;
 export const ENOMEM = -12;
@@ -20,7 +20,7 @@ function cacheName(cpu: number, i: number): string {
 
 /** A zeroed struct bpf_mem_cache (unit_size == 0: not set up). */
 function zeroedCache(cpu: number, i: number): BpfMemCache {
-  return new BpfMemCache(cacheName(cpu, i), cpu, 0, 0, bpfMemRefill);
+  return new BpfMemCache(cacheName(cpu, i), cpu, 0, 0, memallocOps());
 }
 
 /** bpf_mem_alloc_percpu_init(): __alloc_percpu_gfp(sizeof(struct
@@ -60,7 +60,7 @@ export const bpfMemAllocPercpuUnitInit = kfunc('bpf_mem_alloc_percpu_unit_init',
       }
     }
     // c->unit_size, objcg, percpu_size, tgt; init_refill_work(); prefill
-    const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, bpfMemRefill);
+    const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, memallocOps());
     pcc.caches[at] = c;
     c.register(x.k);
     x.touched = c.name;

@@ -3,7 +3,9 @@ import { LLIST_NODE_SZ, type BpfMemAlloc } from '../memalloc/cache.ts';
 import { bpfMemAllocDestroy } from '../memalloc/destroy.ts';
 import { bpfMemAllocInit } from '../memalloc/init.ts';
 import { bpfMemAlloc, bpfMemCacheAlloc, bpfMemCacheFree, bpfMemFree } from '../memalloc/unit.ts';
-import { definePolicy } from './policy.ts';
+import { definePolicy, type AllocOptions } from './policy.ts';
+import { memallocOps, type MemallocOps } from '../memalloc/ops.ts';
+import type { Kernel } from '../kernel/kernel.ts';
 
 /** Seed 004's unit_alloc()/unit_free() re-enable IRQs before
  *  irq_work_raise(): a task preempted between irq_work_claim() and the
@@ -26,3 +28,9 @@ export const bpfMa = definePolicy<BpfMemAlloc>({
   free: (x, ma, obj) => (ma.cache ? bpfMemCacheFree(x, ma, obj) : bpfMemFree(x, ma, obj)),
   destroy: (x, ma) => bpfMemAllocDestroy(x, ma),
 });
+
+/** The init hook of bpf-ma with some memalloc.c functions replaced: a
+ *  one-function variant spreads bpfMa and overrides init with this. */
+export function withOps(over: Partial<MemallocOps>): (k: Kernel, opts: AllocOptions) => BpfMemAlloc {
+  return (k, opts) => bpfMemAllocInit(k, { ...opts, ops: { ...memallocOps(), ...over } });
+}

@@ -12,6 +12,16 @@ import { pcaFreeFailLeaks } from './bug-pca-free-fail-leaks.ts';
 import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from './bug-pca-bulk-returns-freed.ts';
 import { pcaRefillLeaks } from './bug-pca-refill-leaks.ts';
+import { unitAllocRestoresEarly } from './bug-unit-alloc-restores-early.ts';
+import { destroyDrainsBeforeSync } from './bug-destroy-drains-before-sync.ts';
+import { unitAllocRefillsOnlyAfterPop } from './bug-unit-alloc-refills-only-after-pop.ts';
+import { freeRcuTasksTraceDropsChain } from './bug-free-rcu-tasks-trace-drops-chain.ts';
+import { memAllocForgetsHeader } from './bug-mem-alloc-forgets-header.ts';
+import { memFreeDoubleHeader } from './bug-mem-free-double-header.ts';
+import { cacheIdxNoUpperBound } from './bug-cache-idx-no-upper-bound.ts';
+import { deferredFreeFreesCopyFirst } from './bug-deferred-free-frees-copy-first.ts';
+import { allocGfpKernelBug } from './bug-alloc-gfp-kernel.ts';
+import { bpfMaRaiseBeforeRestore } from './control-bpf-ma-raise-before-restore.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -27,6 +37,16 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaArrayNotFreed,
   pcaBulkReturnsFreed,
   pcaRefillLeaks,
+  unitAllocRestoresEarly,
+  destroyDrainsBeforeSync,
+  unitAllocRefillsOnlyAfterPop,
+  freeRcuTasksTraceDropsChain,
+  memAllocForgetsHeader,
+  memFreeDoubleHeader,
+  cacheIdxNoUpperBound,
+  deferredFreeFreesCopyFirst,
+  allocGfpKernelBug,
+  bpfMaRaiseBeforeRestore,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
@@ -34,5 +54,7 @@ export function findPolicy(name: string): Policy<any> | undefined {
 }
 
 /** Policies `allocspec check` explores when no --policy is given. */
-export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug);
+export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug && !p.control);
 export const ZOO = POLICIES.filter((p) => p.bug);
+/** fixed versions of known bugs and findings: must stay clean */
+export const CONTROLS = POLICIES.filter((p) => p.control);

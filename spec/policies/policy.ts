@@ -23,7 +23,15 @@ export interface Policy<S = unknown> {
   readonly summary: string;
   /** bug-zoo variants: the invariants the bug can break (first = the one it
    *  is named for), and why */
-  readonly bug?: { readonly invariants: readonly InvariantName[]; readonly why: string };
+  readonly bug?: {
+    readonly invariants: readonly InvariantName[];
+    readonly why: string;
+    /** the configuration the zoo tests find it in (default: fixed) */
+    readonly config?: string;
+  };
+  /** a fixed version of a known bug or finding: must stay clean (tested,
+   *  not part of the default check) */
+  readonly control?: { readonly of: string; readonly why: string };
   /** a faithful model of a seed whose own code breaks these invariants:
    *  the check still explores it by default and reports the violation, but
    *  as a known finding (documented in `doc`) that does not fail the run */

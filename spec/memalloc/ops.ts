@@ -1,0 +1,58 @@
+// memalloc.c's functions as an ops table, the way the kernel carries a
+// struct of function pointers: every call from one memalloc.c function to
+// another that a variant may want to change goes through the cache's (or
+// the allocator's) ops, so a one-line kernel change is a one-function
+// variant: `{ ...memallocOps(), unit_free: myUnitFree }` passed as
+// InitOptions.ops (spec/policies/bug-*.ts show how).
+import type { Context } from '../kernel/context.ts';
+import type { Obj } from '../kernel/obj.ts';
+import type { Gen } from '../kernel/types.ts';
+import { bpfMemCacheIdx, type BpfMemCache } from './cache.ts';
+import { destroyMemAlloc, drainMemCache, freeMemAlloc, freeMemAllocDeferred, type MaCaches, type MaCopy } from './destroy.ts';
+import { __freeRcu, __freeRcuTasksTrace, doCallRcu } from './rcu.ts';
+import { __alloc, allocBulk, bpfMemRefill, freeBulk, irqWorkRaise } from './refill.ts';
+import { unitAlloc, unitFree } from './unit.ts';
+
+export interface MemallocOps {
+  unit_alloc(x: Context, c: BpfMemCache): Gen<Obj | null>;
+  unit_free(x: Context, c: BpfMemCache, llnode: Obj): Gen<void>;
+  irq_work_raise(x: Context, c: BpfMemCache): Gen<void>;
+  __alloc(x: Context, c: BpfMemCache): Gen<Obj | null>;
+  alloc_bulk(x: Context, c: BpfMemCache, cnt: number): Gen<void>;
+  free_bulk(x: Context, c: BpfMemCache): Gen<void>;
+  /** the irq_work handler */
+  bpf_mem_refill(x: Context, c: BpfMemCache): Gen<void>;
+  do_call_rcu(x: Context, c: BpfMemCache): Gen<void>;
+  __free_rcu_tasks_trace(x: Context, c: BpfMemCache): Gen<void>;
+  __free_rcu(x: Context, c: BpfMemCache): Gen<void>;
+  drain_mem_cache(x: Context, c: BpfMemCache): Gen<void>;
+  destroy_mem_alloc(x: Context, ma: MaCaches, rcuInProgress: number): Gen<void>;
+  free_mem_alloc(x: Context, ma: MaCaches): Gen<void>;
+  /** the work item of the deferred teardown path */
+  free_mem_alloc_deferred(x: Context, copy: MaCopy): Gen<void>;
+  bpf_mem_cache_idx(size: number): number;
+}
+
+let table: MemallocOps | null = null;
+
+/** memalloc.c as seed 004 has it (built at first use: the functions come
+ *  from modules that import this one's users). */
+export function memallocOps(): MemallocOps {
+  return (table ??= {
+    unit_alloc: unitAlloc,
+    unit_free: unitFree,
+    irq_work_raise: irqWorkRaise,
+    __alloc,
+    alloc_bulk: allocBulk,
+    free_bulk: freeBulk,
+    bpf_mem_refill: bpfMemRefill,
+    do_call_rcu: doCallRcu,
+    __free_rcu_tasks_trace: __freeRcuTasksTrace,
+    __free_rcu: __freeRcu,
+    drain_mem_cache: drainMemCache,
+    destroy_mem_alloc: destroyMemAlloc,
+    free_mem_alloc: freeMemAlloc,
+    free_mem_alloc_deferred: freeMemAllocDeferred,
+    bpf_mem_cache_idx: bpfMemCacheIdx,
+  });
+}
