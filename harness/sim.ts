@@ -187,7 +187,7 @@ export class Sim {
       return `cpu${c.id} goes ${c.online ? 'online' : 'offline'}`;
     }
     this.k.slab.armed[kind]++;
-    const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock' }[kind];
+    const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock', page: 'alloc_pages_node' }[kind];
     return `next ${what} fails`;
   }
 

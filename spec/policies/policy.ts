@@ -41,8 +41,12 @@ export interface Policy<S = unknown> {
   readonly situations?: Readonly<Record<string, string>>;
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
-  /** a program on x allocates (size matters for size buckets only) */
-  alloc(x: Context, s: S, size: number): Gen<Obj | null>;
+  /** the interesting requests the harness draws from (percpu-chunk:
+   *  sizes and alignments, illegal ones included) */
+  readonly requests?: readonly { size: number; align: number }[];
+  /** a program on x allocates (size matters for size buckets only; align
+   *  for policies with `requests`) */
+  alloc(x: Context, s: S, size: number, align?: number): Gen<Obj | null>;
   /** a program on x frees an object it owned */
   free(x: Context, s: S, obj: Obj): Gen<void>;
   /** optional: bpf_mem_free_rcu()-style free: the object may still be read
