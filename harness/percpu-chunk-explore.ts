@@ -21,7 +21,7 @@ export type PcCmd =
   | { t: 'fault'; kind: 'page' | 'kmalloc' };
 
 /** The machine: two CPUs, no NMIs, tasks may preempt tasks. */
-export const PCPU_CHUNK_CONFIG: CheckConfig = { ...CONFIGS.fixed!, name: 'percpu-chunk', nmi: false, maxCommands: 60 };
+export const PCPU_CHUNK_CONFIG: CheckConfig = { ...CONFIGS.fixed!, name: 'percpu-chunk', nmi: false, maxCommands: 80 };
 
 export function pcCmdText(c: PcCmd, policy?: Policy<unknown>): string {
   const n = (s: number): string => (s === 0 ? 'to end' : `${s} steps`);
@@ -96,8 +96,8 @@ export function pcCmdArbitrary(cfg: CheckConfig, nreq: number, faults: readonly 
   const cpu = fc.nat(cfg.cpus - 1);
   const steps = fc.nat(8);
   const arbs: fc.WeightedArbitrary<PcCmd>[] = [
-    { weight: 10, arbitrary: fc.record({ t: fc.constant('alloc' as const), cpu, req: fc.nat(nreq - 1), steps }) },
-    { weight: 7, arbitrary: fc.record({ t: fc.constant('free' as const), cpu, arg: fc.nat(15), steps }) },
+    { weight: 12, arbitrary: fc.record({ t: fc.constant('alloc' as const), cpu, req: fc.nat(nreq - 1), steps }) },
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('free' as const), cpu, arg: fc.nat(15), steps }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('step' as const), cpu, steps }) },
   ];
   if (faults.length) arbs.push({ weight: 1, arbitrary: fc.record({ t: fc.constant('fault' as const), kind: fc.constantFrom(...faults) }) });

@@ -9,7 +9,6 @@ import {
   listAdd,
   listDel,
   Mem,
-  PCPU_DFL_MAP_ALLOC,
   PCPU_MIN_UNIT_PAGES_SHIFT,
   pcpuChunkAddrInsert,
   pcpuChunkRelocate,
@@ -36,12 +35,12 @@ export const allocPcpuChunk = kfunc('alloc_pcpu_chunk', function* (x: Context, p
   const c = new PcpuChunk(name, p.unitPages * p.cpus, struct);
   c.addr = (n + 1) * CHUNK_STRIDE;
   p.chunks.add(c);
-  c.map = yield* pcpuRealloc(x, p, null, 0, PCPU_DFL_MAP_ALLOC * SIZEOF_INT, `${name}.map@${PCPU_DFL_MAP_ALLOC}`);
+  c.map = yield* pcpuRealloc(x, p, null, 0, p.dflMapAlloc * SIZEOF_INT, `${name}.map@${p.dflMapAlloc}`);
   if (!c.map) {
     yield* freePcpuChunk(x, p, c);
     return null;
   }
-  c.map_alloc = PCPU_DFL_MAP_ALLOC;
+  c.map_alloc = p.dflMapAlloc;
   c.map.ents[c.map_used++] = p.unitSize;
   c.vm = yield* gfpKernel(x, p, 'get_vm_area(PCPU_CHUNK_SIZE, GFP_KERNEL)', 'kmalloc', `${name}.vm`);
   if (!c.vm) {
@@ -119,6 +118,7 @@ export const __allocPercpu = kfunc('__alloc_percpu', function* (x: Context, p: P
     yield `printk("illegal size (${size}) or align (${align}) for percpu allocation")`;
     return null;
   }
+  if (p.mutex.holder !== null) x.k.saw('pcpu-mutex-contended');
   yield* mutexLock(x, p.mutex);
   let area: PcpuArea | null = null;
   let chunk: PcpuChunk | null = null;

@@ -4,7 +4,7 @@
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mightSleep } from '../kernel/might_sleep.ts';
 import { Violation, type Gen } from '../kernel/types.ts';
-import { MapBuf, PCPU_DFL_MAP_ALLOC, pcpuChunkRelocate, pcpuChunkSlot, SIZEOF_INT, type Pcpu, type PcpuChunk } from './chunk.ts';
+import { MapBuf, pcpuChunkRelocate, pcpuChunkSlot, SIZEOF_INT, type Pcpu, type PcpuChunk } from './chunk.ts';
 
 export const ENOMEM = -12;
 export const ENOSPC = -28;
@@ -84,11 +84,11 @@ function* allocArea(x: Context, p: Pcpu, c: PcpuChunk, size: number, align: numb
   let maxContig = 0;
   // the static chunk gets its map on first use: kmalloc was not up at boot
   if (!c.map) {
-    const buf = yield* pcpuRealloc(x, p, null, 0, PCPU_DFL_MAP_ALLOC * SIZEOF_INT, `${c.name}.map@${PCPU_DFL_MAP_ALLOC}`);
+    const buf = yield* pcpuRealloc(x, p, null, 0, p.dflMapAlloc * SIZEOF_INT, `${c.name}.map@${p.dflMapAlloc}`);
     if (!buf) return ENOMEM;
     x.k.saw('pcpu-static-map-attached');
     c.map = buf;
-    c.map_alloc = PCPU_DFL_MAP_ALLOC;
+    c.map_alloc = p.dflMapAlloc;
     buf.ents[c.map_used++] = -p.geom.staticSize;
     if (c.free_size) buf.ents[c.map_used++] = c.free_size;
   }

@@ -22,6 +22,9 @@ export const PCPU_DFL_MAP_ALLOC = 16;
 export interface PcpuGeom {
   pageSize: number;
   staticSize: number;
+  /** PCPU_DFL_MAP_ALLOC: 16 in the seed; a checker may start maps
+   *  smaller so that short runs reach pcpu_split_block()'s growth */
+  dflMapAlloc?: number;
 }
 
 /** Something kmalloc'd, vmalloc'd or page-allocated that must be freed:
@@ -124,6 +127,10 @@ export class Pcpu implements Owner {
     this.unitSize = this.unitPages * geom.pageSize;
     this.nrSlots = pcpuSizeToSlot(this.unitSize) + 1;
     this.slot = Array.from({ length: this.nrSlots }, (_, i) => new ListHead(null, `pcpu_slot[${i}]`));
+  }
+  /** PCPU_DFL_MAP_ALLOC of this geometry */
+  get dflMapAlloc(): number {
+    return this.geom.dflMapAlloc ?? PCPU_DFL_MAP_ALLOC;
   }
   get cpus(): number {
     return this.k.cfg.cpus;

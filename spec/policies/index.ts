@@ -12,6 +12,18 @@ import { pcaFreeFailLeaks } from './bug-pca-free-fail-leaks.ts';
 import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from './bug-pca-bulk-returns-freed.ts';
 import { pcaRefillLeaks } from './bug-pca-refill-leaks.ts';
+import { percpuChunk } from './percpu-chunk.ts';
+import { bpfMaOnPercpuChunk } from './bpf-ma-on-percpu-chunk.ts';
+import { pcpuHintFromPartialScan } from './bug-pcpu-hint-from-partial-scan.ts';
+import { pcpuAllocSkipsRelocate } from './bug-pcpu-alloc-skips-relocate.ts';
+import { pcpuDepopulateKeepsPagep } from './bug-pcpu-depopulate-keeps-pagep.ts';
+import { pcpuPopulateOneCpu } from './bug-pcpu-populate-one-cpu.ts';
+import { pcpuHeadMergeKeepsFreeSize } from './bug-pcpu-head-merge-keeps-free-size.ts';
+import { pcpuIgnoresAlign } from './bug-pcpu-ignores-align.ts';
+import { pcpuKillKeepsPages } from './bug-pcpu-kill-keeps-pages.ts';
+import { pcpuSplitKeepsTail } from './bug-pcpu-split-keeps-tail.ts';
+import { pcpuAllocKeepsEntryFree } from './bug-pcpu-alloc-keeps-entry-free.ts';
+import { pcpuFreeSkipsStatic } from './bug-pcpu-free-skips-static.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -27,6 +39,18 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaArrayNotFreed,
   pcaBulkReturnsFreed,
   pcaRefillLeaks,
+  percpuChunk,
+  bpfMaOnPercpuChunk,
+  pcpuHintFromPartialScan,
+  pcpuAllocSkipsRelocate,
+  pcpuDepopulateKeepsPagep,
+  pcpuPopulateOneCpu,
+  pcpuHeadMergeKeepsFreeSize,
+  pcpuIgnoresAlign,
+  pcpuKillKeepsPages,
+  pcpuSplitKeepsTail,
+  pcpuAllocKeepsEntryFree,
+  pcpuFreeSkipsStatic,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

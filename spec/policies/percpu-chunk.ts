@@ -22,8 +22,10 @@ export interface PcpuState {
 }
 
 /** A small machine: 32-byte pages, so the unit (16 pages) is 512 bytes,
- *  and a static area that ends inside its second page. */
-export const SMALL_GEOM: PcpuGeom = { pageSize: 32, staticSize: 40 };
+ *  a static area that ends inside its second page, and maps that start
+ *  with 4 entries (16 in the seed) so that growth, from kmalloc to
+ *  vmalloc, happens within a short run. */
+export const SMALL_GEOM: PcpuGeom = { pageSize: 32, staticSize: 40, dflMapAlloc: 4 };
 
 /** The requests programs draw from: tiny, int-sized, odd, page-sized and
  *  unit-sized areas, alignments up to PAGE_SIZE, and the illegal ones
@@ -114,4 +116,12 @@ export function percpuChunkPolicy(over: { name: string; summary: string; geom?: 
 export const percpuChunk = percpuChunkPolicy({
   name: 'percpu-chunk',
   summary: 'mm/percpu.c (seed 003): chunk maps, contig_hint, slot lists, per-CPU pages populated on demand, under pcpu_mutex',
+  findings: {
+    invariants: ['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot'],
+    why:
+      "pcpu_populate_chunk()'s error path frees every page of the range, also pages other live areas (or the static area) sit on; " +
+      "pcpu_alloc_area()'s -ENOSPC path relocates the chunk __alloc_percpu() is walking a slot list on; " +
+      'a head merged into the block before it changes free_size without pcpu_chunk_relocate() when pcpu_split_block() then fails',
+    doc: 'docs/seed-findings.md#seed-003-the-percpu-chunk-allocator',
+  },
 });
