@@ -155,9 +155,11 @@ export function fls(v: number): number {
   return v <= 0 ? 0 : 32 - Math.clz32(v);
 }
 
-/** percpu.c: pcpu_size_to_slot() */
+/** percpu.c: pcpu_size_to_slot(). Elided in the seed; inferred from
+ *  PCPU_SLOT_BASE_SHIFT's comment ("1-31 shares the same slot"): one slot
+ *  per power of two from 32 up. */
 export function pcpuSizeToSlot(size: number): number {
-  return Math.max(fls(size) - PCPU_SLOT_BASE_SHIFT + 2, 1);
+  return Math.max(fls(size) - PCPU_SLOT_BASE_SHIFT + 1, 1);
 }
 
 /** percpu.c: pcpu_chunk_slot(): slot 0 holds chunks that cannot serve even an int */

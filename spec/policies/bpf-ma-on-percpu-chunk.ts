@@ -43,7 +43,7 @@ export const bpfMaOnPercpuChunk = definePolicy({
   faults: ['kmalloc', 'page'],
   findings: {
     invariants: ['NoSleepInAtomic', 'PcpuLiveAreaPopulated'],
-    why: "memalloc.c calls __alloc_percpu_gfp(GFP_NOWAIT) from irq_work (alloc_bulk) and free_percpu() from RCU callbacks (free_one); the 2009 __alloc_percpu()/free_percpu() take pcpu_mutex and allocate pages with GFP_KERNEL",
+    why: "memalloc.c calls __alloc_percpu_gfp(GFP_NOWAIT) from irq_work (alloc_bulk) and free_percpu() from RCU callbacks (free_one); the 2009 __alloc_percpu()/free_percpu() take pcpu_mutex and allocate pages with GFP_KERNEL; with irq_work in a kthread (PREEMPT_RT) seed 003's populate error path frees the page under a prefilled object's pptr",
     doc: 'docs/seed-findings.md#seed-003-the-percpu-chunk-allocator',
   },
   init: (k, opts) => {
