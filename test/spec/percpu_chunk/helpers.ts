@@ -2,6 +2,7 @@
 // geometry, a chunk with a hand-written map, and sequential drivers.
 import { ctx, drive, kernel } from '../../helpers/boot.ts';
 import type { Context } from '../../../spec/kernel/context.ts';
+import type { Kernel } from '../../../spec/kernel/kernel.ts';
 import type { Obj } from '../../../spec/kernel/obj.ts';
 import { allocPcpuChunk } from '../../../spec/percpu_chunk/alloc.ts';
 import { pcpuChunkRelocate, type PcpuChunk } from '../../../spec/percpu_chunk/chunk.ts';
@@ -60,3 +61,10 @@ export function chunkWith(r: Rig, map: number[], hint?: number, mapAlloc = 16): 
 }
 
 export const used = (c: PcpuChunk): number[] => c.map!.ents.slice(0, c.map_used);
+
+/** The n-th alloc_pages_node() from now fails (1 = the next one). */
+export function failNthPage(k: Kernel, n: number): void {
+  const fails = k.slab.fails.bind(k.slab);
+  let seen = 0;
+  k.slab.fails = (kind) => (kind === 'page' && ++seen === n) || fails(kind);
+}

@@ -2,17 +2,9 @@
 // CPU, page by page; the error path as written (seed 003).
 import { describe, expect, it } from 'vitest';
 import { drive } from '../../helpers/boot.ts';
-import type { Kernel } from '../../../spec/kernel/kernel.ts';
 import { pcpuDepopulateChunk, pcpuPopulateChunk, pagePopulated } from '../../../spec/percpu_chunk/populate.ts';
 import { ENOMEM } from '../../../spec/percpu_chunk/area.ts';
-import { chunkWith, rig } from './helpers.ts';
-
-/** The n-th alloc_pages_node() from now fails (1 = the next one). */
-export function failNthPage(k: Kernel, n: number): void {
-  const fails = k.slab.fails.bind(k.slab);
-  let seen = 0;
-  k.slab.fails = (kind) => (kind === 'page' && ++seen === n) || fails(kind);
-}
+import { chunkWith, failNthPage, rig } from './helpers.ts';
 
 describe('pcpu_populate_chunk()', () => {
   it('allocates [PFN_DOWN(off), PFN_UP(off + size)) on every possible CPU, skipping occupied pages', () => {
