@@ -20,9 +20,12 @@ export const pcpuRealloc = kfunc('pcpu_realloc', function* (x: Context, p: Pcpu,
   const page = p.geom.pageSize;
   let buf: MapBuf | null = null;
   if (newSize <= page) {
-    mightSleep(x, `kmalloc(${newSize}, GFP_KERNEL)`);
+    // kmalloc(0) returns ZERO_SIZE_PTR before slab's might_sleep_if()
     if (newSize === 0) buf = ZERO_SIZE_PTR;
-    else if (!x.k.slab.fails('kmalloc')) buf = new MapBuf(name, [], false);
+    else {
+      mightSleep(x, `kmalloc(${newSize}, GFP_KERNEL)`);
+      if (!x.k.slab.fails('kmalloc')) buf = new MapBuf(name, [], false);
+    }
     yield `kmalloc(${newSize}) = ${buf ? buf.name : 'NULL'}`;
   } else {
     mightSleep(x, `vmalloc(${newSize})`);
