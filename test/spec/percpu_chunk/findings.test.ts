@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { Violation } from '../../../spec/kernel/types.ts';
 import { explorePercpuChunk } from '../../../harness/percpu-chunk-explore.ts';
-import { percpuChunk } from '../../../spec/policies/percpu-chunk.ts';
+import { percpuChunk, percpuChunkPolicy } from '../../../spec/policies/percpu-chunk.ts';
+import { pcpuPopulateChunk } from '../../../spec/percpu_chunk/populate.ts';
+import type { Mem } from '../../../spec/percpu_chunk/chunk.ts';
 import { failNthPage, rig, used } from './helpers.ts';
 
 const violation = (f: () => void): Violation => {
@@ -76,5 +78,38 @@ describe('percpu-chunk under exploration (fixed seeds)', () => {
     const r = explorePercpuChunk(percpuChunk, { seed: 42, runs: 500 });
     expect(r.counterexample?.invariant).toBe('PcpuLiveAreaPopulated');
     expect(r.counterexample!.commands.length).toBeLessThanOrEqual(4);
+  });
+
+  it('with an error path that frees only the pages this call allocated, page faults find nothing else', () => {
+    const onlyOwnPages = percpuChunkPolicy({
+      name: 'percpu-chunk/populate-frees-own-pages',
+      summary: 'test only: pcpu_populate_chunk() undoing just its own allocations',
+      ops: {
+        populate: function* (x, p, c, off, size) {
+          const before: (Mem | null)[] = c.page.slice();
+          const ops = p.ops;
+          p.ops = {
+            ...ops,
+            depopulate: function* (y, q, d) {
+              for (let j = 0; j < d.page.length; j++) {
+                const pg = d.page[j];
+                if (!pg || pg === before[j]) continue;
+                q.drop(y, pg, '__free_page');
+                d.page[j] = null;
+                yield `__free_page(${pg.name})`;
+              }
+            },
+          };
+          try {
+            return yield* pcpuPopulateChunk(x, p, c, off, size);
+          } finally {
+            p.ops = ops;
+          }
+        },
+      },
+    });
+    const r = explorePercpuChunk(onlyOwnPages, { seed: 42, runs: 1500 });
+    expect(r.counterexample).toBeNull();
+    expect(r.situations.get('pcpu-populate-fails-on-shared-page') ?? 0).toBeGreaterThan(0);
   });
 });
