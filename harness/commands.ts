@@ -55,6 +55,10 @@ export interface GenCtx {
   faults: readonly FaultKind[];
   /** program operations the policy supports */
   ops: readonly Op[];
+  /** the policy's callers are syscalls: no NMI programs */
+  syscall?: boolean;
+  /** requests the policy draws from (object #arg picks one) */
+  nreq?: number;
 }
 
 export type Rng = () => number;
@@ -80,7 +84,8 @@ const steps: Field<number> = {
   schema: int(0),
   simplest: 0,
 };
-const arg: Field<number> = { arb: () => fc.nat(7), draw: (r) => natR(r, 7), schema: int(0), simplest: 0 };
+const argMax = (g: GenCtx): number => Math.max(7, (g.nreq ?? 0) - 1);
+const arg: Field<number> = { arb: (g) => fc.nat(argMax(g)), draw: (r, g) => natR(r, argMax(g)), schema: int(0), simplest: 0 };
 const count: Field<number> = { arb: () => fc.integer({ min: 1, max: 4 }), draw: (r) => 1 + natR(r, 3), schema: int(1), simplest: 1 };
 const burstN: Field<number> = { arb: () => fc.integer({ min: 1, max: 8 }), draw: (r) => 1 + natR(r, 7), schema: int(1), simplest: 1 };
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
@@ -143,7 +148,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   },
   nmi: {
     weight: 6,
-    generated: (g) => g.cfg.nmi,
+    generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, op: nmiOp, arg },
     text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
     run: (sim, c, at) => sim.prog(at, 'nmi', c.op, c.arg, 1, false, 0),
@@ -151,7 +156,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   },
   burst: {
     weight: 2,
-    generated: (g) => g.cfg.nmi,
+    generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, n: burstN, op: nmiOp, arg },
     text: (c) => `burst cpu${c.cpu}: ${c.n} x (1 step, nmi ${c.op}${objArg(c.op, c.arg)})`,
     run: (sim, c, at) => sim.burst(at, c.n, c.op, c.arg),

@@ -20,6 +20,7 @@ export const FAULT_SITUATIONS: Record<FaultKind, string> = {
   percpu: 'an __alloc_percpu_gfp failed',
   trylock: 'a spin_trylock failed',
   cpu_offline: 'a CPU went offline with work queued on it',
+  page: 'an alloc_pages_node() failed while populating a percpu chunk',
 };
 
 /** The situations a policy is expected to reach under the given faults. */

@@ -37,10 +37,12 @@ export interface ProgArgs {
 
 /** A BPF program: one RCU read-side critical section around one call. */
 export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model: AbstractAllocator, a: ProgArgs): Gen<void> {
+  // a syscall (policy.callers) takes no RCU read-side section and may sleep
+  const syscall = policy.callers === 'syscall';
   const rcuToo = a.sleepable && policy.sleepableReadersTakeRcu === true;
-  x.sleepable = a.sleepable;
-  if (a.sleepable) rcuReadLockTrace(x);
-  if (!a.sleepable || rcuToo) rcuReadLock(x);
+  x.sleepable = a.sleepable || syscall;
+  if (a.sleepable && !syscall) rcuReadLockTrace(x);
+  if (!syscall && (!a.sleepable || rcuToo)) rcuReadLock(x);
   switch (a.op) {
     case 'alloc':
       for (let i = 0; i < a.count; i++) {
@@ -71,8 +73,8 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
       break;
     }
   }
-  if (!a.sleepable || rcuToo) rcuReadUnlock(x);
-  if (a.sleepable) rcuReadUnlockTrace(x);
+  if (!syscall && (!a.sleepable || rcuToo)) rcuReadUnlock(x);
+  if (a.sleepable && !syscall) rcuReadUnlockTrace(x);
   x.refs.length = 0;
 }
 

@@ -51,13 +51,20 @@ export function faultKinds(policy: Policy<unknown>, cfg: CheckConfig): FaultKind
   if (!cfg.faults) return [];
   const base: FaultKind[] = cfg.percpu ? ['kmalloc', 'percpu', 'cpu_offline'] : ['kmalloc', 'cpu_offline'];
   // a percpu fault only reaches code in a percpu configuration
-  const kinds = (policy.faults ?? base).filter((f) => f !== 'percpu' || cfg.percpu);
+  const kinds = (policy.faults ?? base).filter((f) => (f !== 'percpu' && f !== 'page') || cfg.percpu || policy.percpuObjects === true);
   return cfg.cpus > 1 ? kinds : kinds.filter((f) => f !== 'cpu_offline');
 }
 
 /** What generation may draw from for policy under cfg. */
 export function genCtx(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
-  return { cfg, faults: faultKinds(policy, cfg), ops: OPS.filter((o) => o !== 'free_rcu' || typeof policy.freeRcu === 'function') };
+  const syscall = policy.callers === 'syscall';
+  return {
+    cfg,
+    faults: faultKinds(policy, cfg),
+    ops: OPS.filter((o) => (o !== 'free_rcu' || typeof policy.freeRcu === 'function') && (!syscall || o === 'alloc' || o === 'free')),
+    syscall,
+    nreq: policy.requests?.length ?? 0,
+  };
 }
 
 export class Sim {
@@ -132,7 +139,8 @@ export class Sim {
       this.coverFree(cpu);
     }
     const req = this.request(arg);
-    const x = start(k, cpu, level, k.label(level === 'nmi' ? 'nmi' : 'prog'), (y) =>
+    if (level === 'nmi' && this.gen.syscall) return null;
+    const x = start(k, cpu, level, k.label(level === 'nmi' ? 'nmi' : this.gen.syscall ? 'syscall' : 'prog'), (y) =>
       bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc }),
     );
     x.isProg = true;
@@ -237,7 +245,7 @@ export class Sim {
     if (kind === 'cpu_offline') return this.hotplug();
     this.k.slab.armed[kind]++;
     this.ran({ t: 'fault', kind });
-    const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock' }[kind] ?? kind;
+    const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock', page: 'alloc_pages_node' }[kind] ?? kind;
     return (this.did = `next ${what} fails`);
   }
 

@@ -21,6 +21,16 @@ export const INVARIANTS = {
   BucketIndexInRange: 'a size-bucket index used to pick a per-CPU cache lies in 0..NUM_CACHES-1',
   NoUseAfterFree: 'no field of a structure is read or written after the structure was freed',
   NoSleepInAtomic: 'no sleeping call (mutex_lock, GFP_KERNEL, vmalloc, synchronize_*, barriers) from a context that cannot sleep',
+  // seed 003, the percpu chunk allocator (model/percpu_chunk.ts)
+  PcpuMapCoversUnit: 'at quiescence each chunk map covers the unit exactly: the sizes of its entries sum to the unit size, none is zero',
+  PcpuFreeSizeExact: 'at quiescence a chunk\'s free_size equals the sum of its free map entries',
+  PcpuContigHintBound: 'at quiescence a chunk\'s contig_hint is at least its largest free map entry (percpu.c\'s header comment)',
+  PcpuChunkInSlot: 'at quiescence every chunk sits once on the pcpu_slot[] list pcpu_chunk_slot() names, and only chunks do',
+  PcpuSlotWalk: 'a list_for_each_entry() over a pcpu_slot[] list stays on that list',
+  PcpuAreasDisjoint: 'an area __alloc_percpu() returns overlaps no live area',
+  PcpuAreaAligned: 'an area __alloc_percpu() returns is aligned as asked',
+  PcpuAreasMatchModel: 'at quiescence the allocated map entries are exactly the live areas (and the static area), each at its offset and at least its size',
+  PcpuLiveAreaPopulated: 'every byte of every live area (and of the static area) lies on a page populated on every possible CPU',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;

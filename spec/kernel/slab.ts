@@ -10,8 +10,8 @@ import { Violation, type Gen, type Owner } from './types.ts';
 /** Injectable faults (BRIEF §1): GFP_NOWAIT kmalloc failure (also any
  *  kmalloc'd batch or copy), __alloc_percpu_gfp failure, spin_trylock
  *  failure, and a CPU going offline (its works run on another CPU). */
-export type FaultKind = 'kmalloc' | 'percpu' | 'trylock' | 'cpu_offline';
-export const FAULT_KINDS: readonly FaultKind[] = ['kmalloc', 'percpu', 'trylock', 'cpu_offline'];
+export type FaultKind = 'kmalloc' | 'percpu' | 'trylock' | 'cpu_offline' | 'page';
+export const FAULT_KINDS: readonly FaultKind[] = ['kmalloc', 'percpu', 'trylock', 'cpu_offline', 'page'];
 
 /** A kmalloc'd structure that is not an allocator object (a batch, a copy
  *  of bpf_mem_alloc). Freeing it makes later touches use-after-free. */
@@ -32,6 +32,12 @@ export function kmallocSizeRoundup(size: number): number {
   return n;
 }
 
+/** A percpu allocator serving __alloc_percpu_gfp()/free_percpu(). */
+export interface PercpuBackend {
+  alloc(x: Context | null, size: number, align: number): Gen<unknown>;
+  free(x: Context | null, pptr: unknown): Gen<void>;
+}
+
 export class Slab {
   /** objects ever created; ids are 0..created-1 */
   created = 0;
@@ -43,7 +49,7 @@ export class Slab {
    *  cache gets the most recently freed one back, as SLUB's freelist does,
    *  so an object identity can re-enter a list it left (ABA) */
   private readonly free = new Map<number, Obj[]>();
-  readonly armed: Record<FaultKind, number> = { kmalloc: 0, percpu: 0, trylock: 0, cpu_offline: 0 };
+  readonly armed: Record<FaultKind, number> = { kmalloc: 0, percpu: 0, trylock: 0, cpu_offline: 0, page: 0 };
   readonly all: Obj[] = [];
   /** kmalloc'd or percpu structures not yet freed (caches, batches, copies) */
   readonly structs = new Set<Owner>();
@@ -127,24 +133,38 @@ export class Slab {
     yield `kfree(${a.name})`;
   }
 
-  /** __alloc_percpu_gfp(size, 8, GFP_NOWAIT) for one unit: size x cpus bytes. */
-  *allocPercpu(x: Context | null, unitSize: number): Gen<boolean> {
+  /** Who serves __alloc_percpu_gfp/free_percpu: null = this engine's
+   *  byte count; a policy may plug in a percpu allocator of its own. */
+  percpuBackend: PercpuBackend | null = null;
+
+  /** __alloc_percpu_gfp(size, 8, GFP_NOWAIT) for one unit: size x cpus
+   *  bytes. Returns the percpu pointer (any truthy value), or null. */
+  *allocPercpu(x: Context | null, unitSize: number): Gen<unknown> {
+    if (this.percpuBackend) {
+      const p = yield* this.percpuBackend.alloc(x, unitSize, 8);
+      if (p !== null) this.percpuAccount(unitSize * this.k.cfg.cpus);
+      return p;
+    }
     const ok = !this.fails('percpu');
     if (ok) this.percpuAccount(unitSize * this.k.cfg.cpus);
     if (x) {
       x.touched = 'percpu';
       yield `__alloc_percpu_gfp(${unitSize}) = ${ok ? 'pptr' : 'NULL'}`;
     }
-    return ok;
+    return ok ? true : null;
   }
 
-  *freePercpu(x: Context | null, unitSize: number): Gen<void> {
+  *freePercpu(x: Context | null, unitSize: number, pptr: unknown = true): Gen<void> {
     this.percpuAccount(-unitSize * this.k.cfg.cpus);
+    if (this.percpuBackend) return yield* this.percpuBackend.free(x, pptr);
     if (x) {
       x.touched = 'percpu';
       yield `free_percpu(${unitSize})`;
     }
   }
+
+  /** obj[1] of a percpu object: the pointer __alloc() got for it */
+  readonly pptrOf = new WeakMap<Obj, unknown>();
 
   percpuAccount(bytes: number): void {
     this.percpuBytes += bytes;

@@ -17,11 +17,12 @@ export const __alloc = kfunc('__alloc', function* (x: Context, c: BpfMemCache): 
     const obj = yield* slab.kmalloc(x, c.percpu_size);
     const pptr = yield* slab.allocPercpu(x, c.unit_size);
     if (!obj || !pptr) {
-      if (pptr) yield* slab.freePercpu(x, c.unit_size);
+      if (pptr) yield* slab.freePercpu(x, c.unit_size, pptr);
       if (obj) yield* slab.kfree(x, obj);
       return null;
     }
     obj.pptrBytes = c.unit_size; // obj[1] = pptr
+    slab.pptrOf.set(obj, pptr);
     return obj;
   }
   return yield* slab.kmalloc(x, c.unit_size);
@@ -30,7 +31,7 @@ export const __alloc = kfunc('__alloc', function* (x: Context, c: BpfMemCache): 
 /** free_one() */
 export const freeOne = kfunc('free_one', function* (x: Context, c: BpfMemCache, obj: Obj): Gen<void> {
   if (c.percpu_size) {
-    yield* x.k.slab.freePercpu(x, obj.pptrBytes);
+    yield* x.k.slab.freePercpu(x, obj.pptrBytes, x.k.slab.pptrOf.get(obj));
     obj.pptrBytes = 0;
   }
   yield* x.k.slab.kfree(x, obj);

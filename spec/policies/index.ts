@@ -22,6 +22,18 @@ import { cacheIdxNoUpperBound } from './bug-cache-idx-no-upper-bound.ts';
 import { deferredFreeFreesCopyFirst } from './bug-deferred-free-frees-copy-first.ts';
 import { allocGfpKernelBug } from './bug-alloc-gfp-kernel.ts';
 import { bpfMaRaiseBeforeRestore } from './control-bpf-ma-raise-before-restore.ts';
+import { percpuChunk } from './percpu-chunk.ts';
+import { bpfMaOnPercpuChunk } from './bpf-ma-on-percpu-chunk.ts';
+import { pcpuHintFromPartialScan } from './bug-pcpu-hint-from-partial-scan.ts';
+import { pcpuAllocSkipsRelocate } from './bug-pcpu-alloc-skips-relocate.ts';
+import { pcpuDepopulateKeepsPagep } from './bug-pcpu-depopulate-keeps-pagep.ts';
+import { pcpuPopulateOneCpu } from './bug-pcpu-populate-one-cpu.ts';
+import { pcpuHeadMergeKeepsFreeSize } from './bug-pcpu-head-merge-keeps-free-size.ts';
+import { pcpuIgnoresAlign } from './bug-pcpu-ignores-align.ts';
+import { pcpuKillKeepsPages } from './bug-pcpu-kill-keeps-pages.ts';
+import { pcpuSplitKeepsTail } from './bug-pcpu-split-keeps-tail.ts';
+import { pcpuAllocKeepsEntryFree } from './bug-pcpu-alloc-keeps-entry-free.ts';
+import { pcpuFreeSkipsStatic } from './bug-pcpu-free-skips-static.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -47,6 +59,18 @@ export const POLICIES: readonly Policy<any>[] = [
   deferredFreeFreesCopyFirst,
   allocGfpKernelBug,
   bpfMaRaiseBeforeRestore,
+  percpuChunk,
+  bpfMaOnPercpuChunk,
+  pcpuHintFromPartialScan,
+  pcpuAllocSkipsRelocate,
+  pcpuDepopulateKeepsPagep,
+  pcpuPopulateOneCpu,
+  pcpuHeadMergeKeepsFreeSize,
+  pcpuIgnoresAlign,
+  pcpuKillKeepsPages,
+  pcpuSplitKeepsTail,
+  pcpuAllocKeepsEntryFree,
+  pcpuFreeSkipsStatic,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

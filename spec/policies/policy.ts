@@ -49,6 +49,13 @@ export interface Policy<S = unknown> {
   readonly situations?: Readonly<Record<string, string>>;
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
+  /** who calls the allocator: BPF programs (default: task level inside an
+   *  RCU read-side section, and perf-event programs in NMI) or syscalls
+   *  (task level, may sleep, no NMI: an allocator under a mutex) */
+  readonly callers?: 'bpf' | 'syscall';
+  /** every object is a per-CPU area: percpu and page faults reach it in
+   *  every configuration, not only the percpu ones */
+  readonly percpuObjects?: boolean;
   /** the requests (size, alignment) programs draw from, for allocators of
    *  arbitrary sizes; default: the configuration's sizes */
   readonly requests?: readonly { size: number; align: number }[];

@@ -1,0 +1,130 @@
+// Seed 003: Tejun Heo's 2009 dynamic percpu allocator (mm/percpu.c), as
+// written: chunks of per-CPU units, a map of signed sizes, contig_hint,
+// slot lists, pages populated per CPU on demand, all under pcpu_mutex.
+// Callers are task-context syscalls: __alloc_percpu() sleeps.
+import type { Context } from '../kernel/context.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { Obj } from '../kernel/obj.ts';
+import type { Gen } from '../kernel/types.ts';
+import { PcpuAreaModel, type LiveArea } from '../../model/percpu_chunk.ts';
+import { __allocPercpu, pcpuSetupStatic } from '../percpu_chunk/alloc.ts';
+import { Pcpu, type PcpuGeom } from '../percpu_chunk/chunk.ts';
+import { freePercpu, pcpuTeardown } from '../percpu_chunk/free.ts';
+import { DEFAULT_OPS, type PcpuOps } from '../percpu_chunk/ops.ts';
+import { definePolicy, type Policy } from './policy.ts';
+
+export interface PcpuState {
+  readonly p: Pcpu;
+  readonly model: PcpuAreaModel;
+  /** the Obj handed to the harness for each live area */
+  readonly areas: WeakMap<Obj, LiveArea>;
+  seq: number;
+}
+
+/** A small machine: 32-byte pages, so the unit (16 pages) is 512 bytes,
+ *  a static area that ends inside its second page, and maps that start
+ *  with 4 entries (16 in the seed) so that growth, from kmalloc to
+ *  vmalloc, happens within a short run. */
+export const SMALL_GEOM: PcpuGeom = { pageSize: 32, staticSize: 40, dflMapAlloc: 4 };
+
+/** The requests programs draw from: tiny, int-sized, odd, page-sized and
+ *  unit-sized areas, alignments up to PAGE_SIZE, and the illegal ones
+ *  (size 0, above the unit, align above PAGE_SIZE). */
+export function pcpuRequests(g: PcpuGeom): { size: number; align: number }[] {
+  const page = g.pageSize;
+  const unit = page << 4;
+  return [
+    { size: 1, align: 1 },
+    { size: 2, align: 1 },
+    { size: 3, align: 2 },
+    { size: 4, align: 4 },
+    { size: 8, align: 8 },
+    { size: 13, align: 1 },
+    { size: 24, align: 8 },
+    { size: page, align: page },
+    { size: page + 1, align: 4 },
+    { size: 3 * page - 5, align: 16 },
+    { size: unit / 2, align: 8 },
+    { size: unit, align: page },
+    { size: 0, align: 4 },
+    { size: unit + 1, align: 4 },
+    { size: 8, align: page * 2 },
+  ];
+}
+
+export const PCPU_SITUATIONS: Record<string, string> = {
+  'pcpu-static-map-attached': 'pcpu_alloc_area() gave the static chunk its first map',
+  'pcpu-map-grow': 'pcpu_split_block() grew a full map through pcpu_realloc()',
+  'pcpu-chunk-created': '__alloc_percpu() found no space and created a chunk',
+  'pcpu-kill-free-chunk': 'free_percpu() killed another fully free chunk',
+  'pcpu-populate-fails': 'pcpu_populate_chunk() failed and gave the range back',
+  'pcpu-head-merge-prev-alloc': 'a head smaller than an int joined the allocated block before it',
+  'pcpu-tail-kept': 'a tail smaller than an int stayed with the area',
+  'pcpu-split': 'pcpu_alloc_area() split a block',
+  'pcpu-hint-partial-scan': 'pcpu_alloc_area() hit before the last entry and only raised contig_hint',
+  'pcpu-alloc-area-enospc': 'pcpu_alloc_area() scanned a chunk whose hint promised room and found none',
+  'pcpu-free-merge-prev': 'pcpu_free_area() merged with the free block before',
+  'pcpu-free-merge-next': 'pcpu_free_area() merged with the free block after',
+  'pcpu-illegal-request': '__alloc_percpu() refused an illegal size or alignment',
+};
+
+export function makePcpu(k: Kernel, geom: PcpuGeom, ops: PcpuOps = DEFAULT_OPS): PcpuState {
+  const p = new Pcpu(k, geom, ops);
+  pcpuSetupStatic(p);
+  const model = new PcpuAreaModel(p);
+  k.audited.push(model);
+  return { p, model, areas: new WeakMap(), seq: 0 };
+}
+
+/** __alloc_percpu(size, align): the area as an Obj, checked on return. */
+export function* pcpuAllocObj(x: Context, s: PcpuState, size: number, align: number): Gen<Obj | null> {
+  const a = yield* __allocPercpu(x, s.p, size, align);
+  if (!a) return null;
+  const obj = new Obj(s.seq++, size);
+  const area: LiveArea = { name: obj.name, chunk: a.chunk, off: a.off, size, align };
+  s.model.allocated(x, obj, area);
+  s.areas.set(obj, area);
+  return obj;
+}
+
+export function* pcpuFreeObj(x: Context, s: PcpuState, obj: Obj): Gen<void> {
+  const a = s.areas.get(obj);
+  if (!a) throw new Error(`percpu-chunk: ${obj.name} is not an area of this allocator`);
+  s.model.freed(obj);
+  s.areas.delete(obj);
+  obj.state = 'slab';
+  yield* freePercpu(x, s.p, a.chunk.addr + a.off);
+}
+
+/** The policy for a geometry and a set of ops (variants override ops). */
+export function percpuChunkPolicy(over: { name: string; summary: string; geom?: PcpuGeom; ops?: Partial<PcpuOps> } & Partial<Policy<PcpuState>>): Policy<PcpuState> {
+  const geom = over.geom ?? SMALL_GEOM;
+  const ops = { ...DEFAULT_OPS, ...over.ops };
+  const { geom: _g, ops: _o, ...rest } = over;
+  return definePolicy<PcpuState>({
+    faults: ['page', 'kmalloc'],
+    // __alloc_percpu() sleeps on pcpu_mutex: its callers are syscalls
+    callers: 'syscall',
+    percpuObjects: true,
+    situations: PCPU_SITUATIONS,
+    requests: pcpuRequests(geom),
+    init: (k) => makePcpu(k, geom, ops),
+    alloc: (x, s, size, align) => pcpuAllocObj(x, s, size, align ?? 8),
+    free: (x, s, obj) => pcpuFreeObj(x, s, obj),
+    destroy: (x, s) => pcpuTeardown(x, s.p),
+    ...rest,
+  });
+}
+
+export const percpuChunk = percpuChunkPolicy({
+  name: 'percpu-chunk',
+  summary: 'mm/percpu.c (seed 003): chunk maps, contig_hint, slot lists, per-CPU pages populated on demand, under pcpu_mutex',
+  findings: {
+    invariants: ['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot', 'NoLeakAtTeardown'],
+    why:
+      "pcpu_populate_chunk()'s error path frees every page of the range, also pages other live areas (or the static area) sit on (a static page it freed and a later call populated again is never freed: NoLeakAtTeardown); " +
+      "pcpu_alloc_area()'s -ENOSPC path relocates the chunk __alloc_percpu() is walking a slot list on; " +
+      'a head merged into the block before it changes free_size without pcpu_chunk_relocate() when pcpu_split_block() then fails',
+    doc: 'docs/seed-findings.md#seed-003-the-percpu-chunk-allocator',
+  },
+});
