@@ -1,6 +1,7 @@
 // The registry of built-in policies: the designs first, then the bug zoo
 // (each a small variant of a design, switched on by name).
 import { bpfMa } from './bpf-ma.ts';
+import { bpfMaUpstream } from './bpf-ma-upstream.ts';
 import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
 import { freeAfterRcuGp } from './free-after-rcu-gp.ts';
 import { percpuOnDemand } from './percpu-on-demand.ts';
@@ -12,10 +13,14 @@ import { pcaFreeFailLeaks } from './bug-pca-free-fail-leaks.ts';
 import { pcaArrayNotFreed } from './bug-pca-array-not-freed.ts';
 import { pcaBulkReturnsFreed } from './bug-pca-bulk-returns-freed.ts';
 import { pcaRefillLeaks } from './bug-pca-refill-leaks.ts';
+import { upstreamDestroyWithoutDraining } from './bug-upstream-destroy-without-draining.ts';
+import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-mem-alloc-skips-free-by-rcu-barrier.ts';
+import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
   bpfMa,
+  bpfMaUpstream,
   reuseAfterRcuGp,
   freeAfterRcuGp,
   percpuOnDemand,
@@ -27,6 +32,9 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaArrayNotFreed,
   pcaBulkReturnsFreed,
   pcaRefillLeaks,
+  upstreamDestroyWithoutDraining,
+  upstreamFreeMemAllocSkipsFreeByRcuBarrier,
+  upstreamExtraRcuKeepsStaleTail,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
