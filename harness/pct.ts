@@ -15,7 +15,7 @@ import type { Counterexample } from './explore.ts';
 import { drawKind, generatedKinds, type Cmd, type GenCtx, type Rng } from './commands.ts';
 import type { CheckConfig } from './config.ts';
 import { emptyResult, type ExploreResult } from './explore.ts';
-import { knownObservations, minimize, runCommands } from './shrink.ts';
+import { knownFindings, knownObservations, minimize, runCommands } from './shrink.ts';
 import { genCtx } from './sim.ts';
 
 export interface PctOptions {
@@ -71,7 +71,7 @@ export function pctCommands(g: GenCtx, seed: number, run: number, depth: number)
 export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[]; known?: readonly string[] }): ExploreResult {
   const depth = o.depth ?? 3;
   const res = emptyResult(policy.name, cfg.name, o.runs);
-  const known = new Set(o.known ?? policy.findings?.invariants ?? []);
+  const known = new Set(o.known ?? knownFindings(policy));
   const g = genCtx(policy, cfg);
   const tolerate = knownObservations(policy, [...known]);
   const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {

@@ -52,9 +52,17 @@ export function runCommands(
   }
 }
 
+/** The policy's known findings: what its source's code as written breaks.
+ *  A zoo variant keeps its base's findings, except the invariants its own
+ *  bug is about: those are never excused. */
+export function knownFindings(policy: Policy<unknown>): string[] {
+  const own = policy.bug?.invariants ?? [];
+  return (policy.findings?.invariants ?? []).filter((i) => !own.includes(i));
+}
+
 /** The policy's known findings that are observations (OBSERVATIONS): a
  *  run notes them and goes on. */
-export function knownObservations(policy: Policy<unknown>, known: readonly string[] = policy.findings?.invariants ?? []): Set<string> {
+export function knownObservations(policy: Policy<unknown>, known: readonly string[] = knownFindings(policy)): Set<string> {
   return new Set(known.filter((i) => OBSERVATIONS.includes(i as InvariantName)));
 }
 

@@ -312,7 +312,7 @@ export class Sim {
       let clean = false;
       for (let attempt = 0; attempt < 3; attempt++) {
         if (!canStart(k, cpu, 'task')) break;
-        const faults = slab.faultsHit;
+        const faults = slab.faultsHit + slab.exhausted;
         let got: Obj | null | undefined;
         const saved = this.log.length;
         this.prog(cpu, 'task', 'alloc', 0, 1, false, 0, (o) => (got = o));
@@ -322,10 +322,10 @@ export class Sim {
         if (clean) {
           throw new Violation(
             'RefillProgress',
-            `an allocation on cpu${cpu} still fails after a failed one raised a refill and everything pending ran with no fault and slab room (${slab.live} of ${k.cfg.maxObjects} objects live)`,
+            `an allocation on cpu${cpu} still fails after a failed one raised a refill that ran with no injected fault and with slab room (now ${slab.live} of ${k.cfg.maxObjects} objects live)`,
           );
         }
-        clean = slab.faultsHit === faults && slab.live < k.cfg.maxObjects && slab.armed.kmalloc === 0 && slab.armed.percpu === 0;
+        clean = slab.faultsHit + slab.exhausted === faults && slab.live < k.cfg.maxObjects && slab.armed.kmalloc === 0 && slab.armed.percpu === 0;
       }
     }
     return (this.did = 'everything pending runs; liveness judged');

@@ -58,6 +58,8 @@ export class Slab {
 
   /** faults consumed so far */
   faultsHit = 0;
+  /** allocations refused because the pool was exhausted, so far */
+  exhausted = 0;
 
   /** The freed addresses per kmalloc cache, in reuse order (state keys). */
   freeLists(): [number, number[]][] {
@@ -80,7 +82,8 @@ export class Slab {
   *kmalloc(x: Context | null, size: number, gfp: 'GFP_NOWAIT' | 'GFP_KERNEL' = 'GFP_NOWAIT'): Gen<Obj | null> {
     if (gfp === 'GFP_KERNEL' && x) mightSleep(x, `kmalloc(${size}, GFP_KERNEL)`);
     let o: Obj | null = null;
-    if (!this.fails('kmalloc') && this.live < this.k.cfg.maxObjects) {
+    if (this.live >= this.k.cfg.maxObjects) this.exhausted++;
+    else if (!this.fails('kmalloc')) {
       const ksize = kmallocSizeRoundup(size);
       o = this.free.get(ksize)?.pop() ?? null;
       if (o === null) {

@@ -30,7 +30,13 @@ export function bpfMemCacheIdx(size: number): number {
   return fls(size - 1) - 2;
 }
 
-export class BpfMemCache implements Owner, Audited {
+/** The functions a cache's refill irq_work and callers go through: seed
+ *  004's MemallocOps, or a family's own (spec/upstream/). */
+export interface CacheOps {
+  bpf_mem_refill(x: Context, c: never): Gen<void>;
+}
+
+export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Audited {
   freed = false;
   readonly free_llist: LlistHead;
   readonly active: Cell;
@@ -53,12 +59,12 @@ export class BpfMemCache implements Owner, Audited {
     readonly unit_size: number,
     readonly percpu_size: number,
     /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts) */
-    public ops: MemallocOps,
+    public ops: O,
   ) {
     this.free_llist = new LlistHead(this, 'free_llist');
     this.active = new Cell(this, 'active');
     this.free_llist_extra = new LlistHead(this, 'free_llist_extra');
-    this.refill_work = new IrqWork(this, 'refill_work', (x) => this.ops.bpf_mem_refill(x, this), 'bpf_mem_refill');
+    this.refill_work = new IrqWork(this, 'refill_work', (x) => (this.ops.bpf_mem_refill as (x: Context, c: unknown) => Gen<void>)(x, this), 'bpf_mem_refill');
     this.free_cnt = new Cell(this, 'free_cnt');
     this.rcu = new RcuHead(this);
     this.free_by_rcu = new LlistHead(this, 'free_by_rcu');
@@ -117,19 +123,26 @@ export class BpfMemCache implements Owner, Audited {
 }
 
 /** The percpu allocation that holds the caches (ma->cache or ma->caches). */
+/** A cache of any family (seed 004's ops or another's), for the functions
+ *  the families share. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCache = BpfMemCache<any>;
+
 export class PercpuCaches implements Owner {
   freed = false;
   constructor(
     readonly name: string,
-    readonly caches: BpfMemCache[],
+    /** seed 004's caches, or a family's own (spec/upstream/) */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    readonly caches: BpfMemCache<any>[],
   ) {}
 }
 
-export class BpfMemAlloc implements Owner {
+export class BpfMemAlloc<O = MemallocOps> implements Owner {
   freed = false;
   readonly name = 'ma';
   /** the memalloc.c functions (null: seed 004's, spec/memalloc/ops.ts) */
-  ops: MemallocOps | null = null;
+  ops: O | null = null;
   /** size != 0: one cache per CPU */
   cache: PercpuCaches | null = null;
   /** size == 0: NUM_CACHES caches per CPU; caches[cpu*NUM_CACHES + i] */

@@ -8,7 +8,7 @@ import { localIrqRestore, localIrqSave } from '../kernel/irqflags.ts';
 import { __llistAdd, __llistDelFirst, eachSafe, llistDelAll } from '../kernel/llist.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
-import type { BpfMemCache } from './cache.ts';
+import type { AnyCache, BpfMemCache } from './cache.ts';
 
 /** __alloc(): kmalloc_node(GFP_NOWAIT); percpu: the object plus a percpu unit. */
 export const __alloc = kfunc('__alloc', function* (x: Context, c: BpfMemCache): Gen<Obj | null> {
@@ -29,7 +29,7 @@ export const __alloc = kfunc('__alloc', function* (x: Context, c: BpfMemCache): 
 });
 
 /** free_one() */
-export const freeOne = kfunc('free_one', function* (x: Context, c: BpfMemCache, obj: Obj): Gen<void> {
+export const freeOne = kfunc('free_one', function* (x: Context, c: AnyCache, obj: Obj): Gen<void> {
   if (c.percpu_size) {
     yield* x.k.slab.freePercpu(x, obj.pptrBytes, x.k.slab.pptrOf.get(obj));
     obj.pptrBytes = 0;
@@ -92,6 +92,6 @@ export function* bpfMemRefill(x: Context, c: BpfMemCache): Gen<void> {
 }
 
 /** irq_work_raise() */
-export const irqWorkRaise = kfunc('irq_work_raise', function* (x: Context, c: BpfMemCache): Gen<void> {
+export const irqWorkRaise = kfunc('irq_work_raise', function* (x: Context, c: AnyCache): Gen<void> {
   yield* irqWorkQueue(x, c.refill_work);
 });

@@ -1,6 +1,7 @@
 // The registry of built-in policies: the designs first, then the bug zoo
 // (each a small variant of a design, switched on by name).
 import { bpfMa } from './bpf-ma.ts';
+import { bpfMaUpstream } from './bpf-ma-upstream.ts';
 import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
 import { freeAfterRcuGp } from './free-after-rcu-gp.ts';
 import { percpuOnDemand } from './percpu-on-demand.ts';
@@ -34,10 +35,14 @@ import { pcpuKillKeepsPages } from './bug-pcpu-kill-keeps-pages.ts';
 import { pcpuSplitKeepsTail } from './bug-pcpu-split-keeps-tail.ts';
 import { pcpuAllocKeepsEntryFree } from './bug-pcpu-alloc-keeps-entry-free.ts';
 import { pcpuFreeSkipsStatic } from './bug-pcpu-free-skips-static.ts';
+import { upstreamDestroyWithoutDraining } from './bug-upstream-destroy-without-draining.ts';
+import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-mem-alloc-skips-free-by-rcu-barrier.ts';
+import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
   bpfMa,
+  bpfMaUpstream,
   reuseAfterRcuGp,
   freeAfterRcuGp,
   percpuOnDemand,
@@ -71,6 +76,9 @@ export const POLICIES: readonly Policy<any>[] = [
   pcpuSplitKeepsTail,
   pcpuAllocKeepsEntryFree,
   pcpuFreeSkipsStatic,
+  upstreamDestroyWithoutDraining,
+  upstreamFreeMemAllocSkipsFreeByRcuBarrier,
+  upstreamExtraRcuKeepsStaleTail,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

@@ -96,7 +96,18 @@ export function* pcpuFreeObj(x: Context, s: PcpuState, obj: Obj): Gen<void> {
   yield* freePercpu(x, s.p, a.chunk.addr + a.off);
 }
 
-/** The policy for a geometry and a set of ops (variants override ops). */
+/** What the harness finds in seed 003's code as written (docs/seed-findings.md). */
+export const PCPU_FINDINGS: NonNullable<Policy<PcpuState>['findings']> = {
+  invariants: ['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot', 'NoLeakAtTeardown'],
+  why:
+    "pcpu_populate_chunk()'s error path frees every page of the range, also pages other live areas (or the static area) sit on (a static page it freed and a later call populated again is never freed: NoLeakAtTeardown); " +
+    "pcpu_alloc_area()'s -ENOSPC path relocates the chunk __alloc_percpu() is walking a slot list on; " +
+    'a head merged into the block before it changes free_size without pcpu_chunk_relocate() when pcpu_split_block() then fails',
+  doc: 'docs/seed-findings.md#seed-003-the-percpu-chunk-allocator',
+};
+
+/** The policy for a geometry and a set of ops (variants override ops; they
+ *  keep the faithful code's findings, minus what the variant is about). */
 export function percpuChunkPolicy(over: { name: string; summary: string; geom?: PcpuGeom; ops?: Partial<PcpuOps> } & Partial<Policy<PcpuState>>): Policy<PcpuState> {
   const geom = over.geom ?? SMALL_GEOM;
   const ops = { ...DEFAULT_OPS, ...over.ops };
@@ -112,6 +123,7 @@ export function percpuChunkPolicy(over: { name: string; summary: string; geom?: 
     alloc: (x, s, size, align) => pcpuAllocObj(x, s, size, align ?? 8),
     free: (x, s, obj) => pcpuFreeObj(x, s, obj),
     destroy: (x, s) => pcpuTeardown(x, s.p),
+    ...(rest.bug ? { findings: PCPU_FINDINGS } : {}),
     ...rest,
   });
 }
@@ -119,12 +131,5 @@ export function percpuChunkPolicy(over: { name: string; summary: string; geom?: 
 export const percpuChunk = percpuChunkPolicy({
   name: 'percpu-chunk',
   summary: 'mm/percpu.c (seed 003): chunk maps, contig_hint, slot lists, per-CPU pages populated on demand, under pcpu_mutex',
-  findings: {
-    invariants: ['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot', 'NoLeakAtTeardown'],
-    why:
-      "pcpu_populate_chunk()'s error path frees every page of the range, also pages other live areas (or the static area) sit on (a static page it freed and a later call populated again is never freed: NoLeakAtTeardown); " +
-      "pcpu_alloc_area()'s -ENOSPC path relocates the chunk __alloc_percpu() is walking a slot list on; " +
-      'a head merged into the block before it changes free_size without pcpu_chunk_relocate() when pcpu_split_block() then fails',
-    doc: 'docs/seed-findings.md#seed-003-the-percpu-chunk-allocator',
-  },
+  findings: PCPU_FINDINGS,
 });
