@@ -3,5 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// harness/policies.ts: policy files load through this loader (one module cache)
+globalThis[Symbol.for('allocspec.tsxRegistered')] = true;
 const { main } = await import('../harness/cli.ts');
 process.exitCode = await main(process.argv.slice(2));
