@@ -15,6 +15,7 @@ import { explore, runCommands } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
 import { inside, shownPath, userCwd, userPath } from './paths.ts';
 import { resolvePolicy } from './policies.ts';
+import { asPolicyError } from './watch.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
@@ -169,7 +170,12 @@ export interface ReplayOutcome {
 
 function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'>) {
   const rec = new TraceRecorder();
-  const { violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant) });
+  let violation;
+  try {
+    ({ violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant) }));
+  } catch (e) {
+    throw asPolicyError(policy, e);
+  }
   return { events: rec.events, trace: renderText(rec.events, cfg.cpus), violation };
 }
 
