@@ -19,7 +19,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import { progressLine, reportCheck, saveFixture, type CheckOptions, type Io, type PolicyRun, type SavedFixture } from './check.ts';
 import { checkedInvariants, type CheckReport } from './report.ts';
 import type { CheckConfig } from './config.ts';
-import { explore } from './explore.ts';
+import { explore, type Counterexample } from './explore.ts';
 import { resolvePolicy } from './policies.ts';
 import { faultKinds } from './sim.ts';
 import { PolicyError, UsageError } from './errors.ts';
@@ -318,7 +318,17 @@ export function policyResults(policies: number, configs: number, records: readon
 }
 
 /** `allocspec check` through jobs: workers, shards, strategies. */
-export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Promise<{ report: CheckReport; exit: number }> {
+/** A counterexample a check saved: where, how to replay it, its trace. */
+export interface Found {
+  counterexample: Counterexample;
+  path: string;
+  /** the path as output shows it */
+  shown: string;
+  replay: string;
+  trace: string;
+}
+
+export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Promise<{ report: CheckReport; exit: number; saved: Map<string, Found> }> {
   const t0 = performance.now(); // throughput display only
   const stdout = p.stdout ?? io.out;
   // regression first: the policies' saved counterexamples
@@ -420,6 +430,13 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
   if (process.env.GITHUB_ACTIONS === 'true') stdout(githubAnnotations(suites));
   if (p.junit) writeReport('--junit', p.junit, renderJunit(suites), stdout);
   if (o.json && !p.shard) writeReport('--json', o.json, JSON.stringify(res.report, null, 2) + '\n', stdout);
+  const found = new Map<string, Found>();
+  for (const { policy, results } of runs) {
+    for (const r of results) {
+      const s = saved.get(`${policy.name}|${r.config}`);
+      if (r.counterexample && s) found.set(`${policy.name}|${r.config}`, { counterexample: r.counterexample, path: s.path, shown: shownPath(s.path), replay: replayCommandOf(s.path), trace: s.trace });
+    }
+  }
   if (p.shard && o.json) {
     // the fixture each shard saved, for merge
     for (const rep of res.report.policies) {
@@ -435,5 +452,5 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
     };
     writeReport('--json', o.json, JSON.stringify({ ...res.report, ...extra }, null, 2) + '\n', stdout);
   }
-  return res;
+  return { ...res, saved: found };
 }
