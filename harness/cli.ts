@@ -72,14 +72,18 @@ const MERGE_HELP = `usage: allocspec merge SHARD.json... [--json FILE]
   SHARD.json     the JSON reports of 'allocspec check --shard I/N --json SHARD.json'
   --json FILE    write the merged report (- or no --json: stdout); the table is printed
   -h, --help     this text
-exit: 0 every invariant held, 1 a violation in a shard, 2 bad usage or bad input (one line on stderr)`;
+exit: 0 every invariant held
+      1 a violation in a shard
+      2 bad usage or bad input (one line on stderr)`;
 
 const BENCH_HELP = `usage: allocspec bench [--seeds N] [--quick] [--out FILE]
   --seeds N      seeds per measurement (default 20; --quick: 5)
   --quick        a short run
   --out FILE     where the results go (default bench/results.json in the package)
   -h, --help     this text
-exit: 0 done, 2 bad usage (one line on stderr)`;
+exit: 0 done
+      1 (not used by bench)
+      2 bad usage (one line on stderr)`;
 
 export function version(): string {
   return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;

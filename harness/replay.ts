@@ -40,6 +40,8 @@ const REPLAY_HELP = `usage: allocspec replay FILE|DIR... [--expect]
                     the shrink is replayed from there and arrives at the same commands)
   --config NAME     configuration (${Object.keys(CONFIGS).join(', ')}; default fixed)
   --runs N          runs to explore (default ${DEFAULT_RUNS})
+  --hook-timeout S  seconds a policy hook may run without yielding before it is reported
+                    as a policy error (default 5; 0: no watchdog, no worker thread)
   --update          refresh a stale fixture that still ends as it states: rewrite its
                     specHash and traceDigest, keep its commands and verdict
   --format F        text (default), json (the explanation as data), mermaid (sequence diagram), html (timeline)
@@ -245,6 +247,7 @@ function parse(args: string[]) {
         out: { type: 'string' },
         update: { type: 'boolean' },
         expect: { type: 'boolean' },
+        'hook-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -274,6 +277,16 @@ export async function replay(args: string[], io: Io): Promise<number> {
   if (!bySeed && !given.length) throw new UsageError('replay: give fixture files or directories (counterexamples/), or --policy P --seed S');
   if (v.expect && bySeed) throw new UsageError('replay: --expect goes with fixture files or directories');
   const files = bySeed ? [] : fixtureFiles(given);
+  const ht = v['hook-timeout'] ?? '5';
+  if (!/^\d+(\.\d+)?$/.test(ht) || Number(ht) > 3600) throw new UsageError(`replay: --hook-timeout: expected seconds from 0 to 3600, got '${ht}'`);
+  if (files.length && Number(ht) > 0) {
+    // every fixture loads and validates here first (one line, exit 2), then
+    // runs once in a watched worker: a hook that never yields is named
+    const named = [];
+    for (const f of files) named.push({ file: f, policy: (await loadFixture(f)).fixture.policy });
+    const { probeFixtures } = await import('./workers.ts');
+    await probeFixtures(named, Number(ht) * 1000);
+  }
   if (v.out === '-') delete v.out;
 
   // the rendering goes to --out or stdout; verdict lines to stdout unless

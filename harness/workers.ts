@@ -27,6 +27,7 @@ import { fromRecord, inShard, jobsOf, toRecord, type JobRecord, type Shard } fro
 import { MEMALLOC_SITUATIONS } from './coverage.ts';
 import { explorePct, type PctOptions } from './pct.ts';
 import { workerBundleOnce } from './bundle.ts';
+import { Violation } from '../spec/kernel/types.ts';
 import { ACTIVE, asPolicyError, BEAT, beacon, HOOK, HOOKS, RUNS, watchedPolicy } from './watch.ts';
 
 export type Strategy = 'uniform' | 'pct';
@@ -100,16 +101,43 @@ function raised(m: Extract<FromWorker, { ok: false }>, job: number): Error {
   return new Error(`worker: job ${job}: ${m.error}`);
 }
 
-/** What the main thread sends a worker: a job and the worker's beacon. */
-interface ToWorker {
-  spec: JobSpec;
-  beacon: Int32Array;
+/** What the main thread sends a worker: a job (or a fixture to run once,
+ *  for replay's watchdog) and the worker's beacon. */
+type ToWorker = { spec: JobSpec; beacon: Int32Array } | { probe: string; beacon: Int32Array };
+
+/** Run a fixture's commands once with the hooks watched; a violation is no
+ *  error here (replay reports it), anything else is. */
+async function probe(file: string, b: Int32Array): Promise<void> {
+  const { loadFixture } = await import('./replay.ts');
+  const { isInvariant } = await import('../model/invariants.ts');
+  const { runCommands } = await import('./explore.ts');
+  const { fixture, policy } = await loadFixture(file);
+  Atomics.add(b, BEAT, 1);
+  Atomics.store(b, ACTIVE, 1);
+  try {
+    runCommands(watchedPolicy(policy, b), fixture.config, fixture.commands, { promise: fixture.promise.filter(isInvariant) });
+  } catch (e) {
+    const err = asPolicyError(policy, e);
+    if (!(err instanceof Violation)) throw err;
+  }
 }
 
 /** The worker side: one job per message, one result per job. */
 export function serve(): void {
-  parentPort!.on('message', async ({ spec, beacon: b }: ToWorker) => {
+  parentPort!.on('message', async (m: ToWorker) => {
     let msg: FromWorker;
+    const b = m.beacon;
+    if ('probe' in m) {
+      try {
+        await probe(m.probe, b);
+        msg = { ok: true, record: null as unknown as JobRecord };
+      } catch (e) {
+        msg = failure(e);
+      }
+      Atomics.store(b, ACTIVE, 0);
+      return parentPort!.postMessage(msg);
+    }
+    const { spec } = m;
     try {
       const { policy, file } = await policyOf(spec.policyRef);
       Atomics.store(b, RUNS, 0);
@@ -244,6 +272,52 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
     await Promise.all(pool.map((p) => p.w.terminate()));
   }
   return out;
+}
+
+/** Replay's watchdog: run each fixture once in a worker first, so that a
+ *  hook that never yields is stopped after timeoutMs and named (replay
+ *  itself then runs in this thread, where it cannot be interrupted). */
+export async function probeFixtures(files: readonly { file: string; policy: string }[], timeoutMs: number): Promise<void> {
+  if (!files.length || !timeoutMs) return;
+  const entry = (await workerBundleOnce()) ?? new URL('./worker-entry.mjs', import.meta.url);
+  const w = new Worker(entry);
+  const b = beacon();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  try {
+    for (const { file, policy } of files) {
+      await new Promise<void>((resolveOne, reject) => {
+        let beat = -1;
+        let since = performance.now();
+        let over = false;
+        const done = (f: () => void): void => {
+          over = true;
+          clearInterval(timer);
+          w.removeAllListeners('message');
+          w.removeAllListeners('exit');
+          f();
+        };
+        timer = setInterval(() => {
+          const now = performance.now();
+          const cur = Atomics.load(b, BEAT);
+          if (cur !== beat) {
+            beat = cur;
+            since = now;
+          } else if (Atomics.load(b, ACTIVE) && now - since > timeoutMs) {
+            const hook = HOOKS[Atomics.load(b, HOOK)] || 'callback';
+            const secs = +(timeoutMs / 1000).toFixed(3);
+            const where = hook === 'callback' ? 'never returned (an irq_work, kworker or RCU callback it queued, outside its hooks)' : 'never yielded';
+            done(() => reject(new PolicyError(policy, hook, where, `no step for ${secs} s (--hook-timeout ${secs}: a loop without a yield?)`)));
+          }
+        }, TICK_MS);
+        w.once('exit', (code) => !over && done(() => reject(new Error(`replay watchdog: worker exited with code ${code}`))));
+        w.once('message', (m: FromWorker) => done(() => (m.ok ? resolveOne() : reject(raised(m, 0)))));
+        w.postMessage({ probe: file, beacon: b } satisfies ToWorker);
+      });
+    }
+  } finally {
+    clearInterval(timer);
+    await w.terminate();
+  }
 }
 
 export interface ParallelOptions {
