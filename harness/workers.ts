@@ -28,6 +28,7 @@ import { MEMALLOC_SITUATIONS } from './coverage.ts';
 import { explorePct, type PctOptions } from './pct.ts';
 import { workerBundleOnce } from './bundle.ts';
 import { Violation } from '../spec/kernel/types.ts';
+import { findPolicy } from '../spec/policies/index.ts';
 import { ACTIVE, asPolicyError, BEAT, beacon, HOOK, HOOKS, RUNS, watchedPolicy } from './watch.ts';
 
 export type Strategy = 'uniform' | 'pct';
@@ -173,6 +174,10 @@ export interface RunJobsOptions {
   /** runs started so far (capped by each job's budget) and the total
    *  budget, about every quarter second while workers run */
   onTick?: (runs: number, budget: number) => void;
+  /** policies at hand in this thread, by policyRef (objects given to the
+   *  API need not be built-in or in a file); others are resolved by name
+   *  or file */
+  local?: ReadonlyMap<string, { policy: Policy<unknown>; file?: string }>;
 }
 
 /** How often the main thread looks at the workers' beacons. */
@@ -187,13 +192,19 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
   const timeout = ro.hookTimeout ?? 0;
   if (!timeout && (workers <= 1 || specs.length <= 1)) {
     for (let i = 0; i < specs.length; i++) {
-      const { policy, file } = await policyOf(specs[i]!.policyRef);
+      const { policy, file } = ro.local?.get(specs[i]!.policyRef) ?? (await policyOf(specs[i]!.policyRef));
       out[i] = runJob(specs[i]!, policy, file);
       onRecord?.(specs[i]!, out[i]!);
     }
     return out;
   }
   if (!specs.length) return out;
+  for (const s of specs) {
+    const l = ro.local?.get(s.policyRef);
+    if (l && !l.file && findPolicy(s.policyRef) !== l.policy) {
+      throw new UsageError(`policy ${l.policy.name} is an object of this process, not a built-in or a file: a worker thread cannot load it (run it in this thread: workers 1, no hook timeout)`);
+    }
+  }
   // the bundle, or the sources through tsx when it cannot be built
   const entry = (await workerBundleOnce()) ?? new URL('./worker-entry.mjs', import.meta.url);
   const pool = Array.from({ length: Math.max(1, Math.min(workers, specs.length)) }, () => ({ w: new Worker(entry), b: beacon(), beat: -1, since: 0, at: -1 }));
@@ -462,7 +473,8 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
   };
   let records: JobRecord[];
   try {
-    records = await runJobs(specs, p.workers, onRecord, { hookTimeout: p.hookTimeout ?? 0, onTick: (r, b) => tick(r, b) });
+    const local = new Map(o.policies.map((x) => [x.file ?? x.policy.name, x] as const));
+    records = await runJobs(specs, p.workers, onRecord, { hookTimeout: p.hookTimeout ?? 0, onTick: (r, b) => tick(r, b), local });
   } finally {
     clear();
   }

@@ -1,15 +1,14 @@
 // A policy checked from a test suite (vitest here; jest alike): assertPolicy
 // resolves when every invariant holds and rejects with the trace, the saved
-// fixture and the command that replays it. In your own project, vitest
-// must transform the package's TypeScript: add
-//   test: { server: { deps: { inline: ['allocspec'] } } }
-// to vitest.config.ts (see docs/policy-api.md, "From a test suite").
+// fixture and the command that replays it (docs/policy-api.md, "From a
+// test suite").
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertPolicy, checkPolicy } from 'allocspec';
 import { bpfMa } from 'allocspec/spec/policies/bpf-ma.ts';
+import myPolicy from './my-policy.ts';
 
 // counterexamples of this example go to a temporary directory; a real
 // suite keeps the default, ./counterexamples, and commits them
@@ -20,6 +19,10 @@ describe('allocator policies', () => {
   it('bpf-ma holds every invariant', async () => {
     const r = await assertPolicy(bpfMa, { configs: ['fixed'], runs: 200, fixturesDir: fixtures });
     expect(r.policy.counterexample).toBeNull();
+  });
+
+  it('a policy of your own, as an object, holds too', async () => {
+    await assertPolicy(myPolicy, { configs: ['fixed'], runs: 200, fixturesDir: fixtures });
   });
 
   it('a zoo variant fails, with the trace, the fixture and the replay command', async () => {
