@@ -205,6 +205,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     const depth = int('depth', v.depth as string, 0, 1000);
     if (depth === undefined) throw new UsageError('--exhaustive needs --depth N');
     if (opts.json === '-') throw new UsageError('--exhaustive: --json - is not supported; give a file');
+    if (v.junit !== undefined || v.shard !== undefined) throw new UsageError('--exhaustive: --junit and --shard go with the random search, not with --exhaustive');
     return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1));
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';

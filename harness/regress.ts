@@ -10,6 +10,7 @@ import type { Io } from './check.ts';
 import { runCommands } from './explore.ts';
 import { parseFixture, policyDir } from './fixture.ts';
 import { replayCommand, shownPath } from './paths.ts';
+import { faultKinds } from './sim.ts';
 import { asPolicyError } from './watch.ts';
 
 export interface Regression {
@@ -51,6 +52,12 @@ export function replaySaved(
       // another policy of the same name (a file elsewhere): not ours
       if (fx.policy !== policy.name) continue;
       if (file && fx.policyFile && resolve(dirname(path), fx.policyFile) !== resolve(file)) continue;
+      const kinds = faultKinds(policy, fx.config);
+      const bad = fx.commands.find((c) => c.t === 'fault' && !kinds.includes(c.kind));
+      if (bad && bad.t === 'fault') {
+        skipped.push(`${shownPath(path)} (fault '${bad.kind}' is outside the configuration)`);
+        continue;
+      }
       replayed++;
       let v;
       try {
