@@ -3,15 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isInvariant, type InvariantName } from '../model/invariants.ts';
-import { CORRECT_POLICIES } from '../spec/policies/index.ts';
-import { type CheckOptions, type Io } from './check.ts';
+import type { InvariantName } from '../model/invariants.ts';
+import type { CheckOptions, Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
-import { MAX_COMMANDS, ROOT } from './fixture.ts';
-import { userCwd, userPath } from './paths.ts';
-import { resolvePolicy } from './policies.ts';
-import { replay } from './replay.ts';
+import { MAX_COMMANDS } from './limits.ts';
+import { ROOT, userCwd, userPath } from './paths.ts';
 
 /** Runs per (policy, configuration) when --runs is not given: sized so the
  *  default check takes about a minute on a 2-core machine. */
@@ -176,6 +173,10 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     if (v['no-faults']) c.faults = false;
     if (c.percpu && c.size === 0) throw new UsageError('--percpu needs a fixed --size (size 0 with percpu is invalid in bpf_mem_alloc_init)');
   }
+  // the spec loads only now: --help and bad usage answer without it
+  const { isInvariant } = await import('../model/invariants.ts');
+  const { CORRECT_POLICIES } = await import('../spec/policies/index.ts');
+  const { resolvePolicy } = await import('./policies.ts');
   const promise: InvariantName[] = ((v.promise as string[] | undefined) ?? []).map((p) => {
     if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'`);
     return p;
@@ -238,8 +239,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     switch (cmd) {
       case 'check':
         return await runCheck(rest, io);
-      case 'replay':
+      case 'replay': {
+        const { replay } = await import('./replay.ts');
         return await replay(rest, io);
+      }
       case 'merge': {
         if (wantsHelp(rest)) return io.out(MERGE_HELP + '\n'), 0;
         const { merge } = await import('./merge.ts');

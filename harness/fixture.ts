@@ -13,11 +13,8 @@ import { UsageError } from './errors.ts';
 
 export const FIXTURE_FORMAT = 'allocspec-counterexample';
 export const FIXTURE_VERSION = 1;
-/** Commands a run may have at most (--max-commands); bounds a fixture too. */
-export const MAX_COMMANDS = 1000;
-/** A fixture file larger than this is not read (a run of MAX_COMMANDS
- *  commands is a few hundred kilobytes). */
-export const MAX_FIXTURE_BYTES = 4 << 20;
+export { MAX_COMMANDS, MAX_FIXTURE_BYTES } from './limits.ts';
+import { MAX_COMMANDS } from './limits.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

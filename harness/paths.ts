@@ -5,7 +5,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package's own directory (this file is harness/paths.ts). */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The directory the user ran allocspec in. `npm --prefix REPO run check`
  *  runs in the package directory and passes the caller's directory as
