@@ -1,7 +1,7 @@
 // Resolve --policy arguments: a built-in name, or a path to a module whose
 // default export (or export `policy`) is a Policy.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { userCwd } from './paths.ts';
@@ -32,15 +32,34 @@ export function validatePolicy(p: unknown, from: string): Policy<unknown> {
  *  instance of every spec/ module. */
 export const TSX_REGISTERED = Symbol.for('allocspec.tsxRegistered');
 
-/** Import a policy module: through the registered loader when there is one
- *  (one module instance), else through tsx's tsImport (which loads its own
- *  copies of what the file imports: spec/ values are recognised by brand,
+/** Is `file` an ES module by Node's rules: .mts, or .ts/.js under a
+ *  package.json with "type": "module"? */
+function isEsm(file: string): boolean {
+  if (/\.m[tj]s$/.test(file)) return true;
+  if (/\.c[tj]s$/.test(file)) return false;
+  for (let d = dirname(file); ; d = dirname(d)) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        return (JSON.parse(readFileSync(pj, 'utf8')) as { type?: string }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dirname(d) === d) return false;
+  }
+}
+
+/** Import a policy module: an ES module through the registered loader when
+ *  there is one (one module cache: the policy and the harness share one
+ *  instance of every spec/ module); otherwise, or for a file Node would
+ *  take as CommonJS (no "type": "module" above it), through tsx's
+ *  tsImport, which follows the file's own module type but loads its own
+ *  copies of what the file imports (spec/ values are recognised by brand,
  *  so violations still count). */
 export async function importPolicyFile(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
-  if ((globalThis as Record<symbol, unknown>)[TSX_REGISTERED]) return (await import(url)) as Record<string, unknown>;
-  // tsx's tsImport loads a .ts file as ESM or CJS by its own package.json,
-  // wherever it lives; a CJS module arrives wrapped in `default`
+  if ((globalThis as Record<symbol, unknown>)[TSX_REGISTERED] && isEsm(file)) return (await import(url)) as Record<string, unknown>;
   return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
 }
 

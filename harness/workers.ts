@@ -205,8 +205,7 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
       throw new UsageError(`policy ${l.policy.name} is an object of this process, not a built-in or a file: a worker thread cannot load it (run it in this thread: workers 1, no hook timeout)`);
     }
   }
-  // the bundle, or the sources through tsx when it cannot be built
-  const entry = (await workerBundleOnce()) ?? new URL('./worker-entry.mjs', import.meta.url);
+  const entry = await workerEntry(specs.some((s) => !findPolicy(s.policyRef)));
   const pool = Array.from({ length: Math.max(1, Math.min(workers, specs.length)) }, () => ({ w: new Worker(entry), b: beacon(), beat: -1, since: 0, at: -1 }));
   const pending = dispatchOrder(specs);
   const budget = specs.reduce((a, s) => a + s.runs, 0);
@@ -285,12 +284,23 @@ export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spe
   return out;
 }
 
+/** Where a worker starts: the bundle of the sources, which loads fast; or,
+ *  when a job runs a policy file, the sources themselves through tsx
+ *  (harness/worker-entry.mjs), so that the policy file and the harness
+ *  share one instance of every spec/ module in that worker as in the main
+ *  thread (the bundle holds copies of its own). */
+async function workerEntry(policyFiles: boolean): Promise<string | URL> {
+  const sources = new URL('./worker-entry.mjs', import.meta.url);
+  if (policyFiles) return sources;
+  return (await workerBundleOnce()) ?? sources;
+}
+
 /** Replay's watchdog: run each fixture once in a worker first, so that a
  *  hook that never yields is stopped after timeoutMs and named (replay
  *  itself then runs in this thread, where it cannot be interrupted). */
 export async function probeFixtures(files: readonly { file: string; policy: string }[], timeoutMs: number): Promise<void> {
   if (!files.length || !timeoutMs) return;
-  const entry = (await workerBundleOnce()) ?? new URL('./worker-entry.mjs', import.meta.url);
+  const entry = await workerEntry(files.some((f) => !findPolicy(f.policy)));
   const w = new Worker(entry);
   const b = beacon();
   let timer: ReturnType<typeof setInterval> | undefined;

@@ -54,6 +54,30 @@ describe("the tutorial's break-it step, outside the repository", () => {
     expect(replay.out).toMatch(new RegExp(`^${saved}: violation reproduces: (NoKernelWarn|Conservation)$`, 'm'));
   });
 
+  it('one module instance of the spec for the harness and the policy, however the policy imports it', () => {
+    const dir = project();
+    const rel = join('node_modules', 'allocspec'); // relative to dir, through the link
+    const via: Record<string, string> = {
+      pkg: 'allocspec/spec',
+      abs: join(REPO, 'spec'),
+      rel: `./${rel}/spec`,
+    };
+    for (const [name, base] of Object.entries(via)) {
+      // the Kernel the harness boots is an instance of the class the policy imported
+      writeFileSync(
+        join(dir, `${name}.ts`),
+        `import { Kernel } from '${base}/kernel/kernel.ts';
+import { bpfMa } from '${base}/policies/bpf-ma.ts';
+` +
+          `export default { ...bpfMa, name: '${name}', init(k, o) { if (!(k instanceof Kernel)) throw new Error('two instances of spec/kernel/kernel.ts'); return bpfMa.init(k, o); } };
+`,
+      );
+      const r = run(process.execPath, [BIN, 'check', '--policy', `./${name}.ts`, '--config', 'fixed', '--runs', '20', '--quiet'], dir);
+      expect(r.err, name).toBe('');
+      expect(r.code, name).toBe(0);
+    }
+  });
+
   it('through npm --prefix: paths are the caller\'s, and the printed replay command works there', () => {
     const dir = project();
     const r = run('npm', ['--prefix', REPO, 'run', 'check', '--', '--policy', './my-policy.ts', '--config', 'fixed', '--quiet', '--json', 'report.json'], dir);
