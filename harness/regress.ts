@@ -22,6 +22,18 @@ export interface Regression {
   replay: string;
 }
 
+/** The fixture files saved for each policy (whatever they hold). */
+export function savedFixtures(policies: readonly { policy: Policy<unknown> }[], fixturesDir: string): { file: string; policy: string }[] {
+  return policies.flatMap(({ policy }) => {
+    const dir = join(fixturesDir, policyDir(policy.name));
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => ({ file: join(dir, f), policy: policy.name }));
+  });
+}
+
 /** Replay the fixtures saved for each policy under fixturesDir/<policy>/;
  *  print one line per policy that has any; return those that still fail. */
 export function replaySaved(

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { fixtureOf } from './check.ts';
 import { githubAnnotations, renderJunit, type SuiteResult } from './junit.ts';
 import { replayCommand as replayCommandOf, shownPath, userPath } from './paths.ts';
-import { replaySaved } from './regress.ts';
+import { replaySaved, savedFixtures } from './regress.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { progressLine, reportCheck, saveFixture, type CheckOptions, type Io, type PolicyRun, type SavedFixture } from './check.ts';
@@ -298,7 +298,7 @@ async function workerEntry(policyFiles: boolean): Promise<string | URL> {
 /** Replay's watchdog: run each fixture once in a worker first, so that a
  *  hook that never yields is stopped after timeoutMs and named (replay
  *  itself then runs in this thread, where it cannot be interrupted). */
-export async function probeFixtures(files: readonly { file: string; policy: string }[], timeoutMs: number): Promise<void> {
+export async function probeFixtures(files: readonly { file: string; policy: string }[], timeoutMs: number, skipBadInput = false): Promise<void> {
   if (!files.length || !timeoutMs) return;
   const entry = await workerEntry(files.some((f) => !findPolicy(f.policy)));
   const w = new Worker(entry);
@@ -331,7 +331,7 @@ export async function probeFixtures(files: readonly { file: string; policy: stri
           }
         }, TICK_MS);
         w.once('exit', (code) => !over && done(() => reject(new Error(`replay watchdog: worker exited with code ${code}`))));
-        w.once('message', (m: FromWorker) => done(() => (m.ok ? resolveOne() : reject(raised(m, 0)))));
+        w.once('message', (m: FromWorker) => done(() => (m.ok || (skipBadInput && m.usage) ? resolveOne() : reject(raised(m, 0)))));
         w.postMessage({ probe: file, beacon: b } satisfies ToWorker);
       });
     }
@@ -427,6 +427,11 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
   const t0 = performance.now(); // throughput display only
   const stdout = p.stdout ?? io.out;
   // regression first: the policies' saved counterexamples
+  if (p.regress !== false && p.hookTimeout) {
+    // the saved fixtures run once in a watched worker first: a policy edited
+    // into a hook that never yields is stopped here too, not hung on
+    await probeFixtures(savedFixtures(o.policies, o.fixturesDir), p.hookTimeout, true);
+  }
   const regressions = p.regress === false ? [] : replaySaved(o.policies, o.fixturesDir, io);
   const jobs = jobsOf(o.policies.length, o.configs.length, o.seed).filter((j) => inShard(j, p.shard));
   const specs: JobSpec[] = jobs.map((j) => {

@@ -75,6 +75,19 @@ describe('faults', () => {
     expect(oneLine(io.stderr())).toMatch(/^allocspec: policy spin: hook alloc never yielded: no step for 0\.5 s/);
   });
 
+  it("check's replay of saved fixtures is watched too: a policy edited into a busy loop is named, exit 2", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'package.json'), '{}\n');
+    const file = policyFile(dir, 'spin', 'function* () { for (;;) {} }');
+    const f: Fixture = JSON.parse(readFileSync(ZOO_FIXTURE, 'utf8'));
+    mkdirSync(join(dir, 'counterexamples', 'spin'), { recursive: true });
+    writeFileSync(join(dir, 'counterexamples', 'spin', 'x.json'), JSON.stringify({ ...f, policy: 'spin', policyFile: '../../spin.ts' }));
+    const io = captureIo();
+    expect(await main(['check', '--policy', file, '--config', 'fixed', '--fixtures', join(dir, 'counterexamples'), '--hook-timeout', '0.5', '--quiet'], io)).toBe(2);
+    // named by the replay of the saved fixture, before any exploration
+    expect(oneLine(io.stderr())).toMatch(/^allocspec: policy spin: hook alloc never yielded: no step for 0\.5 s \(--hook-timeout/);
+  });
+
   it('an error thrown in a callback the policy queued is a policy error, not a crash: exit 2', async () => {
     const dir = tmp();
     const file = join(dir, 'cb.ts');
