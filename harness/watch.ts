@@ -1,5 +1,5 @@
 // What a job publishes while it runs, for the thread that watches it: a
-// heartbeat bumped on every step of a policy hook and every run, the hook
+// heartbeat bumped on every step of the run and of a policy hook, the hook
 // running now, and the runs started. JavaScript cannot interrupt a busy
 // loop in its own thread, so a job runs in a worker and the main thread
 // terminates it when the heartbeat stops (--hook-timeout), naming the hook
@@ -72,6 +72,11 @@ export function watchedPolicy<S>(policy: Policy<S>, b: Int32Array): Policy<S> {
     ...policy,
     init: (...a: Parameters<Policy<S>['init']>) => {
       Atomics.add(b, RUNS, 1);
+      // every step of the run beats too (the model's per-step check, when
+      // there is one, still runs): only code that stops stepping is stopped
+      const k = a[0];
+      const check = k.onStep;
+      k.onStep = check ? (x) => (Atomics.add(b, BEAT, 1), check(x)) : () => void Atomics.add(b, BEAT, 1);
       return within(HOOKS.indexOf('init'), () => init.apply(policy, a));
     },
     alloc: wrap('alloc'),
