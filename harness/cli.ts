@@ -8,7 +8,7 @@ import type { CheckOptions, Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { MAX_COMMANDS } from './limits.ts';
-import { ROOT, userCwd, userPath } from './paths.ts';
+import { ROOT, userPath } from './paths.ts';
 
 /** Runs per (policy, configuration) when --runs is not given: sized so the
  *  default check takes about a minute on a 2-core machine. */
@@ -287,4 +287,3 @@ export function defaultIo(): Io {
     tty: !!process.stderr.isTTY,
   };
 }
-void userCwd;
