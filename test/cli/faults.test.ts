@@ -104,6 +104,24 @@ describe('faults', () => {
     }
   });
 
+  it('a violation thrown in a callback the policy queued is a violation, with a trace: exit 1', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    const file = join(dir, 'warn.ts');
+    writeFileSync(
+      file,
+      `import { bpfMa } from '${REPO}/spec/policies/bpf-ma.ts';\nimport { WARN_ON } from '${REPO}/spec/kernel/bug.ts';\n` +
+        `const seen = new Set();\nconst visit = (v) => { if (!v || typeof v !== 'object' || seen.has(v)) return; seen.add(v); if (v.refill_work) v.refill_work.fn = function* (x) { yield 'refill'; WARN_ON(x, true, 'WARN_ON(in refill)'); }; for (const x of Object.values(v)) visit(x); };\n` +
+        `export default { ...bpfMa, name: 'warn', init(k, o) { const ma = bpfMa.init(k, o); seen.clear(); visit(ma); return ma; } };\n`,
+    );
+    for (const extra of [['--hook-timeout', '0', '--workers', '1'], []]) {
+      const io = captureIo();
+      expect(await main(['check', '--policy', file, '--config', 'fixed', '--quiet', '--fixtures', tmp(), ...extra], io)).toBe(1);
+      expect(io.stdout()).toMatch(/^✗ NoKernelWarn: WARN_ON\(in refill\)/m);
+      expect(io.stderr()).toBe('');
+    }
+  });
+
   it("a fixture's commands are capped by its configuration's maxCommands: exit 2", async () => {
     const dir = tmp();
     const f: Fixture = JSON.parse(readFileSync(ZOO_FIXTURE, 'utf8'));
