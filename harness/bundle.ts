@@ -29,7 +29,9 @@ const ENTRY_NAME = 'worker-bundle-entry.ts';
 
 /** Hash of the inputs' content, or null when one is gone. */
 function hashOf(inputs: readonly string[]): string | null {
-  const h = createHash('sha256').update(FORMAT).update('\0').update(ENTRY);
+  // ROOT too: the bundle bakes in its sources' absolute URLs, and two
+  // checkouts may share one node_modules (a git worktree's symlink)
+  const h = createHash('sha256').update(FORMAT).update('\0').update(ROOT).update('\0').update(ENTRY);
   for (const rel of [...inputs].sort()) {
     const abs = join(ROOT, rel);
     if (!existsSync(abs)) return null;

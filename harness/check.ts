@@ -12,6 +12,7 @@ import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type F
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import { renderText, TraceRecorder } from './trace.ts';
+import { replayCommand, shownPath } from './paths.ts';
 
 export interface Io {
   out: (s: string) => void;
@@ -117,16 +118,16 @@ export function reportCheck(
       const cfg = o.configs.find((c) => c.name === hit.config)!;
       // save first: nothing printed below can lose the counterexample
       const { path, trace } = saved.get(`${policy.name}|${cfg.name}`) ?? saveFixture(o, policy, file, cfg, hit.counterexample!);
-      rep.counterexample!.fixture = path;
-      rep.counterexample!.replay = `npm run replay -- ${path}`;
+      rep.counterexample!.fixture = shownPath(path);
+      rep.counterexample!.replay = replayCommand(path);
       io.out(`\n${policy.name}: ${hit.counterexample!.invariant} violated (config ${cfg.name}, seed ${hit.counterexample!.seed}, path ${hit.counterexample!.path})\n`);
-      io.out(`  saved: ${path}\n  replay: npm run replay -- ${path}\n\n`);
+      io.out(`  saved: ${shownPath(path)}\n  replay: ${replayCommand(path)}\n\n`);
       io.out(trace);
       // every configuration's counterexample is on disk; the first is shown
       for (const r of hits.slice(1)) {
         const c = o.configs.find((x) => x.name === r.config)!;
         const s = saved.get(`${policy.name}|${c.name}`) ?? saveFixture(o, policy, file, c, r.counterexample!);
-        io.out(`${policy.name}: ${r.counterexample!.invariant} also violated in config ${c.name}: ${s.path}\n`);
+        io.out(`${policy.name}: ${r.counterexample!.invariant} also violated in config ${c.name}: ${shownPath(s.path)}\n`);
       }
     }
     // known findings of the modelled source: saved, one line each
@@ -134,11 +135,12 @@ export function reportCheck(
       const r = results.find((q) => q.config === k.config)!;
       const cx = r.known.find((c) => c.invariant === k.invariant)!;
       const cfg = o.configs.find((c) => c.name === k.config)!;
-      const { path } = saveFixture(o, policy, file, cfg, cx);
-      k.fixture = path;
-      k.replay = `npm run replay -- ${path}`;
+      const { path } = saved.get(`${policy.name}|${cfg.name}|${k.invariant}`) ?? saveFixture(o, policy, file, cfg, cx);
+      k.fixture = shownPath(path);
+      k.replay = replayCommand(path);
+      // a green run: the known finding in one line, and how to see it
       const f = policy.findings;
-      io.out(`${policy.name}: known finding ${k.invariant} in ${k.runs} run(s)${f ? ` (${f.doc})` : ''}; trace: npm run replay -- ${path}\n`);
+      io.out(`${policy.name}: known finding ${k.invariant} in ${k.runs} run(s)${f ? ` (${f.doc})` : ''}; trace: ${replayCommand(path)}\n`);
     }
     reports.push(rep);
   }

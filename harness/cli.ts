@@ -1,48 +1,90 @@
 // The allocspec command line: check, replay, bench. Bad usage is one line
 // on stderr and exit code 2.
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isInvariant, type InvariantName } from '../model/invariants.ts';
-import { CORRECT_POLICIES } from '../spec/policies/index.ts';
-import { type CheckOptions, type Io } from './check.ts';
+import type { InvariantName } from '../model/invariants.ts';
+import type { CheckOptions, Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
-import { ROOT } from './fixture.ts';
-import { resolvePolicy } from './policies.ts';
-import { replay } from './replay.ts';
+import { MAX_COMMANDS } from './limits.ts';
+import { ROOT, userPath } from './paths.ts';
 
 /** Runs per (policy, configuration) when --runs is not given: sized so the
  *  default check takes about a minute on a 2-core machine. */
 export const DEFAULT_RUNS = 5000;
 export const DEFAULT_SEED = 1;
 
-const USAGE = `usage: allocspec <check|replay|bench|merge> [options]
+/** Seconds a policy hook may run without yielding (--hook-timeout). */
+export const DEFAULT_HOOK_TIMEOUT = 5;
+
+const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included)
+      1 a violation (its counterexample saved and printed first)
+      2 bad usage, bad input, a policy error, or a report that cannot be written
+        (one line on stderr)`;
+
+const USAGE = `usage: allocspec <check|replay|merge|bench> [options]
   check   explore policies and check invariants (default: every correct built-in policy)
-  replay  replay saved counterexamples: allocspec replay FILE...
-  bench   measure exploration throughput (writes bench/results.json)
+  replay  replay saved counterexamples: allocspec replay FILE|DIR... [--expect]
   merge   merge the JSON reports of check --shard i/n: allocspec merge a.json b.json [--json OUT]
-run 'allocspec check --help' for the options`;
+  bench   measure exploration throughput (writes bench/results.json)
+  --version        print the version
+  -h, --help       this text; 'allocspec <command> --help' lists a command's options
+paths are relative to the directory you run allocspec in
+${EXIT_CODES}`;
 
 const CHECK_HELP = `usage: allocspec check [options]
   --policy NAME|FILE     policy to check (repeatable; default: all correct built-ins)
   --config NAME[,NAME]   configurations (${Object.keys(CONFIGS).join(', ')}; default ${DEFAULT_PROFILE.join(',')})
   --seed N               fast-check seed of the first configuration (default ${DEFAULT_SEED})
   --runs N               runs per policy and configuration (default ${DEFAULT_RUNS})
-  --json FILE            write the JSON report
+  --json FILE            write the JSON report (- for stdout; the table then goes to stderr)
+  --junit FILE           write a JUnit XML report (one testsuite per policy, one testcase
+                         per invariant and configuration, the trace in each failure)
   --promise INVARIANT    also check an invariant the policy does not promise (repeatable)
-  --fixtures DIR         where counterexamples are saved (default counterexamples/)
+  --fixtures DIR         where counterexamples are saved (default ./counterexamples);
+                         the policies' saved counterexamples there are replayed first
+  --no-regress           do not replay saved counterexamples first
   --cpus N --size N --sizes A,B --objects N --max-commands N --nesting N --step-limit N
   --percpu --preempt-rt --rcu-trace-implies-rcu-gp --no-nmi --no-faults
                          override the chosen configurations (see README)
+  --hook-timeout S       seconds a policy hook may run without yielding before it is
+                         reported as a policy error (default ${DEFAULT_HOOK_TIMEOUT}; 0: no watchdog)
   --quiet                no progress lines
+  --progress             live progress (runs done/budget, rate, ETA) on stderr even when it
+                         is not a terminal (on a terminal it is on by default)
   --workers N            worker threads for the (policy, config) jobs (default: number of cores)
-  --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'npm run merge'
+  --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
   --strategy uniform|pct fast-check generation (default) or PCT priority schedules
   --pct-depth D          PCT: d-1 priority change points per run (default 3)
   --exhaustive --depth N every command list up to N commands (BFS, state hashing)
   --max-states N         exhaustive: stop after N distinct states
-  --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)`;
+  --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)
+  -h, --help             this text
+paths are relative to the directory you run allocspec in; GITHUB_ACTIONS=true adds
+error annotations for each violation
+${EXIT_CODES}`;
+
+const MERGE_HELP = `usage: allocspec merge SHARD.json... [--json FILE]
+  SHARD.json     the JSON reports of 'allocspec check --shard I/N --json SHARD.json'
+  --json FILE    write the merged report (- or no --json: stdout); the table is printed
+  -h, --help     this text
+exit: 0 every invariant held
+      1 a violation in a shard
+      2 bad usage or bad input (one line on stderr)`;
+
+const BENCH_HELP = `usage: allocspec bench [--seeds N] [--quick] [--out FILE]
+  --seeds N      seeds per measurement (default 20; --quick: 5)
+  --quick        a short run
+  --out FILE     where the results go (default bench/results.json in the package)
+  -h, --help     this text
+exit: 0 done
+      1 (not used by bench)
+      2 bad usage (one line on stderr)`;
+
+export function version(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function int(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
@@ -61,7 +103,7 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 }
 
 export async function runCheck(args: string[], io: Io): Promise<number> {
-  const { values: v } = parse(args, {
+  const { values: v, positionals } = parse(args, {
     policy: { type: 'string', multiple: true },
     config: { type: 'string' },
     seed: { type: 'string' },
@@ -90,8 +132,13 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     exhaustive: { type: 'boolean' },
     depth: { type: 'string' },
     'max-states': { type: 'string' },
-    help: { type: 'boolean' },
+    junit: { type: 'string' },
+    'hook-timeout': { type: 'string' },
+    progress: { type: 'boolean' },
+    'no-regress': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (positionals.length) throw new UsageError(`check: unexpected argument '${positionals[0]}' (policies go with --policy; see allocspec check --help)`);
   if (v.help) {
     io.out(CHECK_HELP + '\n');
     return 0;
@@ -115,7 +162,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     set('cpus', int('cpus', v.cpus as string, 1, 64));
     set('size', int('size', v.size as string, 0, 1 << 20));
     set('objects', int('objects', v.objects as string, 1, 100_000));
-    set('maxCommands', int('max-commands', v['max-commands'] as string, 1, 100_000));
+    set('maxCommands', int('max-commands', v['max-commands'] as string, 1, MAX_COMMANDS));
     set('maxTaskNesting', int('nesting', v.nesting as string, 1, 8));
     set('stepLimit', int('step-limit', v['step-limit'] as string, 100));
     if (v.sizes !== undefined) c.allocSizes = String(v.sizes).split(',').map((s) => int('sizes', s, 1, 4096)!);
@@ -126,6 +173,10 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     if (v['no-faults']) c.faults = false;
     if (c.percpu && c.size === 0) throw new UsageError('--percpu needs a fixed --size (size 0 with percpu is invalid in bpf_mem_alloc_init)');
   }
+  // the spec loads only now: --help and bad usage answer without it
+  const { isInvariant } = await import('../model/invariants.ts');
+  const { CORRECT_POLICIES } = await import('../spec/policies/index.ts');
+  const { resolvePolicy } = await import('./policies.ts');
   const promise: InvariantName[] = ((v.promise as string[] | undefined) ?? []).map((p) => {
     if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'`);
     return p;
@@ -140,28 +191,46 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     runs: int('runs', v.runs as string, 1) ?? DEFAULT_RUNS,
     promise,
     json: v.json as string | undefined,
-    fixturesDir: (v.fixtures as string | undefined) ?? join(ROOT, 'counterexamples'),
+    fixturesDir: userPath((v.fixtures as string | undefined) ?? 'counterexamples'),
     quiet: !!v.quiet,
   };
+  const hookTimeout = v['hook-timeout'] === undefined ? DEFAULT_HOOK_TIMEOUT : Number(v['hook-timeout']);
+  if (!/^\d+(\.\d+)?$/.test(String(v['hook-timeout'] ?? '0')) || !(hookTimeout >= 0 && hookTimeout <= 3600)) {
+    throw new UsageError(`--hook-timeout: expected seconds from 0 to 3600, got '${String(v['hook-timeout'])}'`);
+  }
+  // --json -: the JSON alone on stdout, everything else on stderr
+  const human: Io = opts.json === '-' ? { ...io, out: io.err } : io;
   // issue 6: exhaustive mode, worker threads, shards, strategies (harness/workers.ts)
   if (v.exhaustive) {
     const { checkExhaustive } = await import('./exhaustive.ts');
     const depth = int('depth', v.depth as string, 0, 1000);
     if (depth === undefined) throw new UsageError('--exhaustive needs --depth N');
-    return checkExhaustive(opts, io, depth, int('max-states', v['max-states'] as string, 1));
+    if (opts.json === '-') throw new UsageError('--exhaustive: --json - is not supported; give a file');
+    if (v.junit !== undefined || v.shard !== undefined) throw new UsageError('--exhaustive: --junit and --shard go with the random search, not with --exhaustive');
+    return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1));
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
   if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (known: uniform, pct)`);
   const { checkJobs, defaultWorkers } = await import('./workers.ts');
   const { parseShard } = await import('./shard.ts');
   const pctDepth = int('pct-depth', v['pct-depth'] as string, 1, 100);
-  const { exit } = await checkJobs(opts, io, {
+  const { exit } = await checkJobs(opts, human, {
     workers: int('workers', v.workers as string, 1, 256) ?? defaultWorkers(),
     shard: v.shard !== undefined ? parseShard(String(v.shard)) : null,
     strategy,
     ...(pctDepth !== undefined ? { pct: { depth: pctDepth } } : {}),
+    hookTimeout: hookTimeout * 1000,
+    ...(v.progress ? { progress: true } : v.quiet ? { progress: false } : {}),
+    ...(v.junit !== undefined ? { junit: String(v.junit) } : {}),
+    regress: !v['no-regress'],
+    stdout: io.out,
   });
   return exit;
+}
+
+/** `bench` and `merge` parse their own flags; their help is here. */
+function wantsHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
 }
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
@@ -170,23 +239,37 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     switch (cmd) {
       case 'check':
         return await runCheck(rest, io);
-      case 'replay':
+      case 'replay': {
+        const { replay } = await import('./replay.ts');
         return await replay(rest, io);
+      }
       case 'merge': {
+        if (wantsHelp(rest)) return io.out(MERGE_HELP + '\n'), 0;
         const { merge } = await import('./merge.ts');
         return await merge(rest, io);
       }
       case 'bench': {
+        if (wantsHelp(rest)) return io.out(BENCH_HELP + '\n'), 0;
         const { runBench } = await import('../bench/bench.ts');
-        return await runBench(rest, io);
+        try {
+          return await runBench(rest, io);
+        } catch (e) {
+          // node:util parseArgs errors: bad usage, not a crash
+          if ((e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`bench: ${(e as Error).message.split('\n')[0]}`);
+          throw e;
+        }
       }
+      case '--version':
+      case '-V':
+        io.out(`allocspec ${version()}\n`);
+        return 0;
       case undefined:
       case '--help':
       case '-h':
-        io.out(USAGE + '\n');
+        (cmd === undefined ? io.err : io.out)(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${cmd}'\n${USAGE}`);
+        throw new UsageError(`unknown command '${cmd}' (commands: check, replay, merge, bench; allocspec --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {
@@ -204,4 +287,3 @@ export function defaultIo(): Io {
     tty: !!process.stderr.isTTY,
   };
 }
-void availableParallelism;

@@ -2,7 +2,7 @@
 // written atomically (temp file, then rename) before anything is printed.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isInvariant } from '../model/invariants.ts';
@@ -12,6 +12,8 @@ import { UsageError } from './errors.ts';
 
 export const FIXTURE_FORMAT = 'allocspec-counterexample';
 export const FIXTURE_VERSION = 1;
+export { MAX_COMMANDS, MAX_FIXTURE_BYTES } from './limits.ts';
+import { MAX_COMMANDS } from './limits.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -19,7 +21,9 @@ export interface Fixture {
   format: typeof FIXTURE_FORMAT;
   version: number;
   policy: string;
-  /** a user policy loaded from a file: its path as given */
+  /** a user policy loaded from a file: its path relative to the fixture's
+   *  own directory (forward slashes), so the fixture replays from any
+   *  checkout of the user's repository */
   policyFile?: string;
   /** sha256 of the spec/ and model/ sources it ran against */
   specHash: string;
@@ -62,7 +66,9 @@ export function specHash(extraFiles: string[] = []): string {
   files.sort();
   const h = createHash('sha256');
   for (const f of [...files, ...extraFiles]) {
-    h.update(relative(ROOT, f));
+    // a user's policy file by its name only: where the checkout lives
+    // does not make a fixture stale
+    h.update(extraFiles.includes(f) ? basename(f) : relative(ROOT, f));
     h.update('\0');
     h.update(readFileSync(f));
     h.update('\0');
@@ -76,18 +82,32 @@ export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-export function fixturePath(dir: string, f: Fixture): string {
-  const key = sha256(JSON.stringify([f.policy, f.config, f.commands])).slice(0, 8);
-  const safe = f.policy.replace(/^\.+/, '').replace(/[^A-Za-z0-9_./-]/g, '_');
-  return join(dir, safe, `${f.expect.invariant ?? 'holds'}-${key}.json`);
+/** A policy name as a directory under the fixtures directory: `bug/x`
+ *  keeps its slash, but no segment can climb out (`..`, `.`, empty) and
+ *  only plain characters remain. */
+export function policyDir(name: string): string {
+  return name
+    .split('/')
+    .map((seg) => (seg === '' || /^\.+$/.test(seg) ? '_' : seg.replace(/[^A-Za-z0-9_.-]/g, '_')))
+    .join('/');
 }
 
-/** Write atomically: a reader (or a killed run) never sees a partial file. */
+export function fixturePath(dir: string, f: Fixture): string {
+  const key = sha256(JSON.stringify([f.policy, f.config, f.commands])).slice(0, 8);
+  const p = join(dir, policyDir(f.policy), `${f.expect.invariant ?? 'holds'}-${key}.json`);
+  const rel = relative(resolve(dir), resolve(p));
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`policy name '${f.policy}' leaves the fixtures directory`);
+  return p;
+}
+
+/** Write atomically: a reader (or a killed run) never sees a partial file.
+ *  A policy file is stored relative to the fixture's directory. */
 export function writeFixture(dir: string, f: Fixture): string {
   const p = fixturePath(dir, f);
+  const out: Fixture = f.policyFile && isAbsolute(f.policyFile) ? { ...f, policyFile: relative(dirname(resolve(p)), f.policyFile).split(sep).join('/') } : f;
   mkdirSync(dirname(p), { recursive: true });
   const tmp = `${p}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(f, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify(out, null, 2) + '\n');
   renameSync(tmp, p);
   return p;
 }
@@ -108,7 +128,7 @@ const ConfigSchema = z.strictObject({
   objects: int(1, 100_000),
   nmi: z.boolean(),
   faults: z.boolean(),
-  maxCommands: int(1, 100_000),
+  maxCommands: int(1, MAX_COMMANDS),
   maxTaskNesting: int(1, 8),
   stepLimit: int(100),
 }) satisfies z.ZodType<CheckConfig>;
@@ -209,7 +229,11 @@ export function parseFixture(raw: string, file: string): Fixture {
 
 /** Every CPU and object a command names lies inside the configuration. */
 function checkCommands(f: Fixture, file: string): void {
-  const { cpus, objects, nmi, faults } = f.config;
+  const { cpus, objects, nmi, faults, maxCommands } = f.config;
+  // a run has at most maxCommands commands; a longer list is not a run
+  if (f.commands.length > maxCommands) {
+    throw new UsageError(`${file}: field 'commands': ${f.commands.length} commands, more than a run of its configuration has (config.maxCommands is ${maxCommands})`);
+  }
   f.commands.forEach((c, i) => {
     const at = (k: string): string => `${file}: field 'commands[${i}].${k}'`;
     if ('cpu' in c && c.cpu >= cpus) throw new UsageError(`${at('cpu')}: cpu${c.cpu} is outside the configuration (config.cpus is ${cpus})`);

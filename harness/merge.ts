@@ -10,6 +10,7 @@ import type { Io } from './check.ts';
 import { expectedSituations } from './coverage.ts';
 import { UsageError } from './errors.ts';
 import { policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
+import { replayCommand, userPath } from './paths.ts';
 import { fromRecord, type JobRecord } from './shard.ts';
 import { policyResults, type ShardExtra } from './workers.ts';
 
@@ -41,7 +42,7 @@ export function mergeReports(parts: ShardReport[]): CheckReport {
     const fixture = rs.find((r) => r.counterexample)?.counterexample?.fixture;
     if (rep.counterexample && fixture) {
       rep.counterexample.fixture = fixture;
-      rep.counterexample.replay = `npm run replay -- ${fixture}`;
+      rep.counterexample.replay = replayCommand(fixture);
     }
     if (rep.counterexample && m.findings?.invariants.includes(rep.counterexample.invariant)) rep.counterexample.known = m.findings.known;
     for (const k of rep.known) {
@@ -69,15 +70,19 @@ export async function merge(args: string[], io: Io): Promise<number> {
   }
   const parts = parsed.positionals.map((f) => {
     try {
-      return JSON.parse(readFileSync(f, 'utf8')) as ShardReport;
+      return JSON.parse(readFileSync(userPath(f), 'utf8')) as ShardReport;
     } catch (e) {
       throw new UsageError(`merge: ${f}: ${(e as Error).message}`);
     }
   });
   const report = mergeReports(parts);
   const text = JSON.stringify(report, null, 2) + '\n';
-  if (parsed.values.json) {
-    writeFileSync(parsed.values.json, text);
+  if (parsed.values.json && parsed.values.json !== '-') {
+    try {
+      writeFileSync(userPath(parsed.values.json), text);
+    } catch (e) {
+      throw new UsageError(`merge: --json ${parsed.values.json}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
     io.out(renderTable(report.policies));
   } else io.out(text);
   return report.policies.some((p) => p.counterexample && !p.counterexample.known) ? 1 : 0;

@@ -3,8 +3,8 @@
 // the trace. Exit 1 when a violation shows, 0 when the run is clean, 2 on
 // bad input. The output depends only on the fixture and the sources: no
 // time, locale, environment or absolute path.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isInvariant } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
@@ -13,8 +13,10 @@ import { CONFIGS, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { explore, runCommands } from './explore.ts';
 import { knownObservations } from './shrink.ts';
-import { parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
+import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
+import { inside, shownPath, userCwd, userPath } from './paths.ts';
 import { resolvePolicy } from './policies.ts';
+import { asPolicyError } from './watch.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
@@ -28,25 +30,74 @@ export type Format = (typeof FORMATS)[number];
 /** Runs when regenerating by seed without --runs: check's default. */
 const DEFAULT_RUNS = 2000;
 
-const REPLAY_HELP = `usage: allocspec replay FILE...
+const REPLAY_HELP = `usage: allocspec replay FILE|DIR... [--expect]
        allocspec replay --policy NAME|FILE --seed N [--path P] [--config NAME] [--runs N]
-  FILE              a saved counterexample (counterexamples/<policy>/<invariant>-<hash>.json)
+  FILE|DIR          saved counterexamples (counterexamples/<policy>/<invariant>-<hash>.json);
+                    a directory stands for every .json file under it
+  --expect          CI gate: exit 0 when every fixture ends as it states (violates or
+                    holds), 1 otherwise; prints a summary
   --policy --seed   regenerate through fast-check instead (the seed and path check printed)
   --path P          the fast-check path of the failing run (its first entry picks the run;
                     the shrink is replayed from there and arrives at the same commands)
   --config NAME     configuration (${Object.keys(CONFIGS).join(', ')}; default fixed)
   --runs N          runs to explore (default ${DEFAULT_RUNS})
+  --hook-timeout S  seconds a policy hook may run without yielding before it is reported
+                    as a policy error (default 5; 0: no watchdog, no worker thread)
   --update          refresh a stale fixture that still ends as it states: rewrite its
                     specHash and traceDigest, keep its commands and verdict
   --format F        text (default), json (the explanation as data), mermaid (sequence diagram), html (timeline)
-  --out FILE        write the rendering to FILE instead of stdout
-exit: 1 a violation shows, 0 the run is clean, 2 bad input`;
+  --out FILE        write the rendering to FILE instead of stdout (- for stdout)
+  -h, --help        this text
+paths are relative to the directory you run allocspec in
+exit: 0 the runs are clean (with --expect: every fixture ends as it states)
+      1 a violation shows (with --expect: a fixture does not end as it states)
+      2 bad usage or bad input (one line on stderr)`;
 
 /** The file as the output names it: relative to the repository when it is
  *  inside it, so output does not depend on where the checkout lives. */
 export function displayPath(file: string): string {
-  const abs = resolve(file);
+  const abs = userPath(file);
+  if (inside(userCwd(), abs)) return shownPath(abs);
   return abs.startsWith(ROOT + sep) ? relative(ROOT, abs).split(sep).join('/') : file;
+}
+
+/** The user's project a fixture belongs to: the nearest directory above it
+ *  with a package.json or .git. */
+function projectOf(file: string): string | null {
+  for (let d = dirname(resolve(file)); ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) || existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return null;
+  }
+}
+
+/** The fixture files named by FILE|DIR arguments: a directory stands for
+ *  every .json file under it, in sorted order. */
+export function fixtureFiles(args: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.json')) out.push(p);
+    }
+  };
+  for (const a of args) {
+    const abs = userPath(a);
+    let dir = false;
+    try {
+      dir = statSync(abs).isDirectory();
+    } catch (e) {
+      throw new UsageError(`${a}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!dir) {
+      out.push(abs);
+      continue;
+    }
+    const before = out.length;
+    walk(abs);
+    if (out.length === before) throw new UsageError(`${a}: no fixtures (.json files) under this directory`);
+  }
+  return out;
 }
 
 export interface LoadedFixture {
@@ -54,23 +105,38 @@ export interface LoadedFixture {
   policy: Policy<unknown>;
   /** the file as output names it */
   name: string;
+  /** the policy's file, absolute, when it is not a built-in */
+  policyFile?: string;
 }
 
 /** Read and validate a fixture; every problem is one line naming the file
  *  and the field (a UsageError: exit 2). */
 export async function loadFixture(file: string): Promise<LoadedFixture> {
   const name = displayPath(file);
+  file = userPath(file);
   let raw: string;
   try {
+    if (statSync(file).size > MAX_FIXTURE_BYTES) throw new UsageError(`${name}: larger than a fixture can be (${MAX_FIXTURE_BYTES >> 20} MB)`);
     raw = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${name}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const fixture = parseFixture(raw, name);
   let policy: Policy<unknown>;
   const field = fixture.policyFile !== undefined ? 'policyFile' : 'policy';
+  let policyFile: string | undefined;
+  if (fixture.policyFile !== undefined) {
+    // relative to the fixture's own directory; only a file of the user's
+    // project (or of the directory they run in) is loaded
+    policyFile = resolve(dirname(file), fixture.policyFile);
+    const project = projectOf(file);
+    if (!inside(userCwd(), policyFile) && !(project && inside(project, policyFile))) {
+      throw new UsageError(`${name}: field 'policyFile': '${fixture.policyFile}' is outside the project (${project ?? userCwd()}); not loading it`);
+    }
+  }
   try {
-    ({ policy } = await resolvePolicy(fixture.policyFile ?? fixture.policy));
+    ({ policy } = await resolvePolicy(policyFile ?? fixture.policy));
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) throw new UsageError(`${name}: field '${field}': ${e.message}`);
     throw e;
@@ -82,7 +148,7 @@ export async function loadFixture(file: string): Promise<LoadedFixture> {
       throw new UsageError(`${name}: field 'commands[${i}].kind': fault '${c.kind}' is outside the configuration (${policy.name} injects: ${kinds.join(', ') || 'none'})`);
     }
   });
-  return { fixture, policy, name };
+  return { fixture, policy, name, ...(policyFile ? { policyFile } : {}) };
 }
 
 export interface ReplayOutcome {
@@ -101,6 +167,7 @@ export interface ReplayOutcome {
   verdictLine: string;
   /** the fixture as loaded, and the digest of the trace it replays to now */
   fixture: Fixture;
+  policyFile?: string;
   traceDigest: string;
 }
 
@@ -109,12 +176,17 @@ function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'co
   // the policy's known observations are noted, not thrown, except the one the fixture is about
   const tolerate = knownObservations(policy);
   if (f.expect?.invariant) tolerate.delete(f.expect.invariant);
-  const { violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant), tolerate });
+  let violation;
+  try {
+    ({ violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant), tolerate }));
+  } catch (e) {
+    throw asPolicyError(policy, e);
+  }
   return { events: rec.events, trace: renderText(rec.events, cfg.cpus), violation };
 }
 
 export async function replayFixture(file: string): Promise<ReplayOutcome> {
-  const { fixture: f, policy, name } = await loadFixture(file);
+  const { fixture: f, policy, name, policyFile } = await loadFixture(file);
   const { events, trace, violation } = traceOf(policy, f.config, f);
   const explanation = explain({
     events,
@@ -141,10 +213,11 @@ export async function replayFixture(file: string): Promise<ReplayOutcome> {
     explanation,
     violated: got,
     matches: explanation.verdict.matches,
-    stale: f.specHash !== specHash(f.policyFile ? [f.policyFile] : []),
+    stale: f.specHash !== specHash(policyFile ? [policyFile] : []),
     traceChanged: sha256(trace) !== f.traceDigest,
     verdictLine,
     fixture: f,
+    ...(policyFile ? { policyFile } : {}),
     traceDigest: sha256(trace),
   };
 }
@@ -177,7 +250,9 @@ function parse(args: string[]) {
         format: { type: 'string' },
         out: { type: 'string' },
         update: { type: 'boolean' },
-        help: { type: 'boolean' },
+        expect: { type: 'boolean' },
+        'hook-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -191,7 +266,7 @@ function nat(flag: string, v: string, max: number): number {
 }
 
 export async function replay(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals: files } = parse(args);
+  const { values: v, positionals: given } = parse(args);
   if (v.help) {
     io.out(REPLAY_HELP + '\n');
     return 0;
@@ -199,17 +274,31 @@ export async function replay(args: string[], io: Io): Promise<number> {
   const format = (v.format ?? 'text') as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`replay: --format: unknown format '${v.format}' (known: ${FORMATS.join(', ')})`);
   const bySeed = v.policy !== undefined || v.seed !== undefined;
-  if (bySeed && files.length) throw new UsageError('replay: give fixture files or --policy/--seed, not both');
+  if (bySeed && given.length) throw new UsageError('replay: give fixture files or --policy/--seed, not both');
   if (!bySeed && (v.path !== undefined || v.config !== undefined || v.runs !== undefined)) {
     throw new UsageError('replay: --path, --config and --runs go with --policy and --seed');
   }
-  if (!bySeed && !files.length) throw new UsageError('replay: give fixture files (counterexamples/**.json), or --policy P --seed S');
+  if (!bySeed && !given.length) throw new UsageError('replay: give fixture files or directories (counterexamples/), or --policy P --seed S');
+  if (v.expect && bySeed) throw new UsageError('replay: --expect goes with fixture files or directories');
+  const files = bySeed ? [] : fixtureFiles(given);
+  const ht = v['hook-timeout'] ?? '5';
+  if (!/^\d+(\.\d+)?$/.test(ht) || Number(ht) > 3600) throw new UsageError(`replay: --hook-timeout: expected seconds from 0 to 3600, got '${ht}'`);
+  if (files.length && Number(ht) > 0) {
+    // every fixture loads and validates here first (one line, exit 2), then
+    // runs once in a watched worker: a hook that never yields is named
+    const named = [];
+    for (const f of files) named.push({ file: f, policy: (await loadFixture(f)).fixture.policy });
+    const { probeFixtures } = await import('./workers.ts');
+    await probeFixtures(named, Number(ht) * 1000);
+  }
+  if (v.out === '-') delete v.out;
 
   // the rendering goes to --out or stdout; verdict lines to stdout unless
   // they would mix into a machine-readable document there
   const status = (s: string): void => (format === 'text' || v.out !== undefined ? io.out(s) : io.err(s));
   const done: { trace: string; explanation: Explanation }[] = [];
   const lines: string[] = [];
+  const outcomes: ReplayOutcome[] = [];
   let violated = false;
 
   if (bySeed) {
@@ -253,8 +342,8 @@ export async function replay(args: string[], io: Io): Promise<number> {
         // verdict, refresh what the fixture records of the sources and trace
         if (!r.matches) io.err(`${r.name}: not updated: it no longer ends as it states\n`);
         else {
-          const fresh: Fixture = { ...r.fixture, specHash: specHash(r.fixture.policyFile ? [r.fixture.policyFile] : []), traceDigest: r.traceDigest };
-          const tmp = `${file}.tmp-${process.pid}`;
+          const fresh: Fixture = { ...r.fixture, specHash: specHash(r.policyFile ? [r.policyFile] : []), traceDigest: r.traceDigest };
+          const tmp = `${file}.tmp-${process.pid}`; // file is absolute (fixtureFiles)
           writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
           renameSync(tmp, file);
           io.err(`${r.name}: updated (specHash and traceDigest)\n`);
@@ -263,7 +352,24 @@ export async function replay(args: string[], io: Io): Promise<number> {
       done.push(r);
       lines.push(r.verdictLine);
       violated ||= r.violated !== null;
+      outcomes.push(r);
     }
+  }
+
+  if (v.expect) {
+    // the CI gate: a verdict line per fixture, the trace of each one that
+    // does not end as it states, one summary line
+    const bad = outcomes.filter((r) => !r.matches);
+    for (const r of outcomes) {
+      if (!r.matches) io.out(render('text', [r]));
+      io.out(`${r.matches ? 'ok  ' : 'FAIL'} ${r.verdictLine}\n`);
+    }
+    io.out(
+      bad.length
+        ? `replay --expect: ${bad.length} of ${outcomes.length} fixture(s) do not end as they state\n`
+        : `replay --expect: all ${outcomes.length} fixture(s) end as they state\n`,
+    );
+    return bad.length ? 1 : 0;
   }
 
   if (format === 'text' && v.out === undefined) {
@@ -273,8 +379,12 @@ export async function replay(args: string[], io: Io): Promise<number> {
   }
   const doc = render(format, done);
   if (v.out !== undefined) {
-    writeFileSync(v.out, doc);
-    status(`wrote ${isAbsolute(v.out) ? displayPath(v.out) : v.out}\n`);
+    try {
+      writeFileSync(userPath(v.out), doc);
+    } catch (e) {
+      throw new UsageError(`replay: --out ${v.out}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    status(`wrote ${displayPath(v.out)}\n`);
   } else io.out(doc);
   for (const l of lines) status(l + '\n');
   return violated ? 1 : 0;

@@ -174,17 +174,18 @@ export class Sim {
   burst(cpu: number, n: number, op: Op, arg: number): string | null {
     const k = this.k;
     if (this.tearingDown || !canStart(k, cpu, 'nmi') || (!runnable(k, cpu) && !interruptPending(k, cpu))) return null;
+    // logged first: a violation inside the burst replays from this entry
+    this.ran({ t: 'burst', cpu, n, op, arg });
+    const saved = this.log.length;
     const parts: string[] = [];
     for (let i = 0; i < n; i++) {
       if (runCpu(k, cpu, 1) === 0 && i > 0) break;
       if (!canStart(k, cpu, 'nmi')) break;
-      const saved = this.log.length;
       const d = this.prog(cpu, 'nmi', op, arg, 1, false, 0);
       this.log.length = saved;
       if (d) parts.push(d);
     }
     this.did = `burst on cpu${cpu}: ${parts.join('; ') || 'steps'}`;
-    this.ran({ t: 'burst', cpu, n, op, arg });
     return this.did;
   }
 
@@ -280,14 +281,16 @@ export class Sim {
   destroy(cpu: number, steps: number): string | null {
     const k = this.k;
     if (this.tearingDown) return null;
+    // logged before anything runs: finishing the programs changes the state
+    // (and may break an invariant) even when map_free cannot start yet
+    this.ran({ t: 'destroy', cpu, steps });
     this.finishPrograms();
     let at = -1;
     for (let d = 0; d < this.n && at < 0; d++) if (canStart(k, (cpu + d) % this.n, 'task')) at = (cpu + d) % this.n;
-    if (at < 0) return null;
+    if (at < 0) return (this.did = 'programs finish; map_free cannot start yet');
     this.tearingDown = true;
     k.tracer?.note(null, '» teardown');
     const x = start(k, at, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
-    this.ran({ t: 'destroy', cpu: at, steps });
     this.did = `map_free on cpu${at}`;
     runCpu(k, at, steps, steps === 0 ? x : null);
     return this.did;

@@ -41,15 +41,47 @@ export class TraceRecorder implements Tracer {
 const INDENT: Record<Level, string> = { task: '', softirq: '  ', hardirq: '    ', nmi: '      ' };
 const TAG: Record<Level, string> = { task: 'task', softirq: 'softirq', hardirq: 'irq', nmi: 'nmi' };
 
+/** Folding: a block of up to MAX_PERIOD steps that repeats so that at
+ *  least MIN_FOLDED steps would repeat is shown once, then one line says
+ *  how often it repeats (a livelock's 20,000 steps read as a few lines). */
+const MAX_PERIOD = 4;
+const MIN_FOLDED = 8;
+
+type StepEvent = Extract<TraceEvent, { kind: 'step' }>;
+const stepKey = (e: StepEvent): string => `${e.cpu}\0${e.level}\0${e.ctx}\0${e.fns.join('\0')}\0${e.what}\0${e.touched}`;
+
+/** How many steps from i on repeat the block of `period` steps before
+ *  them, for the best period; [period, repeated steps]. */
+function repeatAt(events: readonly TraceEvent[], keys: readonly (string | null)[], i: number): [number, number] {
+  let best: [number, number] = [0, 0];
+  for (let p = 1; p <= MAX_PERIOD; p++) {
+    if (i + p > events.length) break;
+    // a block within one context and function (one header above it)
+    let ok = true;
+    const h = (j: number): string => keys[j]!.split('\0').slice(0, -2).join('\0');
+    for (let j = i; j < i + p; j++) if (keys[j] === null || h(j) !== h(i)) ok = false;
+    if (!ok) break;
+    let n = 0;
+    while (i + p + n < events.length && keys[i + p + n] !== null && keys[i + p + n] === keys[i + n]) n++;
+    n -= n % p; // whole repetitions only
+    if (n >= MIN_FOLDED && n > best[1]) best = [p, n];
+  }
+  return best;
+}
+
 /** Text: one header per run of steps of one context in one function, the
- *  steps beneath it, per-CPU lanes by column, nesting by indent. */
+ *  steps beneath it, per-CPU lanes by column, nesting by indent; long
+ *  repetitions folded. */
 export function renderText(events: readonly TraceEvent[], cpus: number): string {
   const out: string[] = [];
   const lane = (cpu: number): string => ' '.repeat(cpu * 6);
   let head = '';
   let stepNo = 0;
+  const keys = events.map((e) => (e.kind === 'step' ? stepKey(e) : null));
   out.push(`lanes: ${Array.from({ length: cpus }, (_, i) => `${lane(i)}cpu${i}`).join('')}   nesting: task > softirq > irq > nmi`);
-  for (const e of events) {
+  let foldUntil = -1;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     switch (e.kind) {
       case 'cmd':
         out.push(`── ${e.n}. ${e.text}${e.did && !e.did.startsWith(e.text) ? `  →  ${e.did}` : ''}`);
@@ -71,6 +103,23 @@ export function renderText(events: readonly TraceEvent[], cpus: number): string 
         }
         const pad = ' '.repeat(lane(e.cpu).length + 6 + INDENT[e.level].length);
         out.push(`${String(stepNo).padStart(4)} ${pad}${e.what}${e.touched ? `   [${e.touched}]` : ''}`);
+        if (i > foldUntil) {
+          const [p, n] = repeatAt(events, keys, i);
+          if (p) {
+            // show the block once (the loop prints its other steps), then fold
+            foldUntil = i + p - 1;
+            const first = stepNo + p;
+            const skipTo = i + p + n;
+            for (let j = i + 1; j < i + p; j++) {
+              const f = events[j] as StepEvent;
+              stepNo++;
+              out.push(`${String(stepNo).padStart(4)} ${pad}${f.what}${f.touched ? `   [${f.touched}]` : ''}`);
+            }
+            stepNo += n;
+            out.push(`${' '.repeat(5)}${pad}… the ${p === 1 ? 'same step' : `same ${p} steps`} ${n / p} more time${n / p > 1 ? 's' : ''} (steps ${first}–${stepNo})`);
+            i = skipTo - 1;
+          }
+        }
         break;
       }
       case 'violation':

@@ -1,13 +1,13 @@
 // The CLI contract: exit 0 when all hold, 1 on a violation (fixture saved
 // first), 2 on bad usage with one line on stderr; the JSON report schema.
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../harness/cli.ts';
 import { captureIo } from '../helpers/io.ts';
+import { tmpDirs } from '../cli/tmp.ts';
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'allocspec-'));
+const tmp = tmpDirs();
 
 describe('allocspec check', () => {
   it('exits 0 and writes the JSON report when every invariant holds', async () => {
@@ -71,7 +71,7 @@ describe('user policies loaded from a file', () => {
     const file = join(dir, 'mine.ts');
     writeFileSync(file, `import { bpfMa } from '${repo}/spec/policies/bpf-ma.ts';\nexport default { ...bpfMa, name: 'mine' };\n`);
     const io = captureIo();
-    expect(await main(['check', '--policy', file, '--config', 'fixed', '--runs', '50', '--quiet'], io)).toBe(0);
+    expect(await main(['check', '--policy', file, '--config', 'fixed', '--runs', '50', '--quiet', '--fixtures', join(dir, 'cx')], io)).toBe(0);
     expect(io.stdout()).toMatch(/^mine\s+ok/m);
   });
 

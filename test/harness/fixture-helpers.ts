@@ -1,7 +1,6 @@
 // Shared by the replay, fixture and render tests: a capturing Io, and a
 // fresh fixture of a zoo bug written to a temporary directory.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureOf, type Io } from '../../harness/check.ts';
 import { main } from '../../harness/cli.ts';
@@ -9,6 +8,7 @@ import { CONFIGS } from '../../harness/config.ts';
 import { explore } from '../../harness/explore.ts';
 import { writeFixture, type Fixture } from '../../harness/fixture.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
+import { tmpDirs } from '../cli/tmp.ts';
 
 export interface Captured {
   code: number;
@@ -24,7 +24,8 @@ export async function run(argv: string[]): Promise<Captured> {
   return { code, out, err };
 }
 
-export const tmp = (): string => mkdtempSync(join(tmpdir(), 'allocspec-test-'));
+/** a temporary directory, removed when the test file ends */
+export const tmp = tmpDirs('allocspec-test-');
 
 /** Explore a built-in policy (seed 1, config fixed) and save its fixture. */
 export function makeFixture(dir: string, policyName = 'bug/unit-free-ignores-active'): { file: string; fixture: Fixture; trace: string } {

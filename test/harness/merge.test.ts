@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../harness/check.ts';
@@ -7,13 +6,16 @@ import { CONFIGS } from '../../harness/config.ts';
 import { mergeReports } from '../../harness/merge.ts';
 import { checkJobs } from '../../harness/workers.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
+import { tmpDirs } from '../cli/tmp.ts';
+
+const tmp = tmpDirs('allocspec-merge-');
 
 const io: Io = { out: () => {}, err: () => {}, tty: false };
 const untimed = (r: object): unknown => ({ ...r, stepsPerSecond: 0, elapsedSeconds: 0 });
 
 describe('merge', () => {
   it('--shard 1/2 + --shard 2/2 merged equals the unsharded run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'allocspec-merge-'));
+    const dir = tmp();
     const opts = (json: string) => ({
       policies: ['bpf-ma', 'bug/unit-free-ignores-active', 'reuse-after-rcu-gp'].map((n) => ({ policy: findPolicy(n)! })),
       configs: [CONFIGS.fixed!, CONFIGS.rt!, CONFIGS.percpu!],

@@ -1,18 +1,20 @@
 // replay --update: after an intended spec change, a fixture that still ends
 // as it states gets its specHash and traceDigest refreshed; one that does
 // not is left alone.
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../harness/cli.ts';
 import { captureIo } from '../helpers/io.ts';
+import { tmpDirs } from '../cli/tmp.ts';
+
+const tmp = tmpDirs('allocspec-upd-');
 
 const dir = join(import.meta.dirname, '..', '..', 'counterexamples', 'bug', 'unit-free-ignores-active');
 const source = join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))!);
 
 function staleCopy(edit: (f: Record<string, any>) => void): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'allocspec-upd-')), 'f.json');
+  const file = join(tmp(), 'f.json');
   copyFileSync(source, file);
   const f = JSON.parse(readFileSync(file, 'utf8'));
   f.specHash = '0000000000000000';

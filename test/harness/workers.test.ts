@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIGS } from '../../harness/config.ts';
@@ -7,6 +6,9 @@ import { workerBundle } from '../../harness/bundle.ts';
 import { main } from '../../harness/cli.ts';
 import { dispatchOrder, jobCost, runJobs, type JobSpec } from '../../harness/workers.ts';
 import { captureIo } from '../helpers/io.ts';
+import { tmpDirs } from '../cli/tmp.ts';
+
+const tmp = tmpDirs('allocspec-workers-');
 
 describe('workers', () => {
   it('2 worker threads give the same job records as 1', async () => {
@@ -28,7 +30,7 @@ describe('workers', () => {
 
   it('a policy file given by path runs in workers, with the same records as inline', async () => {
     const repo = resolve(import.meta.dirname, '..', '..');
-    const dir = mkdtempSync(join(tmpdir(), 'allocspec-workers-'));
+    const dir = tmp();
     const file = join(dir, 'mine.ts');
     writeFileSync(file, `import { bpfMa } from '${repo}/spec/policies/bpf-ma.ts';\nexport default { ...bpfMa, name: 'mine' };\n`);
     const specs: JobSpec[] = [CONFIGS.fixed!, CONFIGS.buckets!].map((config, c) => ({ n: c, policyRef: file, config, seed: 3, runs: 10, promise: [], strategy: 'uniform' as const }));
@@ -41,13 +43,13 @@ describe('workers', () => {
     ]);
     // and through the command line
     const io = captureIo();
-    expect(await main(['check', '--policy', file, '--config', 'fixed,buckets', '--runs', '20', '--workers', '2', '--quiet'], io)).toBe(0);
+    expect(await main(['check', '--policy', file, '--config', 'fixed,buckets', '--runs', '20', '--workers', '2', '--quiet', '--fixtures', join(dir, 'cx')], io)).toBe(0);
     expect(io.stdout()).toMatch(/^mine\s+ok/m);
   }, 60_000);
 
   it('a policy whose hook throws in a worker is reported as inline', async () => {
     const repo = resolve(import.meta.dirname, '..', '..');
-    const dir = mkdtempSync(join(tmpdir(), 'allocspec-workers-'));
+    const dir = tmp();
     const file = join(dir, 'broken.ts');
     writeFileSync(
       file,
