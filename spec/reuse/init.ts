@@ -1,7 +1,11 @@
 // RFC (seed 001): bpf_mem_alloc_init() with BPF_MA_REUSE_AFTER_RCU_GP sets
 // c->cpu (already in the baseline spec) and INIT_WORK(&c->reuse_work);
 // bpf_ma_init() allocates bpf_ma_wq (a bound workqueue: nothing to model).
+import type { Context } from '../kernel/context.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import type { Gen } from '../kernel/types.ts';
+import type { BpfMemCache } from '../memalloc/cache.ts';
+import type { MemallocOps } from '../memalloc/ops.ts';
 import { bpfMemAllocInit } from '../memalloc/init.ts';
 import type { AllocOptions } from '../policies/policy.ts';
 import { ReuseCache, type ReuseWorkFn } from './cache.ts';
@@ -13,6 +17,10 @@ export interface ReuseInitOptions {
   /** the function bound to c->reuse_work; default bpf_ma_prepare_reuse_work */
   work?: ReuseWorkFn;
   workName?: string;
+  /** memalloc.c's functions (unit_alloc, ...); default seed 004's */
+  ops?: MemallocOps;
+  /** the irq_work handler; default the RFC's bpf_mem_refill() */
+  refill?: (x: Context, c: BpfMemCache) => Gen<void>;
 }
 
 export function bpfMaReuseInit(k: Kernel, opts: AllocOptions, o: ReuseInitOptions = {}): ReuseMa {
@@ -20,7 +28,8 @@ export function bpfMaReuseInit(k: Kernel, opts: AllocOptions, o: ReuseInitOption
   const workName = o.workName ?? 'bpf_ma_prepare_reuse_work';
   const ma = bpfMemAllocInit(k, {
     ...opts,
-    refill: bpfMemRefill,
+    ops: o.ops,
+    refill: o.refill ?? bpfMemRefill,
     setupCache: (c) => {
       const r = new ReuseCache(c, work, workName);
       c.ext = r;

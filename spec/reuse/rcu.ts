@@ -35,13 +35,16 @@ export const bpfMaAddToReuseReadyOrFree = kfunc(
   },
 );
 
+export type AddToReuseReadyOrFree = (x: Context, c: BpfMemCache, head: Obj, tail: Obj) => Gen<void>;
+
 /** bpf_ma_reuse_cb(): a normal grace period has passed since the batch's
- *  objects were freed. */
-export function* bpfMaReuseCb(x: Context, batch: BpfReuseBatch): Gen<void> {
+ *  objects were freed (addToReuseReady is a seam for control policies;
+ *  default the RFC's bpf_ma_add_to_reuse_ready_or_free()). */
+export function* bpfMaReuseCb(x: Context, batch: BpfReuseBatch, addToReuseReady: AddToReuseReadyOrFree = bpfMaAddToReuseReadyOrFree): Gen<void> {
   const c = batch.c;
   // the chain is handed on here: from now on the batch does not hold it
   x.k.unregister(batch.holder);
-  yield* bpfMaAddToReuseReadyOrFree(x, c, batch.head!, batch.tail!);
+  yield* addToReuseReady(x, c, batch.head!, batch.tail!);
   yield* atomicDec(x, reuseOf(c).reuse_cb_in_progress);
   yield* x.k.slab.kfreeAux(x, batch.aux);
 }

@@ -32,11 +32,14 @@ export const bpfMaGetReusableObj = kfunc('bpf_ma_get_reusable_obj', function* (x
   return obj;
 });
 
-/** alloc_bulk() as the RFC changes it. */
-export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCache, cnt: number): Gen<void> {
+export type GetReusableObj = (x: Context, c: BpfMemCache) => Gen<Obj | null>;
+
+/** alloc_bulk() as the RFC changes it (getReusable is a seam for control
+ *  policies; default the RFC's bpf_ma_get_reusable_obj()). */
+export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCache, cnt: number, getReusable: GetReusableObj = bpfMaGetReusableObj): Gen<void> {
   const rt = x.k.cfg.preemptRt;
   for (let i = 0; i < cnt; i++) {
-    let obj = yield* bpfMaGetReusableObj(x, c);
+    let obj = yield* getReusable(x, c);
     if (!obj) {
       obj = yield* __alloc(x, c);
       if (!obj) break;
@@ -52,8 +55,8 @@ export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCac
 });
 
 /** bpf_mem_refill(), reaching the RFC's alloc_bulk(). */
-export function* bpfMemRefill(x: Context, c: BpfMemCache): Gen<void> {
+export function* bpfMemRefill(x: Context, c: BpfMemCache, getReusable: GetReusableObj = bpfMaGetReusableObj): Gen<void> {
   const cnt = yield* load(x, c.free_cnt);
-  if (cnt < c.low_watermark) yield* allocBulk(x, c, c.batch);
+  if (cnt < c.low_watermark) yield* allocBulk(x, c, c.batch, getReusable);
   else if (cnt > c.high_watermark) yield* freeBulk(x, c);
 }
