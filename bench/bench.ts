@@ -85,8 +85,9 @@ interface FirstBug {
  *  default configurations in order, seed + i each. */
 function firstBug(policy: Policy<unknown>, seed: number, runs: number, strategy: 'uniform' | 'pct'): FirstBug {
   const c0 = process.cpuUsage();
-  for (let i = 0; i < DEFAULT_PROFILE.length; i++) {
-    const cfg = CONFIGS[DEFAULT_PROFILE[i]!]!;
+  const names = policy.bug?.config ? [policy.bug.config] : DEFAULT_PROFILE;
+  for (let i = 0; i < names.length; i++) {
+    const cfg = CONFIGS[names[i]!]!;
     const r = strategy === 'pct' ? explorePct(policy, cfg, { seed: seed + i, runs }) : explore(policy, cfg, { seed: seed + i, runs });
     if (r.counterexample) return { seconds: cpuSeconds(c0), length: r.counterexample.commands.length, invariant: r.counterexample.invariant };
   }
@@ -132,8 +133,8 @@ export async function runBench(args: string[], io: Io): Promise<number> {
     }
     // shortest known: BFS in the configuration (default ones, in order) where uniform finds it
     let shortest: { length: number; config: string; states: number; transitions: number } | null = null;
-    for (const name of DEFAULT_PROFILE) {
-      const ex = exhaustive(p, CONFIGS[name]!, { depth: 6, maxStates: v.quick ? 3000 : 20000 });
+    for (const name of p.bug?.config ? [p.bug.config] : ['fixed']) {
+      const ex = exhaustive(p, CONFIGS[name]!, { depth: 6, maxStates: v.quick ? 2000 : 10000 });
       if (ex.counterexample) {
         shortest = { length: ex.counterexample.commands.length, config: name, states: ex.states, transitions: ex.transitions };
         break;

@@ -67,8 +67,12 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
       const obj = a.objs[0]!;
       x.refs.push(obj);
       x.touched = obj.name;
+      x.obj = obj;
+      x.act = 'looked up';
       yield `lookup ${obj.name}`;
       x.touched = obj.name;
+      x.obj = obj;
+      x.act = 'read';
       yield `read ${obj.name}`;
       break;
     }

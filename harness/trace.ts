@@ -3,15 +3,16 @@
 // text here (harness/render/ holds the other renderings).
 import type { Context } from '../spec/kernel/context.ts';
 import type { Tracer } from '../spec/kernel/kernel.ts';
-import type { Level } from '../spec/kernel/types.ts';
+import type { Level, ObjAct } from '../spec/kernel/types.ts';
 
 export type TraceEvent =
   /** a generated command, and what it did */
   | { kind: 'cmd'; n: number; text: string; did: string }
   /** a context starts on a CPU */
   | { kind: 'start'; cpu: number; level: Level; ctx: string }
-  /** one atomic step */
-  | { kind: 'step'; cpu: number; level: Level; ctx: string; fns: string[]; what: string; touched: string }
+  /** one atomic step: its label in C words, the list or counter it
+   *  touched, and as data the object it acted on and what it did to it */
+  | { kind: 'step'; cpu: number; level: Level; ctx: string; fns: string[]; what: string; touched: string; obj?: string; act?: ObjAct }
   /** a phase of the run the harness enters (settle, teardown) */
   | { kind: 'phase'; text: string }
   /** the broken invariant, always last */
@@ -20,8 +21,15 @@ export type TraceEvent =
 export class TraceRecorder implements Tracer {
   readonly events: TraceEvent[] = [];
   step(x: Context, what: string): void {
-    this.events.push({ kind: 'step', cpu: x.cpu, level: x.level, ctx: x.label, fns: [...x.fns], what, touched: x.touched });
+    const e: TraceEvent = { kind: 'step', cpu: x.cpu, level: x.level, ctx: x.label, fns: [...x.fns], what, touched: x.touched };
+    if (x.obj && x.act) {
+      e.obj = x.obj.name;
+      e.act = x.act;
+    }
+    this.events.push(e);
     x.touched = '';
+    x.obj = null;
+    x.act = null;
   }
   note(x: Context | null, what: string): void {
     if (x) this.events.push({ kind: 'start', cpu: x.cpu, level: x.level, ctx: x.label });

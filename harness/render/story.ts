@@ -3,7 +3,7 @@
 // in, and for every object the trace names, its story: where it came from
 // slab, was handed out, freed, put on which list, read, reused. Text, JSON,
 // mermaid and HTML are renderings of this one structure.
-import { LEVEL_RANK, type Level } from '../../spec/kernel/types.ts';
+import { LEVEL_RANK, type Level, type ObjAct } from '../../spec/kernel/types.ts';
 import type { TraceEvent } from '../trace.ts';
 
 export const EXPLANATION_FORMAT = 'allocspec-explanation';
@@ -76,7 +76,14 @@ export const laneId = (cpu: number, level: Level): string => `cpu${cpu} ${level 
 const OBJ = /\bobj\d+\b/g;
 const ALLOC_FNS = /alloc/;
 
-/** What a step did to the object it names (the step texts of spec/kernel). */
+/** A primitive's own account of a step (Context.act), as a story action. */
+function fromAct(e: Extract<TraceEvent, { kind: 'step' }>, act: ObjAct): ObjAction {
+  if (act === 'taken off list' && (e.ctx.startsWith('prog') || e.ctx.startsWith('nmi') || e.ctx.startsWith('syscall')) && e.fns.some((f) => ALLOC_FNS.test(f))) return 'allocated';
+  return act;
+}
+
+/** What a step did to an object its label names, for steps that carry no
+ *  data (a policy's own `yield 'text'`). */
 function classify(e: Extract<TraceEvent, { kind: 'step' }>, obj: string): ObjAction {
   const w = e.what;
   const is = (re: string): boolean => new RegExp(re.replace('OBJ', obj)).test(w);
@@ -127,9 +134,12 @@ export function explain(inp: ExplainInput): Explanation {
         stepNo++;
         const lane = laneId(e.cpu, e.level);
         events.push({ ...e, step: stepNo, lane });
-        const names = new Set([...e.what.matchAll(OBJ), ...e.touched.matchAll(OBJ)].map((m) => m[0]));
+        const names = new Set([...(e.obj ? [e.obj] : []), ...e.what.matchAll(OBJ), ...e.touched.matchAll(OBJ)].map((m) => (typeof m === 'string' ? m : m[0])));
         for (const obj of names) {
-          const action = classify(e, obj);
+          // the engine's primitives say what a step did to its object (data);
+          // other objects its label names, and steps a policy wrote without
+          // that data, are read from the label
+          const action = obj === e.obj && e.act ? fromAct(e, e.act) : classify(e, obj);
           story(obj).steps.push({ event: i, step: stepNo, lane, ctx: e.ctx, fn: e.fns.at(-1) ?? null, action, list: e.touched && e.touched !== obj ? e.touched : null, what: e.what });
         }
         break;

@@ -1,4 +1,4 @@
-import type { Gen, Level } from './types.ts';
+import type { Gen, Level, ObjAct } from './types.ts';
 import type { Obj } from './obj.ts';
 import type { Kernel } from './kernel.ts';
 
@@ -17,6 +17,10 @@ export class Context {
   readonly fns: string[] = [];
   /** what the last step touched (a list head, a counter), for traces */
   touched = '';
+  /** the object the last step acted on, and what it did to it (data for
+   *  traces; set by the primitives, cleared by the tracer) */
+  obj: Obj | null = null;
+  act: ObjAct | null = null;
   gen: Gen<unknown> | null = null;
   done = false;
   /** set while the context can only wait; null when it can run */

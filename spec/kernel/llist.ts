@@ -59,6 +59,8 @@ export function* llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
   const first = h.first;
   node.next = first;
   h.first = node;
+  x.obj = node;
+  x.act = 'put on list';
   yield `llist_add(${node.name})`;
   return first === null;
 }
@@ -68,6 +70,8 @@ export function* llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
   at(x, h);
   const first = h.first;
   h.first = null;
+  x.obj = first;
+  x.act = first && 'list taken whole';
   yield 'llist_del_all: xchg(&head->first, NULL)';
   return first;
 }
@@ -91,9 +95,13 @@ export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: Lli
   sized(x, h, newFirst);
   const first = h.first;
   newLast.next = first;
+  x.obj = newLast;
+  x.act = 'linked';
   yield `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})`;
   at(x, h);
   h.first = newFirst;
+  x.obj = newFirst;
+  x.act = 'put on list';
   yield `__llist_add: head->first = ${newFirst.name}`;
   return first === null;
 }
@@ -102,12 +110,18 @@ export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: Lli
 export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
   at(x, h);
   const entry = h.first;
+  x.obj = entry;
+  x.act = entry && 'taken off list';
   yield `__llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})`;
   if (!entry) return null;
   const next = entry.next;
+  x.obj = entry;
+  x.act = 'linked';
   yield `__llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})`;
   at(x, h);
   h.first = next;
+  x.obj = next;
+  x.act = next && 'becomes list head';
   yield `__llist_del_first: head->first = ${next ? next.name : 'NULL'}`;
   return entry;
 }
@@ -116,6 +130,8 @@ export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
 export function* __llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
   at(x, h);
   const first = h.first;
+  x.obj = first;
+  x.act = first && 'list taken whole';
   yield `__llist_del_all: first = head->first (${first ? first.name : 'NULL'})`;
   at(x, h);
   h.first = null;

@@ -83,6 +83,8 @@ export function* llistAddBatch(x: Context, newFirst: Obj, newLast: Obj | null, h
   const first = h.first;
   newLast.next = first;
   h.first = newFirst;
+  x.obj = newFirst;
+  x.act = 'put on list';
   yield `llist_add_batch(${newFirst.name}..${newLast.name})`;
   return first === null;
 }
@@ -108,6 +110,8 @@ export function* llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
       // ABA: entry left the list and came back with another successor
       if (entry.next !== next) x.k.saw('llist_del_first-aba');
       h.first = next;
+      x.obj = entry;
+      x.act = 'taken off list';
       yield `llist_del_first: cmpxchg(&head->first, ${entry.name}, ${next ? next.name : 'NULL'}) succeeds`;
       return entry;
     }

@@ -97,6 +97,8 @@ export class Slab {
     }
     if (x) {
       x.touched = 'slab';
+      x.obj = o;
+      x.act = o && 'from slab';
       yield `kmalloc(${size}) = ${o ? o.name : 'NULL'}`;
     }
     return o;
@@ -115,6 +117,8 @@ export class Slab {
     pool.push(o);
     if (x) {
       x.touched = 'slab';
+      x.obj = o;
+      x.act = 'to slab';
       yield `kfree(${o.name})`;
     }
   }

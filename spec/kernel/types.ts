@@ -44,3 +44,8 @@ export class Violation extends Error {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[VIOLATION] === true;
   }
 }
+
+/** What a step did to the object it acted on, as data (the trace records
+ *  it beside the label; harness/render/story.ts builds each object's story
+ *  from it). */
+export type ObjAct = 'from slab' | 'to slab' | 'put on list' | 'taken off list' | 'list taken whole' | 'becomes list head' | 'linked' | 'looked up' | 'read';

@@ -11,6 +11,7 @@ import { __allocPercpu } from '../percpu_chunk/alloc.ts';
 import type { PcpuGeom } from '../percpu_chunk/chunk.ts';
 import { freePercpu } from '../percpu_chunk/free.ts';
 import { bpfMa, IRQ_ORDER_FINDING } from './bpf-ma.ts';
+import { PCPU_INVARIANTS } from '../../model/invariants.ts';
 import { makePcpu, type PcpuState } from './percpu-chunk.ts';
 import { definePolicy } from './policy.ts';
 
@@ -41,6 +42,7 @@ export const bpfMaOnPercpuChunk = definePolicy({
   name: 'bpf-ma-on-percpu-chunk',
   summary: 'bpf-ma (seed 004) with percpu objects whose __alloc_percpu_gfp/free_percpu are seed 003\'s allocator (run it with the percpu configuration)',
   faults: ['kmalloc', 'page'],
+  promises: PCPU_INVARIANTS,
   findings: {
     invariants: ['NoSleepInAtomic', 'PcpuLiveAreaPopulated', ...IRQ_ORDER_FINDING.invariants],
     why: `${IRQ_ORDER_FINDING.why}; and ` + "memalloc.c calls __alloc_percpu_gfp(GFP_NOWAIT) from irq_work (alloc_bulk) and free_percpu() from RCU callbacks (free_one); the 2009 __alloc_percpu()/free_percpu() take pcpu_mutex and allocate pages with GFP_KERNEL; with irq_work in a kthread (PREEMPT_RT) seed 003's populate error path frees the page under a prefilled object's pptr",

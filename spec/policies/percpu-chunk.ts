@@ -12,6 +12,7 @@ import { Pcpu, type PcpuGeom } from '../percpu_chunk/chunk.ts';
 import { freePercpu, pcpuTeardown } from '../percpu_chunk/free.ts';
 import { DEFAULT_OPS, type PcpuOps } from '../percpu_chunk/ops.ts';
 import { definePolicy, type Policy } from './policy.ts';
+import { PCPU_INVARIANTS } from '../../model/invariants.ts';
 
 export interface PcpuState {
   readonly p: Pcpu;
@@ -114,6 +115,7 @@ export function percpuChunkPolicy(over: { name: string; summary: string; geom?: 
   const { geom: _g, ops: _o, ...rest } = over;
   return definePolicy<PcpuState>({
     faults: ['page', 'kmalloc'],
+    promises: PCPU_INVARIANTS,
     // __alloc_percpu() sleeps on pcpu_mutex: its callers are syscalls
     callers: 'syscall',
     percpuObjects: true,

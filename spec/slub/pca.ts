@@ -131,6 +131,8 @@ export function* pcaPop(x: Context, pca: SlubPercpuArray): Gen<Obj> {
   const o = pca.objects[i];
   if (i < 0 || !o) throw new Violation('Conservation', `${x.fn} pops ${pca.name}.objects[${i}] with used = ${i + 1}`);
   pca.objects[i] = null;
+  x.obj = o;
+  x.act = 'taken off list';
   yield `${o.name} = pca->objects[--pca->used] (${i})`;
   return o;
 }
@@ -141,6 +143,8 @@ export function* pcaPush(x: Context, pca: SlubPercpuArray, o: Obj): Gen<void> {
   const i = pca.used.v++;
   if (i >= pca.count) throw new Violation('Conservation', `${x.fn} writes ${pca.name}.objects[${i}] past count = ${pca.count}`);
   pca.objects[i] = o;
+  x.obj = o;
+  x.act = 'put on list';
   yield `pca->objects[pca->used++ (${i})] = ${o.name}`;
 }
 

@@ -69,3 +69,22 @@ describe('renderings', () => {
     expect(rows.at(-1)).toMatch(/^ class="violation"/);
   });
 });
+
+describe('steps as data', () => {
+  it('the primitives record the object each step acted on and what they did to it; the story reads that, not the label', () => {
+    const steps = r.explanation.events.filter((e) => e.kind === 'step') as Extract<(typeof r.explanation.events)[number], { kind: 'step' }>[];
+    const withData = steps.filter((e) => e.obj !== undefined);
+    expect(withData.length).toBeGreaterThan(0);
+    for (const e of withData) {
+      expect(e.what).toContain(e.obj!);
+      expect(['from slab', 'to slab', 'put on list', 'taken off list', 'list taken whole', 'becomes list head', 'linked', 'looked up', 'read']).toContain(e.act);
+    }
+    // every 'put on list' in a story comes from a step whose data says so
+    for (const o of r.explanation.objects) {
+      for (const st of o.steps.filter((s) => s.action === 'put on list')) {
+        const e = r.explanation.events[st.event] as (typeof withData)[number];
+        expect([e.obj, e.act]).toEqual([o.obj, 'put on list']);
+      }
+    }
+  });
+});
