@@ -82,7 +82,7 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
     }
   };
   const found = (list: readonly Cmd[], v: Violation): void => {
-    res.counterexample = { invariant: v.invariant as InvariantName, message: v.detail, seed: 0, path: `exhaustive:depth=${list.length}`, commands: [...list] };
+    res.counterexample = { invariant: v.invariant, message: v.detail, seed: 0, path: `exhaustive:depth=${list.length}`, commands: [...list] };
   };
   // depth 0: boot, then finish
   const root = replay([], true);

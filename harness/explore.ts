@@ -164,7 +164,7 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   for (const [inv, { v, log, run }] of firstKnown) {
     const commands = minimize(policy, cfg, log, inv, opts.promise, tolerate);
     const last = runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v;
-    res.known.push({ invariant: last.invariant as InvariantName, message: last.detail, seed: opts.seed, path: String(run), commands });
+    res.known.push({ invariant: last.invariant, message: last.detail, seed: opts.seed, path: String(run), commands });
   }
   if (!details.failed) return res;
   const err = details.errorInstance;
@@ -177,7 +177,7 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   const commands = again.violation ? minimize(policy, cfg, again.effective, v.invariant, opts.promise, tolerate) : shrunk;
   const last = again.violation ? (runCommands(policy, cfg, commands, { promise: opts.promise, tolerate }).violation ?? v) : v;
   res.counterexample = {
-    invariant: last.invariant as InvariantName,
+    invariant: last.invariant,
     message: last.detail,
     seed: details.seed,
     path: details.counterexamplePath!,

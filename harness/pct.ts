@@ -77,7 +77,7 @@ export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed:
   const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {
     const commands = minimize(policy, cfg, cmds, v.invariant, o.promise, tolerate);
     const again = runCommands(policy, cfg, commands, { promise: o.promise }).violation ?? v;
-    return { invariant: again.invariant as InvariantName, message: again.detail, seed: o.seed, path: String(run), commands };
+    return { invariant: again.invariant, message: again.detail, seed: o.seed, path: String(run), commands };
   };
   for (let run = 0; run < o.runs; run++) {
     const cmds = pctCommands(g, o.seed, run, depth);

@@ -181,7 +181,7 @@ export class AbstractAllocator implements Observer {
         this.fail('Conservation', `${o.name} is lost: live, but owned by no program and on no list`);
       }
     }
-    if (counters) for (const a of k.audited) a.audit((inv, detail) => this.fail(inv as InvariantName, detail));
+    if (counters) for (const a of k.audited) a.audit((inv, detail) => this.fail(inv, detail));
   }
 
   /** After teardown and every pending callback: everything back in slab. */

@@ -6,6 +6,7 @@
 import type { Context } from '../spec/kernel/context.ts';
 import type { Audited } from '../spec/kernel/kernel.ts';
 import { Violation } from '../spec/kernel/types.ts';
+import type { InvariantName } from './invariants.ts';
 import { pcpuChunkSlot, type Pcpu, type PcpuChunk } from '../spec/percpu_chunk/chunk.ts';
 import { pagePopulated } from '../spec/percpu_chunk/populate.ts';
 
@@ -71,7 +72,7 @@ export class PcpuAreaModel implements Audited {
     return c.free_size ? [-st, c.free_size] : [-st];
   }
 
-  audit(fail: (invariant: string, detail: string) => void): void {
+  audit(fail: (invariant: InvariantName, detail: string) => void): void {
     const p = this.p;
     for (const c of p.chunks) {
       const m = this.entries(c);
@@ -101,7 +102,7 @@ export class PcpuAreaModel implements Audited {
 
   /** The allocated map entries of c are exactly the live areas (and the
    *  static area), each entry at the area's offset and at least its size. */
-  private agree(c: PcpuChunk, m: number[], fail: (invariant: string, detail: string) => void): void {
+  private agree(c: PcpuChunk, m: number[], fail: (invariant: InvariantName, detail: string) => void): void {
     const mine = [...this.live.values()].filter((a) => a.chunk === c);
     const at = new Map<number, number>();
     for (let i = 0, off = 0; i < m.length; off += Math.abs(m[i++]!)) if (m[i]! < 0) at.set(off, -m[i]!);
@@ -121,7 +122,7 @@ export class PcpuAreaModel implements Audited {
   }
 
   /** Every chunk on exactly the slot list pcpu_chunk_slot() names. */
-  private slots(fail: (invariant: string, detail: string) => void): void {
+  private slots(fail: (invariant: InvariantName, detail: string) => void): void {
     const p = this.p;
     const seen = new Map<PcpuChunk, number>();
     p.slot.forEach((head, s) => {

@@ -1,3 +1,4 @@
+import type { InvariantName } from '../../model/invariants.ts';
 import { Context } from './context.ts';
 import { Violation, type Owner } from './types.ts';
 import { links, type Obj } from './obj.ts';
@@ -47,7 +48,7 @@ export interface Holder {
 /** A spec structure that can state its own counter facts at quiescence
  *  (free_cnt vs. list length, active == 0). */
 export interface Audited {
-  audit(fail: (invariant: string, detail: string) => void): void;
+  audit(fail: (invariant: InvariantName, detail: string) => void): void;
 }
 
 /** Observer of allocator-level events: the abstract model (model/). */

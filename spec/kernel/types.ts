@@ -1,3 +1,5 @@
+import type { InvariantName } from '../../model/invariants.ts';
+
 // The engine's vocabulary. A kernel function is a generator: every `yield`
 // is one atomic step (a preemption point); the yielded string says what the
 // step did, in the words of the C it models.
@@ -34,7 +36,8 @@ const VIOLATION = Symbol.for('allocspec.Violation');
 export class Violation extends Error {
   readonly [VIOLATION] = true;
   constructor(
-    readonly invariant: string,
+    /** one of the named invariants of model/invariants.ts */
+    readonly invariant: InvariantName,
     readonly detail: string,
   ) {
     super(`${invariant}: ${detail}`);

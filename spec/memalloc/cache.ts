@@ -1,4 +1,5 @@
 // memalloc.c: struct bpf_mem_cache, struct bpf_mem_alloc, bpf_mem_cache_idx().
+import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import type { Audited, Kernel } from '../kernel/kernel.ts';
 import { IrqWork } from '../kernel/irq_work.ts';
@@ -113,7 +114,7 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
     k.cells.push(this.active, this.free_cnt, this.call_rcu_in_progress);
   }
 
-  audit(fail: (invariant: string, detail: string) => void): void {
+  audit(fail: (invariant: InvariantName, detail: string) => void): void {
     if (this.freed) return;
     let n = 0;
     for (let o = this.free_llist.first; o && n <= this.free_cnt.v + 1_000; o = o.next) n++;

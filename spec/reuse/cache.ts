@@ -1,6 +1,7 @@
 // RFC (seed 001): the fields BPF_MA_REUSE_AFTER_RCU_GP adds to struct
 // bpf_mem_cache, and struct bpf_reuse_batch. They hang off the baseline
 // cache's `ext` slot; memalloc.c's own fields stay in spec/memalloc/cache.ts.
+import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import type { Context } from '../kernel/context.ts';
 import type { Audited, Holder, Kernel } from '../kernel/kernel.ts';
@@ -58,7 +59,7 @@ export class ReuseCache implements Audited {
   }
 
   /** At quiescence no context holds reuse_lock. */
-  audit(fail: (invariant: string, detail: string) => void): void {
+  audit(fail: (invariant: InvariantName, detail: string) => void): void {
     if (this.c.freed) return;
     if (this.reuse_lock.holder) fail('NoDeadlock', `${this.c.name}.reuse_lock still held by ${this.reuse_lock.holder.label} at quiescence`);
   }

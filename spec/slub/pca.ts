@@ -5,6 +5,7 @@
 // RT: the lock is a spinlock_t, so under PREEMPT_RT a task may preempt the
 // holder - its trylock then fails and it bypasses the array, which every
 // caller must survive; on !RT only interrupts find it held.
+import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import { WARN_ON_ONCE } from '../kernel/bug.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
@@ -61,7 +62,7 @@ export class PercpuArray implements Owner, Audited {
   get bytes(): number {
     return PCA_HEADER + 8 * this.count;
   }
-  audit(fail: (invariant: string, detail: string) => void): void {
+  audit(fail: (invariant: InvariantName, detail: string) => void): void {
     if (this.freed) return;
     for (const p of this.pcas) {
       if (p.lock.holder) fail('NoDeadlock', `${p.name}.lock held by ${p.lock.holder.label} with no operation in flight`);
