@@ -60,6 +60,7 @@ const CHECK_HELP = `usage: allocspec check [options]
   --exhaustive --depth N every command list up to N commands (BFS, state hashing)
   --max-states N         exhaustive: stop after N distinct states
   --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)
+  --report percpu-chunk  print seed 003's pages populated per CPU against bytes live, for a few allocation patterns
   -h, --help             this text
 paths are relative to the directory you run allocspec in; GITHUB_ACTIONS=true adds
 error annotations for each violation
@@ -144,7 +145,12 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (v.report !== undefined) {
-    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (known: percpu)`);
+    if (v.report === 'percpu-chunk') {
+      const { percpuChunkReport, renderPercpuChunkReport } = await import('./percpu-chunk-report.ts');
+      io.out(renderPercpuChunkReport(percpuChunkReport()));
+      return 0;
+    }
+    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (known: percpu, percpu-chunk)`);
     const { percpuReport, renderPercpuReport } = await import('./percpu-report.ts');
     io.out(renderPercpuReport(percpuReport([4, 8, 128])));
     return 0;
