@@ -97,6 +97,19 @@ export function minimize(
         i = Math.min(i, best.length);
       }
     }
+    // a step budget followed by more steps of the same CPU: one command
+    for (let i = 0; i + 1 < best.length && budget > 0; i++) {
+      const a = best[i]!;
+      const b = best[i + 1]!;
+      if (b.t !== 'step' || !('steps' in a) || !('cpu' in a) || a.cpu !== b.cpu || a.steps === 0 || b.steps === 0) continue;
+      const cand = breaks([...best.slice(0, i), { ...a, steps: a.steps + b.steps } as Cmd, ...best.slice(i + 2)]);
+      if (cand && cand.length < best.length) {
+        best = cand;
+        changed = true;
+        budget--;
+        i--;
+      }
+    }
     for (let i = 0; i < best.length; i++) {
       for (let again = true; again && budget > 0; ) {
         again = false;
