@@ -259,6 +259,12 @@ export function runCpu(k: Kernel, cpu: number, n: number, target: Context | null
   return i;
 }
 
+/** Step x (and what runs above it on its CPU) up to n steps (0: to its
+ *  end): runCpu() targeted at one context. */
+export function run(k: Kernel, x: Context, n: number): number {
+  return runCpu(k, x.cpu, n, x);
+}
+
 /** Fire an action: start what it names and run up to n steps of its CPU
  *  (0: to the end of what it started). */
 export function fire(k: Kernel, a: Action, n: number): Context | null {

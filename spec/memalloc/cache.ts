@@ -6,7 +6,7 @@ import { IrqWork } from '../kernel/irq_work.ts';
 import { LlistHead } from '../kernel/llist.ts';
 import { RcuHead } from '../kernel/rcupdate.ts';
 import type { Context } from '../kernel/context.ts';
-import type { MemallocOps } from './ops.ts';
+import { memallocOps, type MemallocOps } from './ops.ts';
 import { use } from '../kernel/fields.ts';
 import { kmallocSizeRoundup } from '../kernel/slab.ts';
 import { Violation, type Gen, type Owner } from '../kernel/types.ts';
@@ -59,9 +59,12 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
     readonly cpu: number,
     readonly unit_size: number,
     readonly percpu_size: number,
-    /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts) */
+    /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts);
+     *  a bare function is taken as the refill handler alone (the API before
+     *  the ops table: seed 004's other functions) */
     public ops: O,
   ) {
+    if (typeof ops === 'function') this.ops = { ...memallocOps(), bpf_mem_refill: ops } as unknown as O;
     this.free_llist = new LlistHead(this, 'free_llist');
     this.active = new Cell(this, 'active');
     this.free_llist_extra = new LlistHead(this, 'free_llist_extra');
