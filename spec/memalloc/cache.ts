@@ -53,6 +53,8 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
   readonly call_rcu_in_progress: Cell;
   /** policies built on this cache hang their own state here */
   ext: unknown = null;
+  /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts) */
+  ops: O;
 
   constructor(
     readonly name: string,
@@ -62,9 +64,9 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
     /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts);
      *  a bare function is taken as the refill handler alone (the API before
      *  the ops table: seed 004's other functions) */
-    public ops: O,
+    ops: O | ((x: Context, c: BpfMemCache) => Gen<void>),
   ) {
-    if (typeof ops === 'function') this.ops = { ...memallocOps(), bpf_mem_refill: ops } as unknown as O;
+    this.ops = typeof ops === 'function' ? ({ ...memallocOps(), bpf_mem_refill: ops } as unknown as O) : ops;
     this.free_llist = new LlistHead(this, 'free_llist');
     this.active = new Cell(this, 'active');
     this.free_llist_extra = new LlistHead(this, 'free_llist_extra');

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BpfMemCache } from '../../../spec/memalloc/cache.ts';
 import { bpfMemRefill } from '../../../spec/memalloc/refill.ts';
-import { memallocOps } from '../../../spec/memalloc/ops.ts';
+import { memallocOps, type MemallocOps } from '../../../spec/memalloc/ops.ts';
 import { localIrqRestore, localIrqSave } from '../../../spec/kernel/irqflags.ts';
 import { ctx, kernel } from '../../helpers/boot.ts';
 
@@ -14,7 +14,7 @@ describe('API compatibility', () => {
       called++;
       yield* bpfMemRefill(x, c);
     };
-    const c = new BpfMemCache('c', 0, 8192, 0, refill as never);
+    const c = new BpfMemCache<MemallocOps>('c', 0, 8192, 0, refill);
     expect(c.ops.unit_alloc).toBe(memallocOps().unit_alloc);
     expect(c.ops.bpf_mem_refill).toBe(refill);
     const k = kernel();
