@@ -23,6 +23,7 @@ import { cacheIdxNoUpperBound } from './bug-cache-idx-no-upper-bound.ts';
 import { deferredFreeFreesCopyFirst } from './bug-deferred-free-frees-copy-first.ts';
 import { allocGfpKernelBug } from './bug-alloc-gfp-kernel.ts';
 import { bpfMaRaiseBeforeRestore } from './control-bpf-ma-raise-before-restore.ts';
+import { reuseAfterRcuGpFixed } from './control-reuse-after-rcu-gp-fixed.ts';
 import { percpuChunk } from './percpu-chunk.ts';
 import { bpfMaOnPercpuChunk } from './bpf-ma-on-percpu-chunk.ts';
 import { pcpuHintFromPartialScan } from './bug-pcpu-hint-from-partial-scan.ts';
@@ -64,6 +65,7 @@ export const POLICIES: readonly Policy<any>[] = [
   deferredFreeFreesCopyFirst,
   allocGfpKernelBug,
   bpfMaRaiseBeforeRestore,
+  reuseAfterRcuGpFixed,
   percpuChunk,
   bpfMaOnPercpuChunk,
   pcpuHintFromPartialScan,
