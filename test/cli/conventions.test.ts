@@ -51,7 +51,7 @@ describe('allocspec CLI conventions', () => {
 
   it('--json - writes the report alone on stdout, the table on stderr', async () => {
     const io = captureIo();
-    expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '20', '--json', '-', '--quiet', '--hook-timeout', '0'], io)).toBe(0);
+    expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '20', '--json', '-', '--quiet', '--hook-timeout', '0', '--fixtures', tmp()], io)).toBe(0);
     const r = JSON.parse(io.stdout());
     expect(r.policies[0].policy).toBe('bpf-ma');
     expect(io.stderr()).toMatch(/policy\s+I1/);
@@ -59,12 +59,12 @@ describe('allocspec CLI conventions', () => {
 
   it('--progress prints runs done of the budget, the rate and an ETA on stderr', async () => {
     const io = captureIo();
-    expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed,rt', '--runs', '30', '--progress', '--workers', '1'], io)).toBe(0);
+    expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed,rt', '--runs', '30', '--progress', '--workers', '1', '--fixtures', tmp()], io)).toBe(0);
     expect(io.stderr()).toMatch(/^progress: 0\/60 runs \(0%\), \d+ runs\/s, ETA (\?|\d+ s)$/m);
     expect(io.stderr()).toMatch(/^progress: 60\/60 runs \(100%\), \d+ runs\/s, ETA 0 s$/m);
     // not a terminal and not asked: no progress
     const quiet = captureIo();
-    await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '10'], quiet);
+    await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '10', '--fixtures', tmp()], quiet);
     expect(quiet.stderr()).not.toMatch(/progress:/);
   });
 

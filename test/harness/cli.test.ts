@@ -13,7 +13,7 @@ describe('allocspec check', () => {
   it('exits 0 and writes the JSON report when every invariant holds', async () => {
     const dir = tmp();
     const io = captureIo();
-    const code = await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '200', '--json', join(dir, 'r.json'), '--quiet'], io);
+    const code = await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '200', '--json', join(dir, 'r.json'), '--quiet', '--fixtures', join(dir, 'cx')], io);
     expect(code).toBe(0);
     const r = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
     expect(typeof r.stepsPerSecond).toBe('number');
