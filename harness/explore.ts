@@ -112,7 +112,7 @@ export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig, gen
 
 export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptions): ExploreResult {
   const res = emptyResult(policy.name, cfg.name, opts.runs);
-  const known = new Set(opts.known ?? knownFindings(policy));
+  const known = new Set(opts.known ?? knownFindings(policy, cfg.name));
   const tolerate = knownObservations(policy, [...known]);
   const firstKnown = new Map<string, { v: Violation; log: Cmd[]; run: number }>();
   let shrinking = false;

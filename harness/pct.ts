@@ -71,7 +71,7 @@ export function pctCommands(g: GenCtx, seed: number, run: number, depth: number)
 export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[]; known?: readonly string[] }): ExploreResult {
   const depth = o.depth ?? 3;
   const res = emptyResult(policy.name, cfg.name, o.runs);
-  const known = new Set(o.known ?? knownFindings(policy));
+  const known = new Set(o.known ?? knownFindings(policy, cfg.name));
   const g = genCtx(policy, cfg);
   const tolerate = knownObservations(policy, [...known]);
   const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {

@@ -9,6 +9,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { runCommands } from './explore.ts';
 import { parseFixture, policyDir } from './fixture.ts';
+import { knownFindings } from './shrink.ts';
 import { replayCommand, shownPath } from './paths.ts';
 import { faultKinds } from './sim.ts';
 import { asPolicyError } from './watch.ts';
@@ -79,7 +80,7 @@ export function replaySaved(
       }
       if (!v) continue;
       still++;
-      if ((policy.findings?.invariants as readonly string[] | undefined)?.includes(v.invariant)) {
+      if (knownFindings(policy, fx.config.name).includes(v.invariant)) {
         known++;
         continue;
       }

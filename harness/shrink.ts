@@ -55,9 +55,12 @@ export function runCommands(
 /** The policy's known findings: what its source's code as written breaks.
  *  A zoo variant keeps its base's findings, except the invariants its own
  *  bug is about: those are never excused. */
-export function knownFindings(policy: Policy<unknown>): string[] {
+export function knownFindings(policy: Policy<unknown>, config?: string): string[] {
+  const f = policy.findings;
+  // a finding that only its configurations show is no excuse elsewhere
+  if (!f || (config !== undefined && f.configs && !f.configs.includes(config))) return [];
   const own = policy.bug?.invariants ?? [];
-  return (policy.findings?.invariants ?? []).filter((i) => !own.includes(i));
+  return f.invariants.filter((i) => !own.includes(i));
 }
 
 /** The policy's known findings that are observations (OBSERVATIONS): a

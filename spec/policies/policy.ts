@@ -35,7 +35,13 @@ export interface Policy<S = unknown> {
   /** a faithful model of a seed whose own code breaks these invariants:
    *  the check still explores it by default and reports the violation, but
    *  as a known finding (documented in `doc`) that does not fail the run */
-  readonly findings?: { readonly invariants: readonly InvariantName[]; readonly why: string; readonly doc: string };
+  readonly findings?: {
+    readonly invariants: readonly InvariantName[];
+    readonly why: string;
+    readonly doc: string;
+    /** the configurations that show it (default: every one) */
+    readonly configs?: readonly string[];
+  };
   /** the design's contract requires sleepable programs to take
    *  bpf_rcu_read_lock() around element accesses (free-after-rcu-gp) */
   readonly sleepableReadersTakeRcu?: boolean;
