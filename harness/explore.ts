@@ -14,6 +14,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import { cmdArbitrary, cmdText, swarmArbitrary, swarmCmdArbitrary, type Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
 import { knownFindings, knownObservations, minimize, runCommands } from './shrink.ts';
+import { explorePct } from './pct.ts';
 import { Sim, genCtx } from './sim.ts';
 
 export { runCommands, minimize };
@@ -48,6 +49,11 @@ export interface ExploreOptions {
   known?: readonly string[];
   /** command generation (default swarm) */
   generation?: Generation;
+  /** share of the budget given to PCT schedules after the fast-check runs
+   *  (default 0.2; 0: none). PCT keeps one CPU going and the others stopped
+   *  where their last command left them, which finds orderings the
+   *  generated mixes rarely do. */
+  pctShare?: number;
 }
 
 export interface Counterexample {
@@ -111,6 +117,28 @@ export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig, gen
 }
 
 export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptions): ExploreResult {
+  const share = opts.path !== undefined ? 0 : (opts.pctShare ?? 0.2);
+  const pctRuns = opts.runs >= 10 ? Math.floor(opts.runs * share) : 0;
+  const res = exploreFc(policy, cfg, { ...opts, runs: opts.runs - pctRuns });
+  res.budget = opts.runs;
+  if (res.counterexample || pctRuns === 0) return res;
+  // the rest of the budget: PCT schedules, seeded by the same seed
+  const p = explorePct(policy, cfg, { seed: opts.seed, runs: pctRuns, depth: 3 + (opts.seed % 3), promise: opts.promise, known: opts.known });
+  res.runs += p.runs;
+  res.runsToEnd += p.runsToEnd;
+  res.steps += p.steps;
+  res.commands += p.commands;
+  res.effective += p.effective;
+  for (const s of p.states) res.states.add(s);
+  for (const [k, n] of p.situations) res.situations.set(k, (res.situations.get(k) ?? 0) + n);
+  for (const [inv, n] of Object.entries(p.knownHits)) res.knownHits[inv] = (res.knownHits[inv] ?? 0) + n;
+  for (const k of p.known) if (!res.known.some((c) => c.invariant === k.invariant)) res.known.push(k);
+  res.counterexample = p.counterexample;
+  return res;
+}
+
+/** The fast-check part of explore(): swarm (or uniform) generation. */
+function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptions): ExploreResult {
   const res = emptyResult(policy.name, cfg.name, opts.runs);
   const known = new Set(opts.known ?? knownFindings(policy, cfg.name));
   const tolerate = knownObservations(policy, [...known]);

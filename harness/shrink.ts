@@ -29,8 +29,16 @@ export function runCommands(
   opts: SimOptions & { recorder?: TraceRecorder } = {},
 ): RunOutcome {
   const rec = opts.recorder;
-  // by default the policy's known observations are noted, not thrown
-  const sim = new Sim(policy, cfg, { tolerate: knownObservations(policy), ...opts, tracer: rec ?? opts.tracer });
+  let sim: Sim;
+  try {
+    // by default the policy's known observations are noted, not thrown
+    sim = new Sim(policy, cfg, { tolerate: knownObservations(policy), ...opts, tracer: rec ?? opts.tracer });
+  } catch (e) {
+    // a violation at boot (prefill): the run is the boot
+    if (!(e instanceof Violation)) throw e;
+    rec?.violation(e.invariant, e.detail);
+    return { violation: e, executed: 0, effective: [], sim: null as unknown as Sim };
+  }
   let executed = 0;
   let ev: { did: string } | undefined;
   try {

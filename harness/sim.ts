@@ -385,6 +385,10 @@ export class Sim {
       if (e instanceof Violation || e instanceof PolicyError) throw e;
       const x = current.x;
       current.x = null;
+      // the spec dereferenced NULL: in the kernel, an oops
+      if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
+        throw new Violation('NoKernelWarn', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
+      }
       const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
       throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
     }

@@ -108,6 +108,7 @@ export class AbstractAllocator implements Observer {
   /** A fair quiesce ended: nothing pending, nothing running. No object may
    *  still wait for a grace period that already passed. */
   idle(): void {
+    for (const a of this.k.audited) a.idle?.((inv, detail) => this.fail(inv, detail));
     for (const h of this.k.holders) {
       if (!h.waitsForGp) continue;
       const o = h.head();

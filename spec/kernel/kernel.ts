@@ -49,6 +49,9 @@ export interface Holder {
  *  (free_cnt vs. list length, active == 0). */
 export interface Audited {
   audit(fail: (invariant: InvariantName, detail: string) => void): void;
+  /** at an idle point (every callback ran, nothing pending): the
+   *  structure's own "nothing in flight" facts (FreedObjectsReturnToSlab) */
+  idle?(fail: (invariant: InvariantName, detail: string) => void): void;
 }
 
 /** Observer of allocator-level events: the abstract model (model/). */

@@ -119,6 +119,21 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
     k.cells.push(this.active, this.free_cnt, this.call_rcu_in_progress);
   }
 
+  /** Once every callback ran, no grace-period chain is in progress: a
+   *  call_rcu_in_progress left at 1 stops every later batch from reaching
+   *  slab (do_call_rcu() returns early). */
+  idle(fail: (invariant: InvariantName, detail: string) => void): void {
+    if (this.freed) return;
+    for (const cell of this.inFlightCounters()) {
+      if (cell.v !== 0) fail('FreedObjectsReturnToSlab', `${cell.name} = ${cell.v} after every grace period and callback ran: no later batch will reach slab`);
+    }
+  }
+
+  /** the counters that say a callback chain is in flight */
+  protected inFlightCounters(): Cell[] {
+    return [this.call_rcu_in_progress];
+  }
+
   audit(fail: (invariant: InvariantName, detail: string) => void): void {
     if (this.freed) return;
     let n = 0;

@@ -62,6 +62,11 @@ export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
     this.call_rcu_ttrace_in_progress = new Cell(this, 'call_rcu_ttrace_in_progress');
   }
 
+  /** call_rcu_in_progress (free_by_rcu) and call_rcu_ttrace_in_progress */
+  protected override inFlightCounters(): Cell[] {
+    return [this.call_rcu_in_progress, this.call_rcu_ttrace_in_progress];
+  }
+
   /** The seven lists an object can wait on, for the Conservation checks. */
   override register(k: Kernel): void {
     super.register(k);
