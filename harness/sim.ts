@@ -403,14 +403,8 @@ export class Sim {
   /** Run everything that can run until nothing can; report what is stuck. */
   settle(): void {
     const k = this.k;
-    for (let rounds = 0; ; rounds++) {
+    for (let rounds = 0; this.anyProgressSilently(); rounds++) {
       if (rounds > k.cfg.stepLimit) throw new Violation('NoDeadlock', 'the system never settles (livelock)');
-      const a = enabled(k);
-      if (!a.length) break;
-      // contexts already running first, then new ones, then grace periods
-      const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
-      const x = begin(k, pick);
-      if (x) runCpu(k, x.cpu, 0, x);
     }
     const stuck: Context[] = [...k.contexts()];
     if (stuck.length) {
@@ -445,7 +439,8 @@ export class Sim {
     }
   }
 
-  /** One enabled action to its end, if any; not logged as a command. */
+  /** One enabled action to its end, if any; not logged as a command.
+   *  Contexts already running first, then new ones, then grace periods. */
   private anyProgressSilently(): boolean {
     const a = enabled(this.k);
     if (!a.length) return false;
