@@ -95,6 +95,8 @@ export class Sim {
     resetContextIds();
     this.k = new Kernel(kernelConfig(cfg));
     this.k.tracer = opts.tracer ?? null;
+    // step labels only for a tracer or the exhaustive mode's history
+    this.k.quiet = true;
     this.k.situations = opts.situations ?? null;
     this.gen = genCtx(policy, cfg);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);

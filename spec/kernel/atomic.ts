@@ -31,54 +31,54 @@ export function* localIncReturn(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = ++c.v;
   if (v > 1 && x.level === 'nmi') x.k.sawInterrupted(x, 'nmi-in-active');
-  yield `local_inc_return(&${c.field}) = ${v}`;
+  yield x.k.labels ? `local_inc_return(&${c.field}) = ${v}` : '';
   return v;
 }
 
 export function* localDec(x: Context, c: Cell): Gen<void> {
   at(x, c);
   c.v--;
-  yield `local_dec(&${c.field})`;
+  yield x.k.labels ? `local_dec(&${c.field})` : '';
 }
 
 export function* atomicXchg(x: Context, c: Cell, v: number): Gen<number> {
   at(x, c);
   const old = c.v;
   c.v = v;
-  yield `atomic_xchg(&${c.field}, ${v}) = ${old}`;
+  yield x.k.labels ? `atomic_xchg(&${c.field}, ${v}) = ${old}` : '';
   return old;
 }
 
 export function* atomicSet(x: Context, c: Cell, v: number): Gen<void> {
   at(x, c);
   c.v = v;
-  yield `atomic_set(&${c.field}, ${v})`;
+  yield x.k.labels ? `atomic_set(&${c.field}, ${v})` : '';
 }
 
 export function* atomicRead(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = c.v;
-  yield `atomic_read(&${c.field}) = ${v}`;
+  yield x.k.labels ? `atomic_read(&${c.field}) = ${v}` : '';
   return v;
 }
 
 export function* atomicInc(x: Context, c: Cell): Gen<void> {
   at(x, c);
   c.v++;
-  yield `atomic_inc(&${c.field})`;
+  yield x.k.labels ? `atomic_inc(&${c.field})` : '';
 }
 
 export function* atomicDec(x: Context, c: Cell): Gen<void> {
   at(x, c);
   c.v--;
-  yield `atomic_dec(&${c.field})`;
+  yield x.k.labels ? `atomic_dec(&${c.field})` : '';
 }
 
 /** A plain load (READ_ONCE or a racy read): one step. */
 export function* load(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = c.v;
-  yield `load ${c.field} (${v})`;
+  yield x.k.labels ? `load ${c.field} (${v})` : '';
   return v;
 }
 
@@ -86,7 +86,7 @@ export function* load(x: Context, c: Cell): Gen<number> {
 export function* store(x: Context, c: Cell, v: number): Gen<void> {
   at(x, c);
   c.v = v;
-  yield `store ${c.field} = ${v}`;
+  yield x.k.labels ? `store ${c.field} = ${v}` : '';
 }
 
 /** `++c->field` / `--c->field` on a plain int: load, then store. */

@@ -46,13 +46,13 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   k.touch(x, w.owner, w.field);
   x.touched = w.name;
   if (w.pending) {
-    yield `irq_work_claim(&${w.field}) = false (pending)`;
+    yield x.k.labels ? `irq_work_claim(&${w.field}) = false (pending)` : '';
     return false;
   }
   w.pending = true;
   w.claimedBy = x;
   k.claimedIrqWork.add(w);
-  yield `irq_work_claim(&${w.field})`;
+  yield x.k.labels ? `irq_work_claim(&${w.field})` : '';
   // preempt_disable(); __irq_work_queue_local(work); preempt_enable();
   k.touch(x, w.owner, w.field);
   x.touched = w.name;
@@ -61,7 +61,7 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   w.queued = true;
   w.cpu = x.cpu;
   k.pendingIrqWork.add(w);
-  yield `__irq_work_queue_local(&${w.field}): ${k.cfg.preemptRt ? 'wake irq_work kthread' : 'raise self-IPI'}`;
+  yield x.k.labels ? `__irq_work_queue_local(&${w.field}): ${k.cfg.preemptRt ? 'wake irq_work kthread' : 'raise self-IPI'}` : '';
   return true;
 }
 
@@ -69,7 +69,7 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
 export function* irqWorkSync(x: Context, w: IrqWork): Gen<void> {
   x.k.touch(x, w.owner, w.field);
   x.touched = w.name;
-  yield `irq_work_sync(&${w.field})`;
+  yield x.k.labels ? `irq_work_sync(&${w.field})` : '';
   // PREEMPT_RT sleeps in rcuwait_wait_event(); otherwise cpu_relax() spins
   yield* waitUntil(x, () => !w.pending && !w.busy, `irq_work_sync(${w.name})`, x.k.cfg.preemptRt);
 }

@@ -88,13 +88,17 @@ export class Kernel {
   steps = 0;
   /** keep each context's step labels (Context.history) */
   keepHistory = false;
+  /** set by a harness that explores with nobody reading step labels: the
+   *  engine's primitives then yield '' instead of building their label
+   *  (a template string a step is most of a step's garbage) */
+  quiet = false;
   /** per-step check installed by the model (NeverOnTwoLists) */
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */
   walk = 1;
   /** registered holders whose changes links.version does not see */
   untrackedHolders = 0;
-  private labels = new Map<string, number>();
+  private labelCounts = new Map<string, number>();
 
   constructor(readonly cfg: KernelConfig) {
     this.cpus = Array.from({ length: cfg.cpus }, (_, id) => ({ id, stack: [], irqsOff: false, online: true }));
@@ -102,10 +106,17 @@ export class Kernel {
     this.rcu = new Rcu(this);
   }
 
+  /** Are step labels wanted? Always while tracing or keeping history, and
+   *  whenever the generators are driven by code that did not ask for quiet
+   *  (tests read the labels). */
+  get labels(): boolean {
+    return !this.quiet || this.tracer !== null || this.keepHistory;
+  }
+
   /** A fresh context label: prog0, prog1, ... per kind, stable in traces. */
   label(kind: string): string {
-    const n = this.labels.get(kind) ?? 0;
-    this.labels.set(kind, n + 1);
+    const n = this.labelCounts.get(kind) ?? 0;
+    this.labelCounts.set(kind, n + 1);
     return `${kind}${n}`;
   }
 

@@ -61,7 +61,7 @@ export function* llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
   h.first = node;
   x.obj = node;
   x.act = 'put on list';
-  yield `llist_add(${node.name})`;
+  yield x.k.labels ? `llist_add(${node.name})` : '';
   return first === null;
 }
 
@@ -97,12 +97,12 @@ export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: Lli
   newLast.next = first;
   x.obj = newLast;
   x.act = 'linked';
-  yield `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})`;
+  yield x.k.labels ? `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})` : '';
   at(x, h);
   h.first = newFirst;
   x.obj = newFirst;
   x.act = 'put on list';
-  yield `__llist_add: head->first = ${newFirst.name}`;
+  yield x.k.labels ? `__llist_add: head->first = ${newFirst.name}` : '';
   return first === null;
 }
 
@@ -112,17 +112,17 @@ export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
   const entry = h.first;
   x.obj = entry;
   x.act = entry && 'taken off list';
-  yield `__llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})`;
+  yield x.k.labels ? `__llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})` : '';
   if (!entry) return null;
   const next = entry.next;
   x.obj = entry;
   x.act = 'linked';
-  yield `__llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})`;
+  yield x.k.labels ? `__llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})` : '';
   at(x, h);
   h.first = next;
   x.obj = next;
   x.act = next && 'becomes list head';
-  yield `__llist_del_first: head->first = ${next ? next.name : 'NULL'}`;
+  yield x.k.labels ? `__llist_del_first: head->first = ${next ? next.name : 'NULL'}` : '';
   return entry;
 }
 
@@ -132,7 +132,7 @@ export function* __llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
   const first = h.first;
   x.obj = first;
   x.act = first && 'list taken whole';
-  yield `__llist_del_all: first = head->first (${first ? first.name : 'NULL'})`;
+  yield x.k.labels ? `__llist_del_all: first = head->first (${first ? first.name : 'NULL'})` : '';
   at(x, h);
   h.first = null;
   yield '__llist_del_all: head->first = NULL';

@@ -85,7 +85,7 @@ export function* llistAddBatch(x: Context, newFirst: Obj, newLast: Obj | null, h
   h.first = newFirst;
   x.obj = newFirst;
   x.act = 'put on list';
-  yield `llist_add_batch(${newFirst.name}..${newLast.name})`;
+  yield x.k.labels ? `llist_add_batch(${newFirst.name}..${newLast.name})` : '';
   return first === null;
 }
 
@@ -95,12 +95,12 @@ export function* llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
   at(x, h);
   let since = clock.seq;
   let entry = h.first;
-  yield `llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})`;
+  yield x.k.labels ? `llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})` : '';
   for (;;) {
     if (!entry) return null;
     const next = entry.next;
     x.touched = entry.name;
-    yield `llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})`;
+    yield x.k.labels ? `llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})` : '';
     at(x, h);
     if (otherCpuWrote(x, h, since)) {
       x.k.saw('llist_del_first-raced-other-cpu');
@@ -112,13 +112,13 @@ export function* llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
       h.first = next;
       x.obj = entry;
       x.act = 'taken off list';
-      yield `llist_del_first: cmpxchg(&head->first, ${entry.name}, ${next ? next.name : 'NULL'}) succeeds`;
+      yield x.k.labels ? `llist_del_first: cmpxchg(&head->first, ${entry.name}, ${next ? next.name : 'NULL'}) succeeds` : '';
       return entry;
     }
     x.k.saw('llist_del_first-retry');
     const was = entry;
     since = clock.seq;
     entry = h.first;
-    yield `llist_del_first: cmpxchg(&head->first, ${was.name}, ...) fails: entry = ${entry ? entry.name : 'NULL'}`;
+    yield x.k.labels ? `llist_del_first: cmpxchg(&head->first, ${was.name}, ...) fails: entry = ${entry ? entry.name : 'NULL'}` : '';
   }
 }

@@ -21,12 +21,12 @@ export function* mutexLock(x: Context, m: Mutex): Gen<void> {
   if (m.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${m.field} it already holds`);
   yield* waitUntil(x, () => m.holder === null, `mutex_lock(&${m.field})`);
   m.holder = x;
-  yield `mutex_lock(&${m.field})`;
+  yield x.k.labels ? `mutex_lock(&${m.field})` : '';
 }
 
 export function* mutexUnlock(x: Context, m: Mutex): Gen<void> {
   x.k.touch(x, m.owner, m.field);
   if (m.holder !== x) throw new Violation('NoKernelWarn', `${x.fn} (${x.label}) unlocks ${m.field} it does not hold`);
   m.holder = null;
-  yield `mutex_unlock(&${m.field})`;
+  yield x.k.labels ? `mutex_unlock(&${m.field})` : '';
 }

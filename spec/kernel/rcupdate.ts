@@ -145,7 +145,7 @@ function* queueCb(x: Context, f: Flavour, head: RcuHead, fn: (x: Context) => Gen
   head.queued = true;
   x.k.rcu.queue(x, f, { cpu: x.cpu, name, head, fn, wake: null });
   x.touched = `${head.owner.name}.${head.field}`;
-  yield `${f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace'}(&${head.field}, ${name})`;
+  yield x.k.labels ? `${f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace'}(&${head.field}, ${name})` : '';
 }
 
 export function* callRcu(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
@@ -176,7 +176,7 @@ export function* invokeCallback(x: Context, cb: Callback): Gen<void> {
 function* barrier(x: Context, f: Flavour, name: string): Gen<void> {
   const upTo = x.k.rcu.seq;
   x.touched = f;
-  yield `${name}()`;
+  yield x.k.labels ? `${name}()` : '';
   yield* waitUntil(x, () => !x.k.rcu.outstanding(f, upTo), name);
 }
 

@@ -99,7 +99,7 @@ export class Slab {
       x.touched = 'slab';
       x.obj = o;
       x.act = o && 'from slab';
-      yield `kmalloc(${size}) = ${o ? o.name : 'NULL'}`;
+      yield x.k.labels ? `kmalloc(${size}) = ${o ? o.name : 'NULL'}` : '';
     }
     return o;
   }
@@ -119,7 +119,7 @@ export class Slab {
       x.touched = 'slab';
       x.obj = o;
       x.act = 'to slab';
-      yield `kfree(${o.name})`;
+      yield x.k.labels ? `kfree(${o.name})` : '';
     }
   }
 
@@ -128,7 +128,7 @@ export class Slab {
     const a = this.fails('kmalloc') ? null : new Aux(name);
     if (a) this.structs.add(a);
     x.touched = 'slab';
-    yield `kmalloc(sizeof(${name})) = ${a ? name : 'NULL'}`;
+    yield x.k.labels ? `kmalloc(sizeof(${name})) = ${a ? name : 'NULL'}` : '';
     return a;
   }
 
@@ -137,7 +137,7 @@ export class Slab {
     a.freed = true;
     this.structs.delete(a);
     x.touched = 'slab';
-    yield `kfree(${a.name})`;
+    yield x.k.labels ? `kfree(${a.name})` : '';
   }
 
   /** Who serves __alloc_percpu_gfp/free_percpu: null = this engine's
@@ -156,7 +156,7 @@ export class Slab {
     if (ok) this.percpuAccount(unitSize * this.k.cfg.cpus);
     if (x) {
       x.touched = 'percpu';
-      yield `__alloc_percpu_gfp(${unitSize}) = ${ok ? 'pptr' : 'NULL'}`;
+      yield x.k.labels ? `__alloc_percpu_gfp(${unitSize}) = ${ok ? 'pptr' : 'NULL'}` : '';
     }
     return ok ? true : null;
   }
@@ -166,7 +166,7 @@ export class Slab {
     if (this.percpuBackend) return yield* this.percpuBackend.free(x, pptr);
     if (x) {
       x.touched = 'percpu';
-      yield `free_percpu(${unitSize})`;
+      yield x.k.labels ? `free_percpu(${unitSize})` : '';
     }
   }
 

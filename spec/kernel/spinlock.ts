@@ -47,12 +47,12 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
   while (l.holder !== null) {
     x.waitFor = () => l.holder === null;
     x.waitWhat = `spin on ${l.field}`;
-    yield `raw_spin_lock(&${l.field}): spinning`;
+    yield x.k.labels ? `raw_spin_lock(&${l.field}): spinning` : '';
   }
   x.waitFor = null;
   if (pin) x.preemptCount--;
   l.acquire(x);
-  yield `raw_spin_lock(&${l.field})`;
+  yield x.k.labels ? `raw_spin_lock(&${l.field})` : '';
 }
 
 /** spin_trylock(): fails when held, or when a 'trylock' fault is armed. */
@@ -61,14 +61,14 @@ export function* rawSpinTrylock(x: Context, l: RawSpinlock): Gen<boolean> {
   x.touched = `${l.owner.name}.${l.field}`;
   const ok = l.holder === null && !x.k.slab.fails('trylock');
   if (ok) l.acquire(x);
-  yield `spin_trylock(&${l.field}) = ${ok ? 1 : 0}`;
+  yield x.k.labels ? `spin_trylock(&${l.field}) = ${ok ? 1 : 0}` : '';
   return ok;
 }
 
 export function* rawSpinUnlock(x: Context, l: RawSpinlock): Gen<void> {
   x.k.touch(x, l.owner, l.field);
   l.release();
-  yield `raw_spin_unlock(&${l.field})`;
+  yield x.k.labels ? `raw_spin_unlock(&${l.field})` : '';
 }
 
 export function* rawSpinLockIrqsave(x: Context, l: RawSpinlock): Gen<boolean> {
@@ -91,7 +91,7 @@ export function* waitUntil(x: Context, cond: () => boolean, what: string, sleeps
     x.waitFor = cond;
     x.waitWhat = what;
     x.sleeping = sleeps && x.level === 'task';
-    yield `${what}: waiting`;
+    yield x.k.labels ? `${what}: waiting` : '';
   }
   x.waitFor = null;
   x.sleeping = false;

@@ -26,21 +26,21 @@ export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
   x.touched = w.name;
   if (w.pending) {
-    yield `queue_work(&${w.field}) = false (pending)`;
+    yield x.k.labels ? `queue_work(&${w.field}) = false (pending)` : '';
     return false;
   }
   w.pending = true;
   w.cpu = x.cpu;
   w.unbound = unbound;
   x.k.pendingWork.add(w);
-  yield `queue_work(${unbound ? 'system_unbound_wq' : 'wq'}, &${w.field})`;
+  yield x.k.labels ? `queue_work(${unbound ? 'system_unbound_wq' : 'wq'}, &${w.field})` : '';
   return true;
 }
 
 export function* workPending(x: Context, w: Work): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
   x.touched = w.name;
-  yield `work_pending(&${w.field}) = ${w.pending}`;
+  yield x.k.labels ? `work_pending(&${w.field}) = ${w.pending}` : '';
   return w.pending;
 }
 
@@ -51,7 +51,7 @@ export function* cancelWorkSync(x: Context, w: Work): Gen<boolean> {
   const was = w.pending;
   w.pending = false;
   x.k.pendingWork.delete(w);
-  yield `cancel_work_sync(&${w.field})${was ? ': cancelled pending' : ''}`;
+  yield x.k.labels ? `cancel_work_sync(&${w.field})${was ? ': cancelled pending' : ''}` : '';
   yield* waitUntil(x, () => w.running === null, `cancel_work_sync(${w.name})`);
   return was;
 }
