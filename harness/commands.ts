@@ -243,8 +243,11 @@ export function runCmd(sim: Sim, c: Cmd, cpu: number): string | null {
   return (kindOf(c.t).run as (s: Sim, c: Cmd, cpu: number) => string | null)(sim, c, cpu);
 }
 
+const FIELDS = new Map<Kind, [string, Field<unknown>][]>();
 function fieldsOf(t: Kind): [string, Field<unknown>][] {
-  return Object.entries(kindOf(t).fields) as [string, Field<unknown>][];
+  let f = FIELDS.get(t);
+  if (!f) FIELDS.set(t, (f = Object.entries(kindOf(t).fields) as [string, Field<unknown>][]));
+  return f;
 }
 
 /** One kind's fast-check arbitrary. */
@@ -292,12 +295,30 @@ export function swarmArbitrary(g: GenCtx): fc.Arbitrary<Swarm> {
   return fc.record({ weights: fc.record(w), focus: fc.option(fc.nat(g.cfg.cpus - 1), { freq: 2 }) }) as unknown as fc.Arbitrary<Swarm>;
 }
 
+/** Arbitraries built for a GenCtx, by swarm: an arbitrary is immutable, so
+ *  the runs that draw the same swarm share one instead of building their
+ *  own (what each run generates is the same). */
+const swarmArbs = new WeakMap<GenCtx, Map<string, fc.Arbitrary<Cmd>>>();
+
 export function swarmCmdArbitrary(g: GenCtx, s: Swarm): fc.Arbitrary<Cmd> {
-  const cpuArb = s.focus === null ? undefined : fc.oneof({ weight: 4, arbitrary: fc.constant(s.focus) }, { weight: 1, arbitrary: fc.nat(g.cfg.cpus - 1) });
-  const arbs = generatedKinds(g)
-    .filter(([t]) => (s.weights[t] ?? 0) > 0)
-    .map(([t]) => ({ weight: s.weights[t]!, arbitrary: kindArbitrary(t, g, cpuArb) }));
-  return fc.oneof(...arbs);
+  let cache = swarmArbs.get(g);
+  if (!cache) swarmArbs.set(g, (cache = new Map()));
+  const kinds = generatedKinds(g).filter(([t]) => (s.weights[t] ?? 0) > 0);
+  const key = `${s.focus}|${kinds.map(([t]) => `${t}:${s.weights[t]}`).join(',')}`;
+  let arb = cache.get(key);
+  if (arb) return arb;
+  const kindArb = (t: Kind): fc.Arbitrary<Cmd> => {
+    const k = `${s.focus}|${t}`;
+    let a = cache.get(k);
+    if (!a) {
+      const cpuArb = s.focus === null ? undefined : fc.oneof({ weight: 4, arbitrary: fc.constant(s.focus) }, { weight: 1, arbitrary: fc.nat(g.cfg.cpus - 1) });
+      cache.set(k, (a = kindArbitrary(t, g, cpuArb)));
+    }
+    return a;
+  };
+  arb = fc.oneof(...kinds.map(([t]) => ({ weight: s.weights[t]!, arbitrary: kindArb(t) })));
+  cache.set(key, arb);
+  return arb;
 }
 
 /** Simpler versions of c, one field at a time towards its simplest value. */

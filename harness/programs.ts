@@ -12,13 +12,39 @@ import { Violation } from '../spec/kernel/types.ts';
 import { PolicyError } from './errors.ts';
 
 /** Run a policy hook; anything it throws that is not a Violation names the
- *  policy, the hook and the step. */
-export function* hook<T>(x: Context, policy: Policy<unknown>, name: string, g: () => Gen<T>): Gen<T> {
-  try {
-    return yield* g();
-  } catch (e) {
-    if (e instanceof Violation || e instanceof PolicyError) throw e;
-    throw new PolicyError(policy.name, name, `threw at step ${x.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})`, e);
+ *  policy, the hook and the step. An iterator rather than a wrapping
+ *  generator: every step of a hook passes through it, and a plain next()
+ *  resumes one generator frame fewer. */
+export function hook<T>(x: Context, policy: Policy<unknown>, name: string, g: () => Gen<T>): Gen<T> {
+  return new Hook(x, policy, name, g) as unknown as Gen<T>;
+}
+
+class Hook<T> {
+  private body: Gen<T> | null = null;
+  constructor(
+    private readonly x: Context,
+    private readonly policy: Policy<unknown>,
+    private readonly name: string,
+    private readonly g: () => Gen<T>,
+  ) {}
+  next(): IteratorResult<string, T> {
+    try {
+      return (this.body ??= this.g()).next();
+    } catch (e) {
+      if (e instanceof Violation || e instanceof PolicyError) throw e;
+      const x = this.x;
+      throw new PolicyError(this.policy.name, this.name, `threw at step ${x.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})`, e);
+    }
+  }
+  return(v: T): IteratorResult<string, T> {
+    return this.body ? this.body.return(v) : { done: true, value: v };
+  }
+  throw(e: unknown): IteratorResult<string, T> {
+    if (!this.body) throw e;
+    return this.body.throw(e);
+  }
+  [Symbol.iterator](): this {
+    return this;
   }
 }
 

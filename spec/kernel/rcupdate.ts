@@ -72,7 +72,7 @@ export class Rcu {
   private startGp(s: RcuFlavourState): void {
     if (s.gp || s.pending.length === 0) return;
     const readers: GracePeriod['readers'] = [];
-    for (const x of this.k.contexts()) if (this.waitsFor(s.flavour, x)) readers.push({ x, section: x.rcuSection });
+    for (const c of this.k.cpus) for (const x of c.stack) if (this.waitsFor(s.flavour, x)) readers.push({ x, section: x.rcuSection });
     s.gp = { readers, upTo: s.pending[s.pending.length - 1]!.seq };
   }
 
@@ -105,7 +105,7 @@ export class Rcu {
 
   queue(x: Context | null, f: Flavour, cb: Omit<Callback, 'seq' | 'flavour'>): Callback {
     const s = this.of(f);
-    const full: Callback = { ...cb, seq: ++this.seq, flavour: f };
+    const full: Callback = { cpu: cb.cpu, name: cb.name, head: cb.head, fn: cb.fn, wake: cb.wake, seq: ++this.seq, flavour: f };
     s.pending.push(full);
     s.inflight.add(full);
     this.startGp(s);
