@@ -1,6 +1,8 @@
 // asm/local.h and linux/atomic.h: each operation is one atomic step.
-// Plain counters (free_cnt++) are a load and a store: see `Plain`.
-import type { Context } from './context.ts';
+// Plain counters (free_cnt++) are a load and a store: see `plainAdd`.
+// Each op is one step: its effect at the call, the step at the `yield*`
+// (oneStep, spec/kernel/context.ts).
+import { oneStep, type Context } from './context.ts';
 import type { Gen, Owner } from './types.ts';
 
 /** local_t / atomic_t / a plain int field of a freeable structure. */
@@ -27,66 +29,62 @@ function at(x: Context, c: Cell): void {
   x.touched = c.name;
 }
 
-export function* localIncReturn(x: Context, c: Cell): Gen<number> {
+export function localIncReturn(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = ++c.v;
   if (v > 1 && x.level === 'nmi') x.k.sawInterrupted(x, 'nmi-in-active');
-  yield x.k.labels ? `local_inc_return(&${c.field}) = ${v}` : '';
-  return v;
+  return oneStep(x.k.labels ? `local_inc_return(&${c.field}) = ${v}` : '', v);
 }
 
-export function* localDec(x: Context, c: Cell): Gen<void> {
+export function localDec(x: Context, c: Cell): Gen<void> {
   at(x, c);
   c.v--;
-  yield x.k.labels ? `local_dec(&${c.field})` : '';
+  return oneStep(x.k.labels ? `local_dec(&${c.field})` : '');
 }
 
-export function* atomicXchg(x: Context, c: Cell, v: number): Gen<number> {
+export function atomicXchg(x: Context, c: Cell, v: number): Gen<number> {
   at(x, c);
   const old = c.v;
   c.v = v;
-  yield x.k.labels ? `atomic_xchg(&${c.field}, ${v}) = ${old}` : '';
-  return old;
+  return oneStep(x.k.labels ? `atomic_xchg(&${c.field}, ${v}) = ${old}` : '', old);
 }
 
-export function* atomicSet(x: Context, c: Cell, v: number): Gen<void> {
+export function atomicSet(x: Context, c: Cell, v: number): Gen<void> {
   at(x, c);
   c.v = v;
-  yield x.k.labels ? `atomic_set(&${c.field}, ${v})` : '';
+  return oneStep(x.k.labels ? `atomic_set(&${c.field}, ${v})` : '');
 }
 
-export function* atomicRead(x: Context, c: Cell): Gen<number> {
+export function atomicRead(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = c.v;
-  yield x.k.labels ? `atomic_read(&${c.field}) = ${v}` : '';
-  return v;
+  return oneStep(x.k.labels ? `atomic_read(&${c.field}) = ${v}` : '', v);
 }
 
-export function* atomicInc(x: Context, c: Cell): Gen<void> {
+export function atomicInc(x: Context, c: Cell): Gen<void> {
   at(x, c);
   c.v++;
-  yield x.k.labels ? `atomic_inc(&${c.field})` : '';
+  return oneStep(x.k.labels ? `atomic_inc(&${c.field})` : '');
 }
 
-export function* atomicDec(x: Context, c: Cell): Gen<void> {
+export function atomicDec(x: Context, c: Cell): Gen<void> {
   at(x, c);
   c.v--;
-  yield x.k.labels ? `atomic_dec(&${c.field})` : '';
+  return oneStep(x.k.labels ? `atomic_dec(&${c.field})` : '');
 }
 
 /** A plain load (READ_ONCE or a racy read): one step. */
-export function* load(x: Context, c: Cell): Gen<number> {
+export function load(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = c.v;
-  yield x.k.labels ? `load ${c.field} (${v})` : '';
-  return v;
+  return oneStep(x.k.labels ? `load ${c.field} (${v})` : '', v);
 }
 
 /** A plain store: one step. */
-export function* store(x: Context, c: Cell, v: number): Gen<void> {
+export function store(x: Context, c: Cell, v: number): Gen<void> {
   at(x, c);
   c.v = v;
-  yield x.k.labels ? `store ${c.field} = ${v}` : '';
+  return oneStep(x.k.labels ? `store ${c.field} = ${v}` : '');
 }
 
 /** `++c->field` / `--c->field` on a plain int: load, then store. */

@@ -93,6 +93,46 @@ class KFunc<R> {
   }
 }
 
+/** A primitive of one atomic step, already taken: its effect ran at the
+ *  call, and the `yield*` that delegates to it is the step (the label),
+ *  then gives the result. Cheaper than a generator object, which a
+ *  one-step primitive would otherwise make on every call; called as
+ *  `yield* prim(...)` the two are the same step. */
+class OneStep<T> {
+  constructor(
+    private readonly label: string,
+    private readonly value: T,
+    private taken = false,
+  ) {}
+  next(): IteratorResult<string, T> {
+    if (this.taken) return { done: true, value: this.value };
+    this.taken = true;
+    return { done: false, value: this.label };
+  }
+  return(v: T): IteratorResult<string, T> {
+    this.taken = true;
+    return { done: true, value: v };
+  }
+  throw(e: unknown): IteratorResult<string, T> {
+    throw e;
+  }
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+/** The step a one-step primitive returns: `return oneStep(label, result)`. */
+export function oneStep<T>(label: string, value: T): Gen<T>;
+export function oneStep(label: string): Gen<void>;
+export function oneStep<T>(label: string, value?: T): Gen<T> {
+  return new OneStep(label, value as T) as unknown as Gen<T>;
+}
+
+/** A primitive that took no step (no context to take it in: boot). */
+export function noStep<T>(value: T): Gen<T> {
+  return new OneStep('', value, true) as unknown as Gen<T>;
+}
+
 /** Wrap a generator as a named kernel function so traces can say which
  *  function each step belongs to. */
 export function kfunc<A extends unknown[], R>(

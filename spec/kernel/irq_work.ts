@@ -27,8 +27,15 @@ export class IrqWork {
     readonly fn: (x: Context) => Gen<void>,
     readonly fnName: string,
   ) {}
+  private ownerName: string | null = null;
+  private fullName = '';
+  /** `owner.field`, cached (read on every step that touches it) */
   get name(): string {
-    return `${this.owner.name}.${this.field}`;
+    if (this.ownerName !== this.owner.name) {
+      this.ownerName = this.owner.name;
+      this.fullName = `${this.ownerName}.${this.field}`;
+    }
+    return this.fullName;
   }
 }
 

@@ -3,7 +3,7 @@
 // an interrupt after the previous step. local_irq_restore() is: re-enabling
 // IRQs is the point where a pending interrupt fires, so the restore ends a
 // step and the scheduler may deliver the interrupt before the next one.
-import type { Context } from './context.ts';
+import { oneStep, type Context } from './context.ts';
 import type { Gen } from './types.ts';
 
 export function localIrqSave(x: Context): boolean {
@@ -13,32 +13,11 @@ export function localIrqSave(x: Context): boolean {
   return flags;
 }
 
-/** The step a restore ends: one `yield` when delegated to. */
-class RestoreStep {
-  private done = false;
-  constructor(private readonly label: string) {}
-  next(): IteratorResult<string, void> {
-    if (this.done) return { done: true, value: undefined };
-    this.done = true;
-    return { done: false, value: this.label };
-  }
-  return(): IteratorResult<string, void> {
-    this.done = true;
-    return { done: true, value: undefined };
-  }
-  throw(e: unknown): IteratorResult<string, void> {
-    throw e;
-  }
-  [Symbol.iterator](): this {
-    return this;
-  }
-}
-
 /** local_irq_restore(flags): `yield* localIrqRestore(x, flags)`. The flag
  *  is restored at the call (so a policy written before this was a step,
  *  calling it without `yield*`, still restores); delegating to the result
  *  makes the restore a step of its own, after which an interrupt may run. */
 export function localIrqRestore(x: Context, flags: boolean): Gen<void> {
   x.k.cpus[x.cpu]!.irqsOff = flags;
-  return new RestoreStep(flags ? 'local_irq_restore(flags): IRQs stay off' : 'local_irq_restore(flags): IRQs on') as unknown as Gen<void>;
+  return oneStep(flags ? 'local_irq_restore(flags): IRQs stay off' : 'local_irq_restore(flags): IRQs on');
 }

@@ -1,8 +1,9 @@
 // include/linux/llist.h. llist_add / llist_del_all are one atomic step each
 // (cmpxchg / xchg); the __ variants are plain loads and stores with a
 // preemption point between them, so a wrong locking discipline corrupts the
-// list here as it would in the kernel.
-import type { Context } from './context.ts';
+// list here as it would in the kernel. A one-step operation does its work
+// at the call and is the step at the `yield*` (oneStep, context.ts).
+import { oneStep, type Context } from './context.ts';
 import type { Holder } from './kernel.ts';
 import { links, type Obj } from './obj.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
@@ -53,7 +54,7 @@ function sized(x: Context, h: LlistHead, node: Obj): void {
 }
 
 /** llist_add(): atomic; returns true if the list was empty. */
-export function* llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
+export function llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
   at(x, h);
   sized(x, h, node);
   const first = h.first;
@@ -61,32 +62,28 @@ export function* llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
   h.first = node;
   x.obj = node;
   x.act = 'put on list';
-  yield x.k.labels ? `llist_add(${node.name})` : '';
-  return first === null;
+  return oneStep(x.k.labels ? `llist_add(${node.name})` : '', first === null);
 }
 
 /** llist_del_all(): atomic xchg(&head->first, NULL). */
-export function* llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
+export function llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
   at(x, h);
   const first = h.first;
   h.first = null;
   x.obj = first;
   x.act = first && 'list taken whole';
-  yield 'llist_del_all: xchg(&head->first, NULL)';
-  return first;
+  return oneStep('llist_del_all: xchg(&head->first, NULL)', first);
 }
 
 /** llist_empty(): one load. */
-export function* llistEmpty(x: Context, h: LlistHead): Gen<boolean> {
+export function llistEmpty(x: Context, h: LlistHead): Gen<boolean> {
   at(x, h);
-  const e = h.first === null;
-  yield 'llist_empty: READ_ONCE(head->first)';
-  return e;
+  return oneStep('llist_empty: READ_ONCE(head->first)', h.first === null);
 }
 
 /** __llist_add(): load first, then store; not safe against re-entry. */
-export function* __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
-  return yield* __llistAddBatch(x, node, node, h);
+export function __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
+  return __llistAddBatch(x, node, node, h);
 }
 
 /** __llist_add_batch(): tail->next = first; head->first = new_first. */

@@ -3,7 +3,7 @@
 // and can end (a harness action) once every one of them has left it.
 // Callbacks whose grace period ended run later, one at a time, in softirq on
 // the CPU that queued them.
-import type { Context } from './context.ts';
+import { oneStep, type Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { waitUntil } from './spinlock.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
@@ -13,10 +13,20 @@ export type Flavour = 'rcu' | 'rcu_tasks_trace';
 /** struct rcu_head embedded in a freeable structure. */
 export class RcuHead {
   queued = false;
+  private ownerName: string | null = null;
+  private fullName = '';
   constructor(
     readonly owner: Owner,
     readonly field: string = 'rcu',
   ) {}
+  /** `owner.field`, cached (read on every call_rcu) */
+  get name(): string {
+    if (this.ownerName !== this.owner.name) {
+      this.ownerName = this.owner.name;
+      this.fullName = `${this.ownerName}.${this.field}`;
+    }
+    return this.fullName;
+  }
 }
 
 export interface Callback {
@@ -137,23 +147,24 @@ export class Rcu {
   }
 }
 
-function* queueCb(x: Context, f: Flavour, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
+function queueCb(x: Context, f: Flavour, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
   x.k.touch(x, head.owner, head.field);
   if (head.queued) {
     throw new Violation('NoKernelWarn', `${x.fn} on cpu${x.cpu}: ${name} queues ${head.owner.name}.${head.field} while it is still queued (double call_rcu)`);
   }
   head.queued = true;
   x.k.rcu.queue(x, f, { cpu: x.cpu, name, head, fn, wake: null });
-  x.touched = `${head.owner.name}.${head.field}`;
-  yield x.k.labels ? `${f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace'}(&${head.field}, ${name})` : '';
+  x.touched = head.name;
+  return oneStep(x.k.labels ? `${f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace'}(&${head.field}, ${name})` : '');
 }
 
-export function* callRcu(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
-  yield* queueCb(x, 'rcu', head, fn, name);
+/** call_rcu(): one step. */
+export function callRcu(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
+  return queueCb(x, 'rcu', head, fn, name);
 }
 
-export function* callRcuTasksTrace(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
-  yield* queueCb(x, 'rcu_tasks_trace', head, fn, name);
+export function callRcuTasksTrace(x: Context, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
+  return queueCb(x, 'rcu_tasks_trace', head, fn, name);
 }
 
 /** Run by the softirq context: invoke one callback. */

@@ -1,7 +1,8 @@
 // mm/slab: kmalloc/kfree of allocator objects, other kmalloc'd structures,
 // and __alloc_percpu_gfp/free_percpu bytes. GFP_NOWAIT failures are
-// injected as faults; the pool size bounds live objects.
-import type { Context } from './context.ts';
+// injected as faults; the pool size bounds live objects. kmalloc and kfree
+// of an object are one step each, taken at the `yield*` (oneStep).
+import { noStep, oneStep, type Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { Obj } from './obj.ts';
 import { mightSleep } from './might_sleep.ts';
@@ -79,7 +80,7 @@ export class Slab {
 
   /** kmalloc_node(size, gfp) of an allocator object: GFP_NOWAIT (the
    *  default) or GFP_KERNEL, which may sleep (might_sleep()). */
-  *kmalloc(x: Context | null, size: number, gfp: 'GFP_NOWAIT' | 'GFP_KERNEL' = 'GFP_NOWAIT'): Gen<Obj | null> {
+  kmalloc(x: Context | null, size: number, gfp: 'GFP_NOWAIT' | 'GFP_KERNEL' = 'GFP_NOWAIT'): Gen<Obj | null> {
     if (gfp === 'GFP_KERNEL' && x) mightSleep(x, `kmalloc(${size}, GFP_KERNEL)`);
     let o: Obj | null = null;
     if (this.live >= this.k.cfg.maxObjects) this.exhausted++;
@@ -95,17 +96,15 @@ export class Slab {
       this.live++;
       if (this.live > this.peakLive) this.peakLive = this.live;
     }
-    if (x) {
-      x.touched = 'slab';
-      x.obj = o;
-      x.act = o && 'from slab';
-      yield x.k.labels ? `kmalloc(${size}) = ${o ? o.name : 'NULL'}` : '';
-    }
-    return o;
+    if (!x) return noStep(o);
+    x.touched = 'slab';
+    x.obj = o;
+    x.act = o && 'from slab';
+    return oneStep(x.k.labels ? `kmalloc(${size}) = ${o ? o.name : 'NULL'}` : '', o);
   }
 
   /** kfree(obj): returns an allocator object to slab. */
-  *kfree(x: Context | null, o: Obj): Gen<void> {
+  kfree(x: Context | null, o: Obj): Gen<void> {
     if (o.state === 'slab') {
       throw new Violation('Conservation', `${x ? x.fn : 'boot'} kfree(${o.name}) but ${o.name} is already in slab (double free)`);
     }
@@ -115,12 +114,11 @@ export class Slab {
     let pool = this.free.get(o.size);
     if (!pool) this.free.set(o.size, (pool = []));
     pool.push(o);
-    if (x) {
-      x.touched = 'slab';
-      x.obj = o;
-      x.act = 'to slab';
-      yield x.k.labels ? `kfree(${o.name})` : '';
-    }
+    if (!x) return noStep(undefined);
+    x.touched = 'slab';
+    x.obj = o;
+    x.act = 'to slab';
+    return oneStep(x.k.labels ? `kfree(${o.name})` : '');
   }
 
   /** kmalloc of a non-object structure (GFP_KERNEL or NOWAIT; may fail). */
