@@ -408,7 +408,8 @@ export class Sim {
     for (let rounds = 0; this.anyProgressSilently(); rounds++) {
       if (rounds > k.cfg.stepLimit) throw new Violation('NoDeadlock', 'the system never settles (livelock)');
     }
-    const stuck: Context[] = [...k.contexts()];
+    const stuck: Context[] = [];
+    for (const c of k.cpus) stuck.push(...c.stack);
     if (stuck.length) {
       throw new Violation(
         'NoDeadlock',
@@ -427,7 +428,7 @@ export class Sim {
   private finishPrograms(): void {
     const k = this.k;
     const progs = (): boolean => {
-      for (const x of k.contexts()) if (x.isProg) return true;
+      for (const c of k.cpus) for (const x of c.stack) if (x.isProg) return true;
       return false;
     };
     while (progs()) {

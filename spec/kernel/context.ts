@@ -97,21 +97,32 @@ class KFunc<R> {
  *  call, and the `yield*` that delegates to it is the step (the label),
  *  then gives the result. Cheaper than a generator object, which a
  *  one-step primitive would otherwise make on every call; called as
- *  `yield* prim(...)` the two are the same step. */
+ *  `yield* prim(...)` the two are the same step. The iterator is its own
+ *  result object ({ done, value }): whoever drives it reads a result
+ *  before asking for the next, as yield* and the scheduler do. */
 class OneStep<T> {
+  done: boolean;
+  value: string | T;
   constructor(
-    private readonly label: string,
-    private readonly value: T,
+    label: string,
+    private readonly result: T,
     private taken = false,
-  ) {}
+  ) {
+    this.done = taken;
+    this.value = taken ? result : label;
+  }
   next(): IteratorResult<string, T> {
-    if (this.taken) return { done: true, value: this.value };
+    if (this.taken) {
+      this.done = true;
+      this.value = this.result;
+    }
     this.taken = true;
-    return { done: false, value: this.label };
+    return this as unknown as IteratorResult<string, T>;
   }
   return(v: T): IteratorResult<string, T> {
-    this.taken = true;
-    return { done: true, value: v };
+    this.taken = this.done = true;
+    this.value = v;
+    return this as unknown as IteratorResult<string, T>;
   }
   throw(e: unknown): IteratorResult<string, T> {
     throw e;

@@ -56,7 +56,11 @@ export function interruptPending(k: Kernel, cpu: number): IrqWork | null {
 /** R1, R5, R6, R8: the context that takes the CPU's next step, if any. */
 export function runnable(k: Kernel, cpu: number): Context | undefined {
   if (interruptPending(k, cpu)) return undefined;
-  const s = k.cpus[cpu]!.stack;
+  return runsOn(k, k.cpus[cpu]!.stack);
+}
+
+/** R1, R5, R6 on a CPU with no interrupt pending. */
+function runsOn(k: Kernel, s: readonly Context[]): Context | undefined {
   for (let i = s.length - 1; i >= 0; i--) {
     const x = s[i]!;
     if (!x.sleeping) return x.runnable ? x : undefined; // runs, or spins in place
@@ -247,7 +251,7 @@ export function runCpu(k: Kernel, cpu: number, n: number, target: Context | null
       startIrqWork(k, cpu, w);
       continue;
     }
-    const x = runnable(k, cpu);
+    const x = runsOn(k, s);
     if (x === undefined) break;
     if (target !== null && x !== target && s.indexOf(x) < s.indexOf(target)) break;
     step(k, x);
