@@ -295,31 +295,27 @@ export function swarmArbitrary(g: GenCtx): fc.Arbitrary<Swarm> {
   return fc.record({ weights: fc.record(w), focus: fc.option(fc.nat(g.cfg.cpus - 1), { freq: 2 }) }) as unknown as fc.Arbitrary<Swarm>;
 }
 
-/** Arbitraries built for a GenCtx, by swarm: an arbitrary is immutable, so
- *  the runs that draw the same swarm share one instead of building their
- *  own (what each run generates is the same). */
-const swarmArbs = new WeakMap<GenCtx, Map<string, fc.Arbitrary<Cmd>>>();
+/** Each kind's arbitrary for a GenCtx and a swarm focus: an arbitrary is
+ *  immutable, so runs share them instead of building their own (what each
+ *  run generates is the same). Only the weighted choice among the kinds a
+ *  swarm turns on is built per run: swarms rarely repeat. */
+const kindArbs = new WeakMap<GenCtx, Map<number | null, Map<Kind, fc.Arbitrary<Cmd>>>>();
 
 export function swarmCmdArbitrary(g: GenCtx, s: Swarm): fc.Arbitrary<Cmd> {
-  let cache = swarmArbs.get(g);
-  if (!cache) swarmArbs.set(g, (cache = new Map()));
-  let key = `${s.focus}|`;
-  for (const t of CMD_KINDS) key += `${s.weights[t] ?? 0},`;
-  let arb = cache.get(key);
-  if (arb) return arb;
-  const kindArb = (t: Kind): fc.Arbitrary<Cmd> => {
-    const k = `${s.focus}|${t}`;
-    let a = cache.get(k);
-    if (!a) {
-      const cpuArb = s.focus === null ? undefined : fc.oneof({ weight: 4, arbitrary: fc.constant(s.focus) }, { weight: 1, arbitrary: fc.nat(g.cfg.cpus - 1) });
-      cache.set(k, (a = kindArbitrary(t, g, cpuArb)));
-    }
-    return a;
-  };
-  const kinds = generatedKinds(g).filter(([t]) => (s.weights[t] ?? 0) > 0);
-  arb = fc.oneof(...kinds.map(([t]) => ({ weight: s.weights[t]!, arbitrary: kindArb(t) })));
-  cache.set(key, arb);
-  return arb;
+  let byFocus = kindArbs.get(g);
+  if (!byFocus) kindArbs.set(g, (byFocus = new Map()));
+  let arbs = byFocus.get(s.focus);
+  if (!arbs) {
+    const cpuArb = s.focus === null ? undefined : fc.oneof({ weight: 4, arbitrary: fc.constant(s.focus) }, { weight: 1, arbitrary: fc.nat(g.cfg.cpus - 1) });
+    arbs = new Map(generatedKinds(g).map(([t]) => [t, kindArbitrary(t, g, cpuArb)]));
+    byFocus.set(s.focus, arbs);
+  }
+  const on: { weight: number; arbitrary: fc.Arbitrary<Cmd> }[] = [];
+  for (const [t, arbitrary] of arbs) {
+    const weight = s.weights[t] ?? 0;
+    if (weight > 0) on.push({ weight, arbitrary });
+  }
+  return fc.oneof(...on);
 }
 
 /** Simpler versions of c, one field at a time towards its simplest value. */

@@ -101,7 +101,8 @@ export class Kernel {
   private labelCounts = new Map<string, number>();
 
   constructor(readonly cfg: KernelConfig) {
-    this.cpus = Array.from({ length: cfg.cpus }, (_, id) => ({ id, stack: [], irqsOff: false, online: true }));
+    this.cpus = [];
+    for (let id = 0; id < cfg.cpus; id++) this.cpus.push({ id, stack: [], irqsOff: false, online: true });
     this.slab = new Slab(this);
     this.rcu = new Rcu(this);
   }

@@ -56,7 +56,8 @@ export class RcuFlavourState {
     readonly flavour: Flavour,
     cpus: number,
   ) {
-    this.ready = Array.from({ length: cpus }, () => []);
+    this.ready = [];
+    for (let i = 0; i < cpus; i++) this.ready.push([]);
   }
 }
 

@@ -116,7 +116,8 @@ function finish(k: Kernel, x: Context): void {
   for (let j = i + 1; j < c.stack.length; j++) {
     if (!c.stack[j]!.sleeping) throw new Error(`spec bug: ${x.label} finished under a running context on cpu${x.cpu}`);
   }
-  c.stack.splice(i, 1);
+  if (i === c.stack.length - 1) c.stack.pop();
+  else c.stack.splice(i, 1);
   x.done = true;
   if (x.level === 'hardirq') c.irqsOff = x.savedIrqsOff;
   else if (c.irqsOff && (x.level === 'task' || x.level === 'softirq') && c.stack.length === 0) {
