@@ -87,9 +87,15 @@ export function store(x: Context, c: Cell, v: number): Gen<void> {
   return oneStep(x.k.labels ? `store ${c.field} = ${v}` : '');
 }
 
-/** `++c->field` / `--c->field` on a plain int: load, then store. */
+/** `++c->field` / `--c->field` on a plain int: load, then store, two steps
+ *  (the load and store above, written out: one generator, not three). */
 export function* plainAdd(x: Context, c: Cell, d: number): Gen<number> {
-  const v = (yield* load(x, c)) + d;
-  yield* store(x, c, v);
+  at(x, c);
+  const loaded = c.v;
+  yield x.k.labels ? `load ${c.field} (${loaded})` : '';
+  const v = loaded + d;
+  at(x, c);
+  c.v = v;
+  yield x.k.labels ? `store ${c.field} = ${v}` : '';
   return v;
 }
