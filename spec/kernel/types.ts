@@ -3,8 +3,8 @@ import type { InvariantName } from '../../model/invariants.ts';
 // The engine's vocabulary. A kernel function is a generator: every `yield`
 // is one atomic step (a preemption point); the yielded string says what the
 // step did, in the words of the C it models. The engine's primitives build
-// that string only when someone reads it (`yield x.k.labels ? `...` : ''`);
-// a policy's own labels are always built.
+// that string only when someone reads it (Kernel.labels; README.md, "Steps
+// on the hot path"); a policy's own labels are always built.
 export type Gen<T = void> = Generator<string, T, void>;
 
 /** Context levels, bottom to top of a CPU's stack (BRIEF §1). */
