@@ -171,8 +171,10 @@ export class Kernel {
   }
 
   /** Every context on every CPU, bottom to top. */
-  *contexts(): Iterable<Context> {
-    for (const c of this.cpus) yield* c.stack;
+  contexts(): Context[] {
+    const out: Context[] = [];
+    for (const c of this.cpus) for (const x of c.stack) out.push(x);
+    return out;
   }
 
   get quiescent(): boolean {
