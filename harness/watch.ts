@@ -43,26 +43,9 @@ export function watchedPolicy<S>(policy: Policy<S>, b: Int32Array): Policy<S> {
       b[HOOK] = prev;
     }
   };
-  function* drive(id: number, g: Gen): Gen {
-    let done = false;
-    try {
-      let r = within(id, () => g.next());
-      while (!r.done) {
-        let input: unknown;
-        try {
-          input = yield r.value;
-        } catch (e) {
-          r = within(id, () => g.throw(e));
-          continue;
-        }
-        r = within(id, () => g.next(input));
-      }
-      done = true;
-      return r.value;
-    } finally {
-      if (!done) g.return(undefined);
-    }
-  }
+  // one plain iterator per hook call (a wrapping generator would add a
+  // generator frame to every step of every hook)
+  const drive = (id: number, g: Gen): Gen => new Driven(b, id, g) as unknown as Gen;
   const wrap = (name: (typeof HOOKS)[number]): unknown => {
     const f = (policy as unknown as Record<string, (...a: unknown[]) => Gen>)[name];
     if (typeof f !== 'function') return f;
@@ -86,6 +69,48 @@ export function watchedPolicy<S>(policy: Policy<S>, b: Int32Array): Policy<S> {
     destroy: wrap('destroy'),
     ...(policy.freeRcu ? { freeRcu: wrap('freeRcu') } : {}),
   } as Policy<S>;
+}
+
+/** A hook's generator, each step of it run with the hook's id in HOOK and
+ *  a heartbeat. Ending it early (a violation thrown above it) returns the
+ *  hook's generator, as a delegating generator would. */
+class Driven {
+  constructor(
+    private readonly b: Int32Array,
+    private readonly id: number,
+    private readonly g: Gen,
+  ) {}
+  private step(f: () => IteratorResult<unknown, unknown>): IteratorResult<unknown, unknown> {
+    const b = this.b;
+    const prev = b[HOOK]!;
+    b[HOOK] = this.id;
+    b[BEAT]!++;
+    try {
+      return f();
+    } finally {
+      b[HOOK] = prev;
+    }
+  }
+  next(v?: unknown): IteratorResult<unknown, unknown> {
+    const b = this.b;
+    const prev = b[HOOK]!;
+    b[HOOK] = this.id;
+    b[BEAT]!++;
+    try {
+      return this.g.next(v);
+    } finally {
+      b[HOOK] = prev;
+    }
+  }
+  throw(e: unknown): IteratorResult<unknown, unknown> {
+    return this.step(() => this.g.throw(e));
+  }
+  return(v: unknown): IteratorResult<unknown, unknown> {
+    return this.g.return(v);
+  }
+  [Symbol.iterator](): this {
+    return this;
+  }
 }
 
 /** An error a run threw that is neither a violation nor already a policy or
