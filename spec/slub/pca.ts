@@ -13,7 +13,7 @@ import type { Audited, Holder, Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
 import { RawSpinlock, rawSpinTrylock, rawSpinUnlock } from '../kernel/spinlock.ts';
 import { Violation, type Gen, type Owner } from '../kernel/types.ts';
-import { refillPca } from './alloc.ts';
+import { slubOps, type SlubOps } from './ops.ts';
 
 export const EINVAL = -22;
 export const ENOMEM = -12;
@@ -71,8 +71,6 @@ export class PercpuArray implements Owner, Audited {
   }
 }
 
-/** refill_pca(s, count, gfp) (gfp follows the context): true when it refilled. */
-export type RefillPcaFn = (x: Context, s: KmemCache, count: number) => Gen<boolean>;
 
 /** The part of struct kmem_cache the array touches. */
 export class KmemCache implements Owner {
@@ -82,14 +80,13 @@ export class KmemCache implements Owner {
   readonly noMerge = true;
   cpu_array: PercpuArray | null = null;
   /**
-   * @param refill_pca not a field of the kernel's struct: the cache carries
-   *   its refill_pca() the way the kernel carries ops, so that the zoo can
-   *   install seed 002's as written; alloc_from_pca() and
-   *   kmem_cache_prefill_percpu_array() call through it.
+   * @param ops not a field of the kernel's struct: the cache carries the
+   *   functions a variant may replace the way the kernel carries ops
+   *   (spec/slub/ops.ts), so that the zoo can install seed 002's as written.
    */
   constructor(
     readonly object_size: number,
-    readonly refill_pca: RefillPcaFn = refillPca,
+    readonly ops: SlubOps = slubOps(),
   ) {}
 }
 
