@@ -9,9 +9,10 @@ import { FREE_AFTER_GP_OPS } from '../reuse/free_after_gp.ts';
 import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
 import { definePolicy } from './policy.ts';
-import { REUSE_SITUATIONS } from './reuse-after-rcu-gp.ts';
+import { REUSE_SITUATIONS } from '../reuse/situations.ts';
 
-const { 'reuse:from-reuse_ready': _r, 'reuse:abort-in-callback': _a, ...situations } = REUSE_SITUATIONS;
+// nothing is reused: no reuse_ready, no abort_reuse in a callback
+const situations = REUSE_SITUATIONS.filter((s) => s.name !== 'reuse:from-reuse_ready' && s.name !== 'reuse:abort-in-callback');
 
 export const freeAfterRcuGp = definePolicy<ReuseMa>({
   name: 'free-after-rcu-gp',

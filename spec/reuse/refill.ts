@@ -22,10 +22,8 @@ export const bpfMaGetReusableObj = kfunc('bpf_ma_get_reusable_obj', function* (x
   let obj = yield* __llistDelFirst(x, r.reuse_ready_head);
   if (obj) {
     if (yield* llistEmpty(x, r.reuse_ready_head)) r.reuse_ready_tail = null;
-    x.k.saw('reuse:from-reuse_ready');
   } else {
     obj = yield* __llistDelFirst(x, r.wait_for_free);
-    if (obj) x.k.saw('reuse:from-wait_for_free');
   }
   yield* r.ops.reuse_unlock_irqrestore(x, c, flags);
   return obj;

@@ -101,6 +101,15 @@ export function allowBlocking(x: Context): boolean {
   return x.level === 'task';
 }
 
+/** Coverage `pca-trylock-fails:<fn>`: the trylock of x failed over the
+ *  context it interrupted, which was in fn (or is a prog, a kworker...). */
+function sawTrylockFailsOver(x: Context): void {
+  const s = x.k.cpus[x.cpu]!.stack;
+  const i = s.indexOf(x);
+  const y = i > 0 ? s[i - 1]! : undefined;
+  if (y) x.k.saw(`pca-trylock-fails:${y.fns.length ? y.fn : y.label.replace(/\d+$/, '')}`);
+}
+
 /** pca_spin_trylock(s->cpu_array): this_cpu_ptr() + spin_trylock(). */
 export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray | null> {
   x.k.touch(x, s, 'cpu_array');
@@ -108,7 +117,7 @@ export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray |
   const ok = yield* rawSpinTrylock(x, pca.lock);
   if (!ok) {
     x.k.saw('pca-trylock-fails');
-    x.k.sawInterrupted(x, 'pca-trylock-fails');
+    if (x.k.situations) sawTrylockFailsOver(x);
   }
   return ok ? pca : null;
 }
