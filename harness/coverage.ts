@@ -8,7 +8,7 @@
 import type { Context } from '../spec/kernel/context.ts';
 import type { Kernel } from '../spec/kernel/kernel.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
-import type { Level } from '../spec/kernel/types.ts';
+import type { Level, ObjAct } from '../spec/kernel/types.ts';
 import { MEMALLOC_SITUATIONS as MEMALLOC } from '../spec/memalloc/situations.ts';
 import type { Policy, Situation } from '../spec/policies/policy.ts';
 
@@ -25,8 +25,12 @@ export const FAULT_SITUATIONS: Record<FaultKind, string> = {
 export function situationList(policy: Pick<Policy<unknown>, 'situations'>): readonly Situation[] {
   const s = policy.situations ?? MEMALLOC;
   if (Array.isArray(s)) return s as readonly Situation[];
-  return Object.entries(s as Record<string, string>).map(([name, text]) => ({ name, text }));
+  const rec = s as Record<string, string>;
+  let l = fromRecord.get(rec);
+  if (!l) fromRecord.set(rec, (l = Object.entries(rec).map(([name, text]) => ({ name, text }))));
+  return l;
 }
+const fromRecord = new WeakMap<object, readonly Situation[]>();
 
 /** name -> text of a policy's situations (the report's, a worker's). */
 export function situationTexts(policy: Pick<Policy<unknown>, 'situations'>): Record<string, string> {
@@ -48,21 +52,28 @@ export function expectedSituations(policy: Pick<Policy<unknown>, 'situations'>, 
 type When = (x: Context, k: Kernel) => boolean | number;
 interface Indexed {
   name: string;
+  act: ObjAct | null;
   when: When;
 }
 
-/** Count the policy's predicate situations in k.situations after each
- *  step (chained after the model's per-step check). Only while coverage is
- *  collected: a run without it pays nothing. */
-export function installSituations(k: Kernel, list: readonly Situation[]): void {
-  const counts = k.situations;
-  if (!counts) return;
+/** A list's predicates indexed: by innermost kernel function, by level,
+ *  and those asked at every step. Built once per list. */
+interface Index {
+  byFn: Map<string, Indexed[]>;
+  byLevel: Partial<Record<Level, Indexed[]>>;
+  every: Indexed[];
+}
+const indexes = new WeakMap<readonly Situation[], Index | null>();
+
+function indexOf(list: readonly Situation[]): Index | null {
+  let ix = indexes.get(list);
+  if (ix !== undefined) return ix;
   const byFn = new Map<string, Indexed[]>();
   const byLevel: Partial<Record<Level, Indexed[]>> = {};
   const every: Indexed[] = [];
   for (const s of list) {
     if (!s.when) continue;
-    const e = { name: s.name, when: s.when.bind(s) };
+    const e: Indexed = { name: s.name, act: s.act ?? null, when: s.when };
     if (s.fns) {
       for (const f of s.fns) {
         let l = byFn.get(f);
@@ -72,24 +83,53 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
     } else if (s.level) (byLevel[s.level] ??= []).push(e);
     else every.push(e);
   }
-  if (!byFn.size && !every.length && !Object.keys(byLevel).length) return;
-  const run = (l: Indexed[], x: Context): void => {
-    for (const e of l) {
+  ix = byFn.size || every.length || Object.keys(byLevel).length ? { byFn, byLevel, every } : null;
+  indexes.set(list, ix);
+  return ix;
+}
+
+/** Count the policy's predicate situations in k.situations after each
+ *  step (chained after the model's per-step check). Only while coverage is
+ *  collected: a run without it pays nothing. A step asks only the
+ *  predicates indexed under its innermost kernel function, and under its
+ *  level. */
+export function installSituations(k: Kernel, list: readonly Situation[]): void {
+  const counts = k.situations;
+  if (!counts) return;
+  const ix = indexOf(list);
+  if (!ix) return;
+  const { byFn, byLevel, every } = ix;
+  const task = byLevel.task ?? null;
+  const softirq = byLevel.softirq ?? null;
+  const hardirq = byLevel.hardirq ?? null;
+  const nmi = byLevel.nmi ?? null;
+  const all = every.length ? every : null;
+  // consecutive steps are mostly in one function: look it up once
+  let lastFn = '';
+  let lastList: Indexed[] | null = null;
+  const count = (l: Indexed[], x: Context): void => {
+    for (let i = 0; i < l.length; i++) {
+      const e = l[i]!;
+      if (e.act !== null && e.act !== x.act) continue;
       const n = e.when(x, k);
       if (n) counts.set(e.name, (counts.get(e.name) ?? 0) + (n === true ? 1 : n));
     }
   };
-  const prev = k.onStep;
-  k.onStep = (x) => {
-    if (prev !== null) prev(x);
+  const evaluate = (x: Context): void => {
     const fns = x.fns;
-    if (fns.length) {
-      const l = byFn.get(fns[fns.length - 1]!);
-      if (l !== undefined) run(l, x);
+    const depth = fns.length;
+    if (depth !== 0) {
+      const fn = fns[depth - 1]!;
+      if (fn !== lastFn) {
+        lastFn = fn;
+        lastList = byFn.get(fn) ?? null;
+      }
+      if (lastList !== null) count(lastList, x);
     }
-    const l = byLevel[x.level];
-    if (l !== undefined) run(l, x);
-    if (every.length) run(every, x);
+    const level = x.level;
+    const l = level === 'task' ? task : level === 'nmi' ? nmi : level === 'softirq' ? softirq : hardirq;
+    if (l !== null) count(l, x);
+    if (all !== null) count(all, x);
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
@@ -98,4 +138,12 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
       x.act = null;
     }
   };
+  const prev = k.onStep;
+  k.onStep =
+    prev === null
+      ? evaluate
+      : (x) => {
+          prev(x);
+          evaluate(x);
+        };
 }

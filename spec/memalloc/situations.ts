@@ -20,16 +20,19 @@ export function doing(y: Context): string {
   return y.fns.length ? y.fn : y.label.replace(/\d+$/, '');
 }
 
-const cellsByName = new WeakMap<Kernel, { n: number; map: Map<string, Cell> }>();
+// the counters by name, of the kernel asked last (one runs at a time)
+let cellsOf: Kernel | null = null;
+let cellsN = 0;
+let cells = new Map<string, Cell>();
 
 /** The registered counter a step touched (x.touched names it), if any. */
 export function touchedCell(x: Context, k: Kernel): Cell | undefined {
-  let e = cellsByName.get(k);
-  if (!e || e.n !== k.cells.length) {
-    e = { n: k.cells.length, map: new Map(k.cells.map((c) => [c.name, c])) };
-    cellsByName.set(k, e);
+  if (cellsOf !== k || cellsN !== k.cells.length) {
+    cellsOf = k;
+    cellsN = k.cells.length;
+    cells = new Map(k.cells.map((c) => [c.name, c]));
   }
-  return e.map.get(x.touched);
+  return cells.get(x.touched);
 }
 
 /** An NMI's local_inc_return(&c->active) found it taken (the value it
@@ -62,7 +65,8 @@ function programFreeWhile(name: string, text: string, freeFns: readonly string[]
     name,
     text,
     fns: freeFns,
-    when: (x, k) => (x.isProg && x.act === 'put on list' ? contexts(k, (y, cpu) => cond(x, y, cpu)) : 0),
+    act: 'put on list',
+    when: (x, k) => (x.isProg ? contexts(k, (y, cpu) => cond(x, y, cpu)) : 0),
   };
 }
 
@@ -71,7 +75,9 @@ export function irqWorkWhileOtherCpuFrees(freeFns: readonly string[]): Situation
   return programFreeWhile('irq-work-while-other-cpu-frees', 'a program frees on one CPU while irq_work runs on another', freeFns, (x, y, cpu) => cpu !== x.cpu && y.label.startsWith('irq_work'));
 }
 
-const callbacksSeen = new WeakMap<Kernel, WeakSet<Context>>();
+// the RCU callbacks (softirq contexts) seen, of the kernel asked last
+let seenOf: Kernel | null = null;
+const seen = new Set<number>();
 
 /** `rcu-callback-racing-free`: a program frees while an RCU callback runs,
  *  or an RCU callback starts while a program is inside the allocator
@@ -84,11 +90,14 @@ export function rcuCallbackRacingFree(freeFns: readonly string[]): Situation[] {
       name: 'rcu-callback-racing-free',
       text,
       level: 'softirq',
+      // once per callback: its first step
       when: (x, k) => {
-        let seen = callbacksSeen.get(k);
-        if (!seen) callbacksSeen.set(k, (seen = new WeakSet()));
-        if (seen.has(x)) return false;
-        seen.add(x);
+        if (seenOf !== k) {
+          seenOf = k;
+          seen.clear();
+        }
+        if (seen.has(x.id)) return 0;
+        seen.add(x.id);
         return contexts(k, (y) => y.isProg && y.fns.length > 0);
       },
     },

@@ -4,7 +4,7 @@
 import type { Context } from '../kernel/context.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
-import type { Gen, Level } from '../kernel/types.ts';
+import type { Gen, Level, ObjAct } from '../kernel/types.ts';
 import type { FaultKind } from '../kernel/slab.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 
@@ -25,6 +25,9 @@ export interface Situation {
   readonly fns?: readonly string[];
   /** or: the level of the context that stepped */
   readonly level?: Level;
+  /** and: only steps that did this to an object (x.act), checked before
+   *  `when` is asked */
+  readonly act?: ObjAct;
   /** x just took a step (its fns stack, obj/act, touched, level, cpu;
    *  the other contexts are in k.cpus): does the situation hold? (a
    *  number: how many times, e.g. once per other context it involves) */

@@ -11,7 +11,8 @@ function reusesFrom(name: string, list: string, text: string): Situation {
     name,
     text,
     fns: ['bpf_ma_get_reusable_obj'],
-    when: (x) => x.act === 'taken off list' && x.touched.endsWith(`.${list}`),
+    act: 'taken off list',
+    when: (x) => x.touched.endsWith(`.${list}`),
   };
 }
 
