@@ -115,21 +115,24 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
       if (n) counts.set(e.name, (counts.get(e.name) ?? 0) + (n === true ? 1 : n));
     }
   };
+  // the predicates of a step's level (and those of every step)
+  const slow = (x: Context, l: Indexed[] | null): void => {
+    if (l !== null) count(l, x);
+    const level = x.level;
+    const m = level === 'task' ? task : level === 'nmi' ? nmi : level === 'softirq' ? softirq : hardirq;
+    if (m !== null) count(m, x);
+    if (all !== null) count(all, x);
+  };
+  // most steps are a task's in a function with no predicate: one test
+  const quietTasks = task === null && all === null;
   const evaluate = (x: Context): void => {
     const fns = x.fns;
-    const depth = fns.length;
-    if (depth !== 0) {
-      const fn = fns[depth - 1]!;
-      if (fn !== lastFn) {
-        lastFn = fn;
-        lastList = byFn.get(fn) ?? null;
-      }
-      if (lastList !== null) count(lastList, x);
+    const fn = fns.length !== 0 ? fns[fns.length - 1]! : '';
+    if (fn !== lastFn) {
+      lastFn = fn;
+      lastList = byFn.get(fn) ?? null;
     }
-    const level = x.level;
-    const l = level === 'task' ? task : level === 'nmi' ? nmi : level === 'softirq' ? softirq : hardirq;
-    if (l !== null) count(l, x);
-    if (all !== null) count(all, x);
+    if (lastList !== null || x.level !== 'task' || !quietTasks) slow(x, lastList);
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
