@@ -1,19 +1,16 @@
 // Interesting situations the exploration should reach, so that a green
 // check cannot hide a blind spot: each is counted, and one never reached is
-// reported as such.
-import type { Policy } from '../spec/policies/policy.ts';
+// reported as such. The situations are the policy's (each family declares
+// its own beside its code, spec/<family>/situations.ts); the engine only
+// evaluates them: after each step, the predicates indexed under the step's
+// innermost kernel function or its context level. Its own situations (the
+// faults it injects, a grace period held by a reader) it counts itself.
+import type { Context } from '../spec/kernel/context.ts';
+import type { Kernel } from '../spec/kernel/kernel.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
-
-export const MEMALLOC_SITUATIONS: Record<string, string> = {
-  'nmi-in-active:unit_alloc': 'an NMI program enters the allocator while unit_alloc holds active',
-  'nmi-in-active:unit_free': 'an NMI program enters the allocator while unit_free holds active',
-  'nmi-in-active:alloc_bulk': 'an NMI program enters the allocator while alloc_bulk (irq_work) holds active',
-  'nmi-in-active:free_bulk': 'an NMI program enters the allocator while free_bulk (irq_work) holds active',
-  'irq-work-while-other-cpu-frees': 'a program frees on one CPU while irq_work runs on another',
-  'rcu-callback-racing-free': 'a program frees while an RCU callback runs',
-  'grace-period-held-by-reader': 'a grace period could not end because a reader was inside its critical section',
-  'teardown-with-callbacks-in-flight': 'teardown starts while RCU callbacks are queued',
-};
+import type { Level, ObjAct } from '../spec/kernel/types.ts';
+import { MEMALLOC_SITUATIONS as MEMALLOC } from '../spec/memalloc/situations.ts';
+import type { Policy, Situation } from '../spec/policies/policy.ts';
 
 export const FAULT_SITUATIONS: Record<FaultKind, string> = {
   kmalloc: 'a kmalloc failed (GFP_NOWAIT)',
@@ -23,10 +20,133 @@ export const FAULT_SITUATIONS: Record<FaultKind, string> = {
   page: 'an alloc_pages_node() failed while populating a percpu chunk',
 };
 
+/** A policy's situations as a list: its own, a name -> text record (the
+ *  API before predicates: each counted by k.saw), or memalloc.c's. */
+export function situationList(policy: Pick<Policy<unknown>, 'situations'>): readonly Situation[] {
+  const s = policy.situations ?? MEMALLOC;
+  if (Array.isArray(s)) return s as readonly Situation[];
+  const rec = s as Record<string, string>;
+  let l = fromRecord.get(rec);
+  if (!l) fromRecord.set(rec, (l = Object.entries(rec).map(([name, text]) => ({ name, text }))));
+  return l;
+}
+const fromRecord = new WeakMap<object, readonly Situation[]>();
+
+/** name -> text of a policy's situations (the report's, a worker's). */
+export function situationTexts(policy: Pick<Policy<unknown>, 'situations'>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of situationList(policy)) out[s.name] ??= s.text;
+  return out;
+}
+
+/** memalloc.c's situations by name (the default of a policy without any). */
+export const MEMALLOC_SITUATIONS: Record<string, string> = situationTexts({ situations: MEMALLOC });
+
 /** The situations a policy is expected to reach under the given faults. */
-export function expectedSituations(policy: Policy<unknown>, faults: readonly FaultKind[]): Record<string, string> {
-  const base = policy.situations ?? MEMALLOC_SITUATIONS;
-  const out: Record<string, string> = { ...base };
+export function expectedSituations(policy: Pick<Policy<unknown>, 'situations'>, faults: readonly FaultKind[]): Record<string, string> {
+  const out = situationTexts(policy);
   for (const f of faults) out[`fault:${f}`] = FAULT_SITUATIONS[f];
   return out;
+}
+
+type When = (x: Context, k: Kernel) => boolean | number;
+interface Indexed {
+  name: string;
+  act: ObjAct | null;
+  when: When;
+}
+
+/** A list's predicates indexed: by innermost kernel function, by level,
+ *  and those asked at every step. Built once per list. */
+interface Index {
+  byFn: Map<string, Indexed[]>;
+  byLevel: Partial<Record<Level, Indexed[]>>;
+  every: Indexed[];
+}
+const indexes = new WeakMap<readonly Situation[], Index | null>();
+
+function indexOf(list: readonly Situation[]): Index | null {
+  let ix = indexes.get(list);
+  if (ix !== undefined) return ix;
+  const byFn = new Map<string, Indexed[]>();
+  const byLevel: Partial<Record<Level, Indexed[]>> = {};
+  const every: Indexed[] = [];
+  for (const s of list) {
+    if (!s.when) continue;
+    const e: Indexed = { name: s.name, act: s.act ?? null, when: s.when };
+    if (s.fns) {
+      for (const f of s.fns) {
+        let l = byFn.get(f);
+        if (!l) byFn.set(f, (l = []));
+        l.push(e);
+      }
+    } else if (s.level) (byLevel[s.level] ??= []).push(e);
+    else every.push(e);
+  }
+  ix = byFn.size || every.length || Object.keys(byLevel).length ? { byFn, byLevel, every } : null;
+  indexes.set(list, ix);
+  return ix;
+}
+
+/** Count the policy's predicate situations in k.situations after each
+ *  step (chained after the model's per-step check). Only while coverage is
+ *  collected: a run without it pays nothing. A step asks only the
+ *  predicates indexed under its innermost kernel function, and under its
+ *  level. */
+export function installSituations(k: Kernel, list: readonly Situation[]): void {
+  const counts = k.situations;
+  if (!counts) return;
+  const ix = indexOf(list);
+  if (!ix) return;
+  const { byFn, byLevel, every } = ix;
+  const task = byLevel.task ?? null;
+  const softirq = byLevel.softirq ?? null;
+  const hardirq = byLevel.hardirq ?? null;
+  const nmi = byLevel.nmi ?? null;
+  const all = every.length ? every : null;
+  // consecutive steps are mostly in one function: look it up once
+  let lastFn = '';
+  let lastList: Indexed[] | null = null;
+  const count = (l: Indexed[], x: Context): void => {
+    for (let i = 0; i < l.length; i++) {
+      const e = l[i]!;
+      if (e.act !== null && e.act !== x.act) continue;
+      const n = e.when(x, k);
+      if (n) counts.set(e.name, (counts.get(e.name) ?? 0) + (n === true ? 1 : n));
+    }
+  };
+  // the predicates of a step's level (and those of every step)
+  const slow = (x: Context, l: Indexed[] | null): void => {
+    if (l !== null) count(l, x);
+    const level = x.level;
+    const m = level === 'task' ? task : level === 'nmi' ? nmi : level === 'softirq' ? softirq : hardirq;
+    if (m !== null) count(m, x);
+    if (all !== null) count(all, x);
+  };
+  // most steps are a task's in a function with no predicate: one test
+  const quietTasks = task === null && all === null;
+  const evaluate = (x: Context): void => {
+    const fns = x.fns;
+    const fn = fns.length !== 0 ? fns[fns.length - 1]! : '';
+    if (fn !== lastFn) {
+      lastFn = fn;
+      lastList = byFn.get(fn) ?? null;
+    }
+    if (lastList !== null || x.level !== 'task' || !quietTasks) slow(x, lastList);
+    // what a step touched, its object and act are its own: the tracer
+    // clears them when it records them, and so does this when nothing does
+    if (k.tracer === null) {
+      x.touched = '';
+      x.obj = null;
+      x.act = null;
+    }
+  };
+  const prev = k.onStep;
+  k.onStep =
+    prev === null
+      ? evaluate
+      : (x) => {
+          prev(x);
+          evaluate(x);
+        };
 }

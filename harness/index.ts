@@ -12,7 +12,7 @@ import { resolvePolicy } from './policies.ts';
 import type { CheckReport, PolicyReport } from './report.ts';
 import { checkJobs } from './workers.ts';
 
-export type { Policy } from '../spec/policies/policy.ts';
+export type { Policy, Situation } from '../spec/policies/policy.ts';
 export { definePolicy } from '../spec/policies/policy.ts';
 export type { CheckConfig } from './config.ts';
 export type { CheckReport, PolicyReport } from './report.ts';

@@ -29,6 +29,7 @@ import type { Obj } from '../spec/kernel/obj.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import { OPS, runCmd, type Cmd, type GenCtx, type Op } from './commands.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
+import { installSituations, situationList } from './coverage.ts';
 import { fingerprint } from './fingerprint.ts';
 import { PolicyError } from './errors.ts';
 import { bpfProg, hook, mapFree } from './programs.ts';
@@ -100,6 +101,7 @@ export class Sim {
     this.k.situations = opts.situations ?? null;
     this.gen = genCtx(policy, cfg);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
+    installSituations(this.k, situationList(policy));
     if (opts.tolerate?.size) {
       this.model.tolerate = opts.tolerate;
       this.model.onTolerated = (v) => this.tolerated.push({ v, log: [...this.log] });
@@ -138,7 +140,6 @@ export class Sim {
     }
     if (op === 'free' || op === 'free_rcu') {
       for (const o of objs) this.model.released(o, op === 'free_rcu');
-      this.coverFree(cpu);
     }
     const req = this.request(arg);
     if (level === 'nmi' && this.gen.syscall) return null;
@@ -159,17 +160,6 @@ export class Sim {
     if (rs && rs.length) return rs[arg % rs.length]!;
     const sizes = this.cfg.allocSizes;
     return { size: sizes.length ? sizes[arg % sizes.length]! : this.cfg.size };
-  }
-
-  private coverFree(cpu: number): void {
-    const k = this.k;
-    if (!k.situations) return;
-    for (const c of k.cpus) {
-      for (const x of c.stack) {
-        if (c.id !== cpu && x.label.startsWith('irq_work')) k.saw('irq-work-while-other-cpu-frees');
-        if (x.level === 'softirq') k.saw('rcu-callback-racing-free');
-      }
-    }
   }
 
   /** n times: one step of cpu, then an NMI program on it. */
@@ -224,7 +214,6 @@ export class Sim {
   softirq(cpu: number, steps: number): string | null {
     const k = this.k;
     if (!canStart(k, cpu, 'softirq') || !readyCallbackOn(k, cpu)) return null;
-    if (k.situations) for (const c of k.cpus) for (const y of c.stack) if (y.isProg && y.fns.length) k.saw('rcu-callback-racing-free');
     return this.act({ kind: 'softirq', cpu }, steps, { t: 'softirq', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: callback`);
   }
 

@@ -24,7 +24,7 @@ import { resolvePolicy } from './policies.ts';
 import { faultKinds } from './sim.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { fromRecord, inShard, jobsOf, toRecord, type JobRecord, type Shard } from './shard.ts';
-import { MEMALLOC_SITUATIONS } from './coverage.ts';
+import { situationTexts } from './coverage.ts';
 import { explorePct, type PctOptions } from './pct.ts';
 import { workerBundleOnce } from './bundle.ts';
 import { Violation } from '../spec/kernel/types.ts';
@@ -398,7 +398,7 @@ export function policyMeta(policy: Policy<unknown>, file: string | undefined, pr
     ...(file ? { file } : {}),
     zoo: !!policy.bug,
     checked: checkedInvariants(all),
-    situations: { ...(policy.situations ?? MEMALLOC_SITUATIONS) },
+    situations: situationTexts(policy),
     ...(f ? { findings: { invariants: [...f.invariants], known: `${f.why} (${f.doc})` } } : {}),
   };
 }

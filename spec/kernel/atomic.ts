@@ -32,7 +32,6 @@ function at(x: Context, c: Cell): void {
 export function localIncReturn(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = ++c.v;
-  if (v > 1 && x.level === 'nmi') x.k.sawInterrupted(x, 'nmi-in-active');
   return oneStep(x.k.labels ? `local_inc_return(&${c.field}) = ${v}` : '', v);
 }
 

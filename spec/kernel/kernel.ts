@@ -65,7 +65,7 @@ export interface Tracer {
   note(x: Context | null, what: string): void;
 }
 
-/** Counts of interesting situations reached (harness/coverage.ts names them). */
+/** Counts of interesting situations reached (each policy declares its own). */
 export type Situations = Map<string, number>;
 
 export class Kernel {
@@ -144,16 +144,6 @@ export class Kernel {
   saw(situation: string): void {
     const s = this.situations;
     if (s) s.set(situation, (s.get(situation) ?? 0) + 1);
-  }
-
-  /** Coverage: `${what}:${function the context beneath x was in}`. */
-  sawInterrupted(x: Context, what: string): void {
-    if (!this.situations) return;
-    const s = this.cpus[x.cpu]!.stack;
-    const i = s.indexOf(x);
-    const under = i > 0 ? s[i - 1]! : undefined;
-    // the function it was in, or the kind of context (prog, not prog7)
-    if (under) this.saw(`${what}:${under.fns.length ? under.fn : under.label.replace(/\d+$/, '')}`);
   }
 
   register(h: Holder): void {

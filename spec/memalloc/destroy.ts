@@ -102,7 +102,6 @@ export const destroyMemAlloc = kfunc('destroy_mem_alloc', function* (x: Context,
     yield* freeMemAllocNoBarrier(x, ma);
     return;
   }
-  x.k.saw('teardown-with-callbacks-in-flight');
   const aux = yield* x.k.slab.kmallocAux(x, 'copy');
   if (!aux) {
     yield* opsOfCaches(ma).free_mem_alloc(x, ma); // slow path with inline barriers

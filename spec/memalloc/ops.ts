@@ -4,6 +4,7 @@
 // the allocator's) ops, so a one-line kernel change is a one-function
 // variant: `{ ...memallocOps(), unit_free: myUnitFree }` passed as
 // InitOptions.ops (spec/policies/bug-*.ts show how).
+import { localDec } from '../kernel/atomic.ts';
 import type { Context } from '../kernel/context.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
@@ -31,6 +32,9 @@ export interface MemallocOps {
   /** the work item of the deferred teardown path */
   free_mem_alloc_deferred(x: Context, copy: MaCopy): Gen<void>;
   bpf_mem_cache_idx(size: number): number;
+  /** seam: `local_dec(&c->active)`, how unit_alloc(), unit_free(),
+   *  alloc_bulk() and free_bulk() leave their active section */
+  active_exit(x: Context, c: BpfMemCache): Gen<void>;
 }
 
 let table: MemallocOps | null = null;
@@ -54,5 +58,6 @@ export function memallocOps(): MemallocOps {
     free_mem_alloc: freeMemAlloc,
     free_mem_alloc_deferred: freeMemAllocDeferred,
     bpf_mem_cache_idx: bpfMemCacheIdx,
+    active_exit: (x, c) => localDec(x, c.active),
   });
 }

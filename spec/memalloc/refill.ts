@@ -1,6 +1,6 @@
 // memalloc.c: __alloc(), alloc_bulk(), free_one(), enque_to_free(),
 // free_bulk(), bpf_mem_refill(), irq_work_raise().
-import { localDec, localIncReturn, load, plainAdd } from '../kernel/atomic.ts';
+import { localIncReturn, load, plainAdd } from '../kernel/atomic.ts';
 import { WARN_ON_ONCE } from '../kernel/bug.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { irqWorkQueue } from '../kernel/irq_work.ts';
@@ -52,7 +52,7 @@ export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCac
     WARN_ON_ONCE(x, (yield* localIncReturn(x, c.active)) !== 1, 'WARN_ON_ONCE(local_inc_return(&c->active) != 1)');
     yield* __llistAdd(x, obj, c.free_llist);
     yield* plainAdd(x, c.free_cnt, +1);
-    yield* localDec(x, c.active);
+    yield* c.ops.active_exit(x, c); // local_dec(&c->active)
     if (rt) yield* localIrqRestore(x, flags);
   }
 });
@@ -73,7 +73,7 @@ export const freeBulk = kfunc('free_bulk', function* (x: Context, c: BpfMemCache
     const llnode = yield* __llistDelFirst(x, c.free_llist);
     if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
     else cnt = 0;
-    yield* localDec(x, c.active);
+    yield* c.ops.active_exit(x, c); // local_dec(&c->active)
     if (rt) yield* localIrqRestore(x, flags);
     if (llnode) yield* enqueToFree(x, c, llnode);
   } while (cnt > ((c.high_watermark + c.low_watermark) >> 1));

@@ -1,6 +1,6 @@
 // memalloc.c: unit_alloc(), unit_free() and the four entry points
 // bpf_mem_alloc(), bpf_mem_free(), bpf_mem_cache_alloc(), bpf_mem_cache_free().
-import { localDec, localIncReturn, plainAdd } from '../kernel/atomic.ts';
+import { localIncReturn, plainAdd } from '../kernel/atomic.ts';
 import { WARN_ON } from '../kernel/bug.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { localIrqRestore, localIrqSave } from '../kernel/irqflags.ts';
@@ -21,7 +21,7 @@ export const unitAlloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCac
     llnode = yield* __llistDelFirst(x, c.free_llist);
     if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
   }
-  yield* localDec(x, c.active);
+  yield* c.ops.active_exit(x, c); // local_dec(&c->active)
   yield* localIrqRestore(x, flags);
 
   WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
@@ -42,7 +42,7 @@ export const unitFree = kfunc('unit_free', function* (x: Context, c: BpfMemCache
     // unit_free() cannot fail: the atomic llist_add, drained by free_bulk()
     yield* llistAdd(x, llnode, c.free_llist_extra);
   }
-  yield* localDec(x, c.active);
+  yield* c.ops.active_exit(x, c); // local_dec(&c->active)
   yield* localIrqRestore(x, flags);
 
   if (cnt > c.high_watermark) yield* c.ops.irq_work_raise(x, c);

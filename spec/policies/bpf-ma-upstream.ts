@@ -10,29 +10,11 @@ import { NUM_CACHES, SIZES } from '../memalloc/cache.ts';
 import { BpfMemAllocUp, type UpstreamOps } from '../upstream/cache.ts';
 import { bpf_mem_alloc_init } from '../upstream/init.ts';
 import { upstreamOps } from '../upstream/ops.ts';
+import { UPSTREAM_SITUATIONS } from '../upstream/situations.ts';
 import { definePolicy, type AllocOptions } from './policy.ts';
 
-export const UPSTREAM_SITUATIONS: Record<string, string> = {
-  'nmi-in-active:unit_alloc': 'an NMI program enters the allocator while unit_alloc holds active',
-  'nmi-in-active:unit_free': 'an NMI program enters the allocator while unit_free holds active',
-  'nmi-in-active:add_obj_to_free_list': 'an NMI program enters the allocator while alloc_bulk (irq_work) holds active',
-  'nmi-in-active:free_bulk': 'an NMI program enters the allocator while free_bulk (irq_work) holds active',
-  'free-of-other-cpu-object': 'a program frees an object another CPU allocated (c->tgt names another CPU\'s cache)',
-  'free_bulk-into-other-cpu-tgt': "free_bulk() sends trimmed objects to another CPU's free_by_rcu_ttrace",
-  'alloc_bulk-reuses:free_by_rcu_ttrace': 'alloc_bulk() takes an object back from free_by_rcu_ttrace',
-  'alloc_bulk-reuses:waiting_for_gp_ttrace': 'alloc_bulk() takes an object back from waiting_for_gp_ttrace',
-  'llist_del_first-raced-other-cpu': "another CPU wrote a _ttrace list between llist_del_first()'s load of head->first and its cmpxchg",
-  'free_rcu-into-free_llist_extra_rcu': 'bpf_mem_free_rcu() while active is taken (NMI): free_llist_extra_rcu',
-  'check_free_by_rcu-drains-free_llist_extra_rcu': 'check_free_by_rcu() moves free_llist_extra_rcu to free_by_rcu',
-  '__free_by_rcu-into-other-cpu-tgt': "__free_by_rcu() hands objects to another CPU's cache after a normal grace period",
-  'draining-set-while-callbacks-in-flight': 'bpf_mem_alloc_destroy() sets draining while a cache has callbacks in flight',
-  'do_call_rcu_ttrace-draining:in_progress': 'do_call_rcu_ttrace() on a draining cache with a callback in flight frees at once',
-  'do_call_rcu_ttrace-draining:free_now': 'do_call_rcu_ttrace() on a draining cache calls __free_rcu() itself',
-  'irq-work-while-other-cpu-frees': 'a program frees on one CPU while irq_work runs on another',
-  'rcu-callback-racing-free': 'a program frees while an RCU callback runs',
-  'grace-period-held-by-reader': 'a grace period could not end because a reader was inside its critical section',
-  'teardown-with-callbacks-in-flight': 'teardown starts while RCU callbacks are queued',
-};
+export { UPSTREAM_SITUATIONS };
+
 
 /** Boot: bpf_mem_alloc_init(), or, for per-CPU objects of any size
  *  (bpf_global_percpu_ma), bpf_mem_alloc_percpu_init() and one

@@ -5,13 +5,14 @@ import { bpfMemAlloc, bpfMemCacheAlloc } from '../memalloc/unit.ts';
 import { LLIST_NODE_SZ } from '../memalloc/cache.ts';
 import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
 import { bpfMemAllocDestroy, type ReuseMa } from '../reuse/destroy.ts';
-import { bpfMaPrepareFreeWork } from '../reuse/free_after_gp.ts';
+import { FREE_AFTER_GP_OPS } from '../reuse/free_after_gp.ts';
 import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
 import { definePolicy } from './policy.ts';
-import { REUSE_SITUATIONS } from './reuse-after-rcu-gp.ts';
+import { REUSE_SITUATIONS } from '../reuse/situations.ts';
 
-const { 'reuse:from-reuse_ready': _r, 'reuse:abort-in-callback': _a, ...situations } = REUSE_SITUATIONS;
+// nothing is reused: no reuse_ready, no abort_reuse in a callback
+const situations = REUSE_SITUATIONS.filter((s) => s.name !== 'reuse:from-reuse_ready' && s.name !== 'reuse:abort-in-callback');
 
 export const freeAfterRcuGp = definePolicy<ReuseMa>({
   name: 'free-after-rcu-gp',
@@ -22,7 +23,7 @@ export const freeAfterRcuGp = definePolicy<ReuseMa>({
   sleepableReadersTakeRcu: true,
   faults: ['kmalloc', 'percpu', 'cpu_offline'],
   situations,
-  init: (k, opts) => bpfMaReuseInit(k, opts, { work: bpfMaPrepareFreeWork, workName: 'bpf_ma_prepare_free_work' }),
+  init: (k, opts) => bpfMaReuseInit(k, opts, { workName: 'bpf_ma_prepare_free_work', reuseOps: FREE_AFTER_GP_OPS }),
   alloc: (x, ma, size) => (ma.cache ? bpfMemCacheAlloc(x, ma) : bpfMemAlloc(x, ma, size)),
   free: (x, ma, obj) => (ma.cache ? bpfMemCacheFree(x, ma, obj) : bpfMemFree(x, ma, obj)),
   destroy: (x, ma) => bpfMemAllocDestroy(x, ma),

@@ -7,6 +7,7 @@ import type { Context } from '../kernel/context.ts';
 import { bpfMemCacheIdx, NUM_CACHES, SIZES } from '../memalloc/cache.ts';
 import { bpfMemAllocPercpu, bpfMemFreePercpu, percpuMaDestroy } from '../percpu/unit.ts';
 import { queueLoadsAtBoot, requestLoad, Verifier } from '../percpu/verifier.ts';
+import { PERCPU_SITUATIONS } from '../percpu/situations.ts';
 import { definePolicy } from './policy.ts';
 import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
 
@@ -33,14 +34,7 @@ export const percpuOnDemand = definePolicy<Verifier>({
   summary: 'bpf_mem_alloc_percpu_init + bpf_mem_alloc_percpu_unit_init (seed 000): percpu buckets set up per size, under the verifier mutex',
   faults: ['kmalloc', 'percpu'],
   findings: IRQ_ORDER_FINDING,
-  situations: {
-    'percpu-alloc-before-load': 'a program ran before its load finished and asked for it',
-    'percpu-load-waits-for-mutex': 'a load found bpf_percpu_ma_lock held by a racing load',
-    'percpu-ma-set-by-racing-load': 'a load saw bpf_global_percpu_ma_set clear, then set under the mutex',
-    'percpu-unit-already-initialised': "bpf_mem_alloc_percpu_unit_init() found the size's unit already set up",
-    'irq-work-while-other-cpu-frees': 'a program frees on one CPU while irq_work runs on another',
-    'nmi-in-active:unit_alloc': 'an NMI program enters the allocator while unit_alloc holds active',
-  },
+  situations: PERCPU_SITUATIONS,
   init: (k, opts) => {
     const v = new Verifier(k);
     // every CPU starts loading a program of the configured size at once

@@ -4,9 +4,35 @@
 import type { Context } from '../kernel/context.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
-import type { Gen } from '../kernel/types.ts';
+import type { Gen, Level, ObjAct } from '../kernel/types.ts';
 import type { FaultKind } from '../kernel/slab.ts';
 import type { InvariantName } from '../../model/invariants.ts';
+
+/** A coverage situation: an interesting state the exploration must reach
+ *  for a green check to mean something. A family declares its situations
+ *  in one file beside its code (spec/memalloc/situations.ts) as predicates
+ *  over a step: after each step, while coverage is collected, the engine
+ *  asks `when` of the situations indexed under the step's innermost kernel
+ *  function (`fns`) or its context level (`level`), and counts `name` each
+ *  time it holds. A situation without `when` is counted where its code
+ *  calls `k.saw(name)` (the engine's own: faults, grace periods; and the
+ *  API before predicates). */
+export interface Situation {
+  readonly name: string;
+  /** one line: what it means */
+  readonly text: string;
+  /** the innermost kernel functions (x.fn) of the steps it can match */
+  readonly fns?: readonly string[];
+  /** or: the level of the context that stepped */
+  readonly level?: Level;
+  /** and: only steps that did this to an object (x.act), checked before
+   *  `when` is asked */
+  readonly act?: ObjAct;
+  /** x just took a step (its fns stack, obj/act, touched, level, cpu;
+   *  the other contexts are in k.cpus): does the situation hold? (a
+   *  number: how many times, e.g. once per other context it involves) */
+  when?(x: Context, k: Kernel): boolean | number;
+}
 
 /** How the allocator is created (bpf_mem_alloc_init's arguments). */
 export interface AllocOptions {
@@ -50,9 +76,11 @@ export interface Policy<S = unknown> {
   /** fault kinds that reach this design's code (default: kmalloc, and
    *  percpu for per-CPU objects); the harness injects only these */
   readonly faults?: readonly FaultKind[];
-  /** coverage: situations (names counted with k.saw) the exploration must
-   *  reach for a green check to mean something; default: memalloc.c's */
-  readonly situations?: Readonly<Record<string, string>>;
+  /** coverage: the situations the exploration must reach for a green check
+   *  to mean something (predicates over steps, see Situation), or a
+   *  name -> text record of names counted with k.saw (the API before
+   *  predicates); default: memalloc.c's (spec/memalloc/situations.ts) */
+  readonly situations?: readonly Situation[] | Readonly<Record<string, string>>;
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
   /** who calls the allocator: BPF programs (default: task level inside an

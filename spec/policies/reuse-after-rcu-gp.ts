@@ -8,19 +8,9 @@ import { bpfMemAllocDestroy, type ReuseMa } from '../reuse/destroy.ts';
 import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
 import { definePolicy } from './policy.ts';
+import { REUSE_SITUATIONS } from '../reuse/situations.ts';
 
-/** Coverage the check must reach for a green result to mean something. */
-export const REUSE_SITUATIONS: Record<string, string> = {
-  'nmi-in-active:unit_alloc': 'an NMI program enters the allocator while unit_alloc holds active',
-  'nmi-in-active:wait_gp_reuse_free': 'an NMI program frees while wait_gp_reuse_free holds active (free_llist_extra path)',
-  'reuse:free-kicks-kworker': 'a free pushes prepare_reuse_cnt past high_watermark and queues reuse_work',
-  'reuse:kworker-on-other-cpu': "bpf_ma_prepare_reuse_work runs on a CPU other than the cache's (CPU offline)",
-  'reuse:batch-alloc-failed': 'kmalloc of bpf_reuse_batch fails: synchronize_rcu_expedited() path',
-  'reuse:from-reuse_ready': 'alloc_bulk reuses an object from reuse_ready_head',
-  'reuse:abort-in-callback': 'bpf_ma_add_to_reuse_ready_or_free finds abort_reuse set and frees',
-  'reuse:teardown-with-reuse-in-flight': 'bpf_mem_alloc_destroy counts a reuse kworker or bpf_ma_reuse_cb in flight',
-  'grace-period-held-by-reader': 'a grace period could not end because a reader was inside its critical section',
-};
+export { REUSE_SITUATIONS };
 
 export const reuseAfterRcuGp = definePolicy<ReuseMa>({
   name: 'reuse-after-rcu-gp',

@@ -10,7 +10,8 @@ import { runToEnd } from '../kernel/sched.ts';
 import type { Gen } from '../kernel/types.ts';
 import { kmemCacheAlloc, kmemCacheAllocBulk, kmemCachePrefillPercpuArray } from '../slub/alloc.ts';
 import { kmemCacheFreeBulk } from '../slub/free.ts';
-import { KmemCache, kmemCacheSetupPercpuArray, type RefillPcaFn } from '../slub/pca.ts';
+import { slubOps, type SlubOps } from '../slub/ops.ts';
+import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
 import { elemFreeRcu, mapDestroy, rcuPending, type RcuPending } from '../slub/user.ts';
 import { definePolicy } from './policy.ts';
 
@@ -28,9 +29,9 @@ export interface SlubState {
 
 /** kmem_cache_create(SLAB_NO_MERGE) + kmem_cache_setup_percpu_array(),
  *  then each CPU prefills half its array, as a user would at boot. A zoo
- *  variant may give the cache another refill_pca() (default refillPca). */
-export function slubInit(k: Kernel, size: number, refill?: RefillPcaFn): SlubState {
-  const s = new KmemCache(size || 256, refill);
+ *  variant may replace some of the cache's functions (spec/slub/ops.ts). */
+export function slubInit(k: Kernel, size: number, over?: Partial<SlubOps>): SlubState {
+  const s = new KmemCache(size || 256, over ? { ...slubOps(), ...over } : slubOps());
   runToEnd(kmemCacheSetupPercpuArray(k.context(0, 'task', 'boot'), s, PCA_COUNT));
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) runToEnd(kmemCachePrefillPercpuArray(k.context(cpu, 'task', 'boot'), s, PCA_COUNT >> 1));
   return { s, pending: rcuPending(k), calls: 0 };

@@ -13,6 +13,7 @@ import { RawSpinlock } from '../kernel/spinlock.ts';
 import type { Gen } from '../kernel/types.ts';
 import { Work } from '../kernel/workqueue.ts';
 import type { BpfMemCache } from '../memalloc/cache.ts';
+import type { ReuseOps } from './ops.ts';
 
 /** The work function INIT_WORK() binds to c->reuse_work. */
 export type ReuseWorkFn = (x: Context, c: BpfMemCache) => Gen<void>;
@@ -33,6 +34,8 @@ export class ReuseCache implements Audited {
     readonly c: BpfMemCache,
     work: ReuseWorkFn,
     workName: string,
+    /** the RFC's functions this cache's code calls (spec/reuse/ops.ts) */
+    readonly ops: ReuseOps,
   ) {
     this.reuse_lock = new RawSpinlock(c, 'reuse_lock');
     this.reuse_ready_head = new LlistHead(c, 'reuse_ready_head');

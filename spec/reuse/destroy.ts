@@ -13,7 +13,7 @@ import type { Gen } from '../kernel/types.ts';
 import { cancelWorkSync, queueWork, Work } from '../kernel/workqueue.ts';
 import type { BpfMemAlloc, BpfMemCache, PercpuCaches } from '../memalloc/cache.ts';
 import { freeMemAllocNoBarrier, type MaCaches } from '../memalloc/destroy.ts';
-import { reuseOf } from './cache.ts';
+import { reuseOf, type ReuseCache } from './cache.ts';
 import { freeAll } from './rcu.ts';
 
 /** include/linux/bpf_mem_alloc.h, as the RFC extends it */
@@ -39,8 +39,9 @@ export const drainMemCache = kfunc('drain_mem_cache', function* (x: Context, c: 
 
   const r = reuseOf(c);
   const irq = yield* rawSpinLockIrqsave(x, r.reuse_lock);
-  // the kworker and bpf_ma_reuse_cb() now free instead of queueing
-  r.abort_reuse = true;
+  // c->abort_reuse = true: the kworker and bpf_ma_reuse_cb() now free
+  // instead of queueing
+  r.ops.set_abort_reuse(r);
   const head0 = yield* __llistDelAll(x, r.prepare_reuse_head);
   r.prepare_reuse_tail = null;
   const head1 = yield* __llistDelAll(x, r.reuse_ready_head);
@@ -53,7 +54,10 @@ export const drainMemCache = kfunc('drain_mem_cache', function* (x: Context, c: 
   yield* freeAll(x, c, head2);
 });
 
-export type Drain = (x: Context, c: BpfMemCache, flags: number) => Gen<void>;
+/** drain_mem_cache()'s `c->abort_reuse = true` (ReuseOps.set_abort_reuse). */
+export function setAbortReuse(r: ReuseCache): void {
+  r.abort_reuse = true;
+}
 
 /** bpf_ma_cancel_reuse_work(): cancel_work_sync() on every cache. */
 export const bpfMaCancelReuseWork = kfunc('bpf_ma_cancel_reuse_work', function* (x: Context, ma: MaCaches): Gen<void> {
@@ -111,25 +115,20 @@ export const destroyMemAlloc = kfunc('destroy_mem_alloc', function* (x: Context,
   yield* queueWork(x, copy.work, true);
 });
 
-function* syncAndDrain(x: Context, pc: PercpuCaches, flags: number, drain: Drain): Gen<number> {
+function* syncAndDrain(x: Context, pc: PercpuCaches, flags: number): Gen<number> {
   let rcuInProgress = 0;
   for (const c of pc.caches) {
     yield* irqWorkSync(x, c.refill_work);
-    yield* drain(x, c, flags);
+    yield* drainMemCache(x, c, flags);
     rcuInProgress += yield* atomicRead(x, c.call_rcu_in_progress); // free_cb_in_progress
     // pending kworkers or RCU callbacks
-    const reuse = yield* atomicRead(x, reuseOf(c).reuse_cb_in_progress);
-    if (reuse) x.k.saw('reuse:teardown-with-reuse-in-flight');
-    rcuInProgress += reuse;
+    rcuInProgress += yield* atomicRead(x, reuseOf(c).reuse_cb_in_progress);
   }
   return rcuInProgress;
 }
 
-/** bpf_mem_alloc_destroy(), RFC version (drain is swappable for the zoo). */
-export const bpfMemAllocDestroy = kfunc(
-  'bpf_mem_alloc_destroy',
-  function* (x: Context, ma: ReuseMa, drain: Drain = drainMemCache): Gen<void> {
-    if (ma.cache) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.cache, ma.flags, drain));
-    if (ma.caches) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.caches, ma.flags, drain));
-  },
-);
+/** bpf_mem_alloc_destroy(), RFC version. */
+export const bpfMemAllocDestroy = kfunc('bpf_mem_alloc_destroy', function* (x: Context, ma: ReuseMa): Gen<void> {
+  if (ma.cache) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.cache, ma.flags));
+  if (ma.caches) yield* destroyMemAlloc(x, ma, yield* syncAndDrain(x, ma.caches, ma.flags));
+});

@@ -10,6 +10,7 @@ import { bpfMemAllocInit } from '../memalloc/init.ts';
 import type { AllocOptions } from '../policies/policy.ts';
 import { ReuseCache, type ReuseWorkFn } from './cache.ts';
 import { BPF_MA_PERCPU, BPF_MA_REUSE_AFTER_RCU_GP, type ReuseMa } from './destroy.ts';
+import { reuseOps, type ReuseOps } from './ops.ts';
 import { bpfMemRefill } from './refill.ts';
 import { bpfMaPrepareReuseWork } from './work.ts';
 
@@ -21,17 +22,20 @@ export interface ReuseInitOptions {
   ops?: MemallocOps;
   /** the irq_work handler; default the RFC's bpf_mem_refill() */
   refill?: (x: Context, c: BpfMemCache) => Gen<void>;
+  /** the RFC's functions a flavour or control replaces (spec/reuse/ops.ts) */
+  reuseOps?: Partial<ReuseOps>;
 }
 
 export function bpfMaReuseInit(k: Kernel, opts: AllocOptions, o: ReuseInitOptions = {}): ReuseMa {
   const work = o.work ?? bpfMaPrepareReuseWork;
   const workName = o.workName ?? 'bpf_ma_prepare_reuse_work';
+  const rops = o.reuseOps ? { ...reuseOps(), ...o.reuseOps } : reuseOps();
   const ma = bpfMemAllocInit(k, {
     ...opts,
     ops: o.ops,
     refill: o.refill ?? bpfMemRefill,
     setupCache: (c) => {
-      const r = new ReuseCache(c, work, workName);
+      const r = new ReuseCache(c, work, workName, rops);
       c.ext = r;
       r.register(k);
     },

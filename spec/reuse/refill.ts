@@ -7,7 +7,6 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import { localIrqRestore, localIrqSave } from '../kernel/irqflags.ts';
 import { __llistAdd, __llistDelFirst, llistEmpty } from '../kernel/llist.ts';
 import type { Obj } from '../kernel/obj.ts';
-import { rawSpinLockIrqsave, rawSpinUnlockIrqrestore } from '../kernel/spinlock.ts';
 import type { Gen } from '../kernel/types.ts';
 import type { BpfMemCache } from '../memalloc/cache.ts';
 import { __alloc, freeBulk } from '../memalloc/refill.ts';
@@ -19,27 +18,22 @@ export const bpfMaGetReusableObj = kfunc('bpf_ma_get_reusable_obj', function* (x
   const r = reuseOf(c);
   if ((yield* llistEmpty(x, r.reuse_ready_head)) && (yield* llistEmpty(x, r.wait_for_free))) return null;
 
-  const flags = yield* rawSpinLockIrqsave(x, r.reuse_lock);
+  const flags = yield* r.ops.reuse_lock_irqsave(x, c);
   let obj = yield* __llistDelFirst(x, r.reuse_ready_head);
   if (obj) {
     if (yield* llistEmpty(x, r.reuse_ready_head)) r.reuse_ready_tail = null;
-    x.k.saw('reuse:from-reuse_ready');
   } else {
     obj = yield* __llistDelFirst(x, r.wait_for_free);
-    if (obj) x.k.saw('reuse:from-wait_for_free');
   }
-  yield* rawSpinUnlockIrqrestore(x, r.reuse_lock, flags);
+  yield* r.ops.reuse_unlock_irqrestore(x, c, flags);
   return obj;
 });
 
-export type GetReusableObj = (x: Context, c: BpfMemCache) => Gen<Obj | null>;
-
-/** alloc_bulk() as the RFC changes it (getReusable is a seam for control
- *  policies; default the RFC's bpf_ma_get_reusable_obj()). */
-export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCache, cnt: number, getReusable: GetReusableObj = bpfMaGetReusableObj): Gen<void> {
+/** alloc_bulk() as the RFC changes it. */
+export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCache, cnt: number): Gen<void> {
   const rt = x.k.cfg.preemptRt;
   for (let i = 0; i < cnt; i++) {
-    let obj = yield* getReusable(x, c);
+    let obj = yield* bpfMaGetReusableObj(x, c);
     if (!obj) {
       obj = yield* __alloc(x, c);
       if (!obj) break;
@@ -55,8 +49,8 @@ export const allocBulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCac
 });
 
 /** bpf_mem_refill(), reaching the RFC's alloc_bulk(). */
-export function* bpfMemRefill(x: Context, c: BpfMemCache, getReusable: GetReusableObj = bpfMaGetReusableObj): Gen<void> {
+export function* bpfMemRefill(x: Context, c: BpfMemCache): Gen<void> {
   const cnt = yield* load(x, c.free_cnt);
-  if (cnt < c.low_watermark) yield* allocBulk(x, c, c.batch, getReusable);
+  if (cnt < c.low_watermark) yield* allocBulk(x, c, c.batch);
   else if (cnt > c.high_watermark) yield* freeBulk(x, c);
 }

@@ -11,7 +11,7 @@ import { rawSpinLock, rawSpinUnlock } from '../kernel/spinlock.ts';
 import type { Gen } from '../kernel/types.ts';
 import type { BpfMemCache } from '../memalloc/cache.ts';
 import { BpfReuseBatch, reuseOf } from './cache.ts';
-import { bpfMaAddToReuseReadyOrFree, bpfMaFreeReusableCb, bpfMaReuseCb } from './rcu.ts';
+import { bpfMaFreeReusableCb } from './rcu.ts';
 
 /** bpf_ma_try_free_reuse_objs(): if free_cb_in_progress was free, move all
  *  of reuse_ready to wait_for_free (still reusable until the callback). */
@@ -30,9 +30,29 @@ export const bpfMaTryFreeReuseObjs = kfunc('bpf_ma_try_free_reuse_objs', functio
   return true;
 });
 
+/** The end of the kworker's reuse_lock section as the RFC writes it
+ *  (ReuseOps.prepare_reuse_unlock). */
+export function* prepareReuseUnlock(x: Context, c: BpfMemCache, own: boolean): Gen<boolean> {
+  const r = reuseOf(c);
+  // the defect: 'active' drops while reuse_lock is still held, so an NMI
+  // free on this CPU spins on it (NoDeadlock)
+  if (own) yield* localDec(x, c.active);
+  // reuse_ready moves to wait_for_free, still reusable until the callback
+  const doFree = yield* r.ops.try_free_reuse_objs(x, c);
+  yield* rawSpinUnlock(x, r.reuse_lock);
+  return doFree;
+}
+
+/** The free_llist_extra loop's `head = llnode->next;` as the RFC writes it
+ *  (ReuseOps.extra_loop_head). The defect: after `llnode->next = head` that
+ *  is head itself, so no node of free_llist_extra joins the chain
+ *  (Conservation, NoLeakAtTeardown). */
+export const extraLoopHead = (llnode: Obj): Obj | null => llnode.next;
+
 /** bpf_ma_prepare_reuse_work(): the kworker on bpf_ma_wq. */
 export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   const r = reuseOf(c);
+  const ops = r.ops;
   const flags = localIrqSave(x);
   // on another CPU (the cache's CPU went offline) 'active' is left alone
   const own = c.cpu === x.cpu;
@@ -43,12 +63,8 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   let tail = r.prepare_reuse_tail;
   r.prepare_reuse_tail = null;
   yield* store(x, r.prepare_reuse_cnt, 0);
-  // as written: 'active' drops while reuse_lock is still held
-  if (own) yield* localDec(x, c.active);
-
-  // reuse_ready moves to wait_for_free, still reusable until the callback
-  const doFree = yield* bpfMaTryFreeReuseObjs(x, c);
-  yield* rawSpinUnlock(x, r.reuse_lock);
+  // local_dec(&c->active); bpf_ma_try_free_reuse_objs(); raw_spin_unlock()
+  const doFree = yield* ops.prepare_reuse_unlock(x, c, own);
   yield* localIrqRestore(x, flags);
 
   if (doFree) {
@@ -56,13 +72,11 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
     yield* callRcuTasksTrace(x, c.rcu, (y) => bpfMaFreeReusableCb(y, c), 'bpf_ma_free_reusable_cb');
   }
 
-  // The RFC's loop, as written: `llnode->next = head; head = llnode->next;`
-  // assigns head to itself, so no node of free_llist_extra joins the chain.
   for (const llnode of eachSafe(x, yield* llistDelAll(x, c.free_llist_extra))) {
     x.k.saw('reuse:kworker-moves-free_llist_extra');
     if (!head) tail = llnode;
     llnode.next = head;
-    head = llnode.next;
+    head = ops.extra_loop_head(llnode); // RFC: `head = llnode->next` (a defect: extraLoopHead)
   }
   // draining is in progress?
   if (!head) {
@@ -75,7 +89,7 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   if (!aux) {
     x.k.saw('reuse:batch-alloc-failed');
     yield* synchronizeRcuExpedited(x);
-    yield* bpfMaAddToReuseReadyOrFree(x, c, head, tail!);
+    yield* ops.add_to_reuse_ready_or_free(x, c, head, tail!);
     yield* atomicDec(x, r.reuse_cb_in_progress);
     return;
   }
@@ -84,5 +98,5 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   batch.head = head;
   batch.tail = tail;
   x.k.register(batch.holder);
-  yield* callRcu(x, batch.rcu, (y) => bpfMaReuseCb(y, batch), 'bpf_ma_reuse_cb');
+  yield* callRcu(x, batch.rcu, (y) => ops.reuse_cb(y, batch), ops.reuse_cb_name);
 }

@@ -28,9 +28,15 @@ export const __kmemCacheAllocBulk = kfunc('__kmem_cache_alloc_bulk', function* (
   return size;
 });
 
+/** The batch refill_pca() holds when its trylock fails goes back to slab
+ *  (SlubOps.refill_pca_put_back). Seed 002 returns false with `objects`
+ *  still allocated: they would be lost (bug/pca-refill-leaks keeps that). */
+export function* refillPcaPutBack(x: Context, s: KmemCache, objects: Obj[]): Gen<void> {
+  yield* __kmemCacheFreeBulk(x, s, objects);
+}
+
 /** refill_pca(): bulk-allocate up to `count` objects in batches of at most
- *  PCA_BATCH and put what fits into this CPU's array. The default
- *  s->refill_pca; bug/pca-refill-leaks installs seed 002's as written. */
+ *  PCA_BATCH and put what fits into this CPU's array (SlubOps.refill_pca). */
 export const refillPca = kfunc('refill_pca', function* (x: Context, s: KmemCache, count: number): Gen<boolean> {
   for (;;) {
     let batch = Math.min(count, PCA_BATCH);
@@ -39,10 +45,9 @@ export const refillPca = kfunc('refill_pca', function* (x: Context, s: KmemCache
     if (!allocated) return false;
     const pca = yield* pcaSpinTrylock(x, s);
     if (!pca) {
-      // seed 002 returns false here with `objects` still allocated: they
-      // would be lost. Give them back to slab.
       x.k.saw('pca-refill-trylock-fails-holding-objects');
-      yield* __kmemCacheFreeBulk(x, s, objects);
+      // not in seed 002: give the batch back to slab
+      yield* s.ops.refill_pca_put_back(x, s, objects);
       return false;
     }
     batch = Math.min(allocated, pca.count - (yield* pcaUsed(x, pca)));
@@ -69,7 +74,7 @@ export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: Km
       yield* pcaSpinUnlock(x, pca);
       if (!allowBlocking(x) || inIrq(x)) return null;
       x.k.saw('pca-refill-when-empty');
-      if (yield* s.refill_pca(x, s, batch)) continue; // retry
+      if (yield* s.ops.refill_pca(x, s, batch)) continue; // retry
       return null;
     }
     const object = yield* pcaPop(x, pca);
@@ -132,5 +137,5 @@ export const kmemCachePrefillPercpuArray = kfunc('kmem_cache_prefill_percpu_arra
   const used = yield* pcaUsed(x, pca);
   if (used >= count) return 0;
   if (pca.count < count) return EINVAL;
-  return (yield* s.refill_pca(x, s, count - used)) ? 0 : ENOMEM;
+  return (yield* s.ops.refill_pca(x, s, count - used)) ? 0 : ENOMEM;
 });

@@ -13,7 +13,7 @@ import type { Audited, Holder, Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
 import { RawSpinlock, rawSpinTrylock, rawSpinUnlock } from '../kernel/spinlock.ts';
 import { Violation, type Gen, type Owner } from '../kernel/types.ts';
-import { refillPca } from './alloc.ts';
+import { slubOps, type SlubOps } from './ops.ts';
 
 export const EINVAL = -22;
 export const ENOMEM = -12;
@@ -71,8 +71,6 @@ export class PercpuArray implements Owner, Audited {
   }
 }
 
-/** refill_pca(s, count, gfp) (gfp follows the context): true when it refilled. */
-export type RefillPcaFn = (x: Context, s: KmemCache, count: number) => Gen<boolean>;
 
 /** The part of struct kmem_cache the array touches. */
 export class KmemCache implements Owner {
@@ -82,14 +80,13 @@ export class KmemCache implements Owner {
   readonly noMerge = true;
   cpu_array: PercpuArray | null = null;
   /**
-   * @param refill_pca not a field of the kernel's struct: the cache carries
-   *   its refill_pca() the way the kernel carries ops, so that the zoo can
-   *   install seed 002's as written; alloc_from_pca() and
-   *   kmem_cache_prefill_percpu_array() call through it.
+   * @param ops not a field of the kernel's struct: the cache carries the
+   *   functions a variant may replace the way the kernel carries ops
+   *   (spec/slub/ops.ts), so that the zoo can install seed 002's as written.
    */
   constructor(
     readonly object_size: number,
-    readonly refill_pca: RefillPcaFn = refillPca,
+    readonly ops: SlubOps = slubOps(),
   ) {}
 }
 
@@ -104,6 +101,15 @@ export function allowBlocking(x: Context): boolean {
   return x.level === 'task';
 }
 
+/** Coverage `pca-trylock-fails:<fn>`: the trylock of x failed over the
+ *  context it interrupted, which was in fn (or is a prog, a kworker...). */
+function sawTrylockFailsOver(x: Context): void {
+  const s = x.k.cpus[x.cpu]!.stack;
+  const i = s.indexOf(x);
+  const y = i > 0 ? s[i - 1]! : undefined;
+  if (y) x.k.saw(`pca-trylock-fails:${y.fns.length ? y.fn : y.label.replace(/\d+$/, '')}`);
+}
+
 /** pca_spin_trylock(s->cpu_array): this_cpu_ptr() + spin_trylock(). */
 export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray | null> {
   x.k.touch(x, s, 'cpu_array');
@@ -111,7 +117,7 @@ export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray |
   const ok = yield* rawSpinTrylock(x, pca.lock);
   if (!ok) {
     x.k.saw('pca-trylock-fails');
-    x.k.sawInterrupted(x, 'pca-trylock-fails');
+    if (x.k.situations) sawTrylockFailsOver(x);
   }
   return ok ? pca : null;
 }

@@ -88,7 +88,6 @@ export const destroy_mem_alloc = kfunc('destroy_mem_alloc', function* (x: Contex
     yield* ma.ops.free_mem_alloc_no_barrier(x, ma);
     return;
   }
-  x.k.saw('teardown-with-callbacks-in-flight');
   const aux = yield* x.k.slab.kmallocAux(x, 'copy');
   if (!aux) {
     yield* ma.ops.free_mem_alloc(x, ma); // slow path with inline barriers

@@ -55,7 +55,6 @@ export const alloc_bulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCa
   for (; i < cnt; i++) {
     const obj = yield* llistDelFirst(x, c.free_by_rcu_ttrace);
     if (!obj) break;
-    x.k.saw('alloc_bulk-reuses:free_by_rcu_ttrace');
     yield* c.ops.add_obj_to_free_list(x, c, obj);
   }
   if (i >= cnt) return;
@@ -63,7 +62,6 @@ export const alloc_bulk = kfunc('alloc_bulk', function* (x: Context, c: BpfMemCa
   for (; i < cnt; i++) {
     const obj = yield* llistDelFirst(x, c.waiting_for_gp_ttrace);
     if (!obj) break;
-    x.k.saw('alloc_bulk-reuses:waiting_for_gp_ttrace');
     yield* c.ops.add_obj_to_free_list(x, c, obj);
   }
   if (i >= cnt) return;
@@ -129,7 +127,6 @@ function* writeFirst(x: Context, h: LlistHead, first: Obj | null): Gen<void> {
 export const check_free_by_rcu = kfunc('check_free_by_rcu', function* (x: Context, c: BpfMemCacheUp): Gen<void> {
   // drain free_llist_extra_rcu
   if (!(yield* llistEmpty(x, c.free_llist_extra_rcu))) {
-    x.k.saw('check_free_by_rcu-drains-free_llist_extra_rcu');
     const flags = yield* c.ops.inc_active(x, c);
     for (const llnode of eachSafe(x, yield* llistDelAllLocal(x, c.free_llist_extra_rcu))) {
       if (yield* __llistAdd(x, llnode, c.free_by_rcu)) c.free_by_rcu_tail = llnode;

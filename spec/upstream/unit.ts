@@ -99,7 +99,6 @@ export const unit_free_rcu = kfunc('unit_free_rcu', function* (x: Context, c: Bp
     // holder of 'active' touches free_by_rcu_tail
     if (yield* __llistAdd(x, llnode, c.free_by_rcu)) c.free_by_rcu_tail = llnode;
   } else {
-    x.k.saw('free_rcu-into-free_llist_extra_rcu');
     yield* llistAdd(x, llnode, c.free_llist_extra_rcu);
   }
   yield* localDec(x, c.active);
