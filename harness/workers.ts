@@ -390,9 +390,11 @@ export class WorkerPool {
     return s ? Atomics.load(s.b, RUNS) : 0;
   }
 
-  async close(): Promise<void> {
+  private closed: Promise<void> | undefined;
+  /** Terminate every thread (once; later calls wait for the same end). */
+  close(): Promise<void> {
     this.handler = null;
-    await Promise.all(this.slots.map((s) => s.w.terminate()));
+    return (this.closed ??= Promise.all(this.slots.map((s) => s.w.terminate())).then(() => {}));
   }
 }
 
@@ -553,6 +555,7 @@ class ChunkWork implements Work {
     if (e) throw e;
     const spec = this.specs[job]!;
     this.out[job] = mergeChunks(spec.n, spec.runs, j.recs.slice(0, last + 1) as JobRecord[]);
+    timing(`job ${spec.n} over`);
     this.onRecord?.(spec, this.out[job]!);
   }
 
@@ -805,8 +808,9 @@ async function checkWith(
     records = await runJobs(specs, p.workers, onRecord, { hookTimeout: p.hookTimeout ?? 0, onTick: (r, b) => tick(r, b), local, ...(pool ? { pool } : {}) });
   } finally {
     clear();
-    // chunks no job needs any more may still run: not while this thread reports
-    await pool?.close();
+    // chunks no job needs any more may still run: not while this thread
+    // reports (checkJobs waits for the threads' end)
+    void pool?.close();
   }
   timing('jobs done');
   if (live) tick(budget, budget, true), clear();
