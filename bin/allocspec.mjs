@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // The allocspec command. It starts from the bundle of the sources
 // (harness/bundle.ts: one plain JavaScript file, cached by the hash of its
-// inputs) when that bundle is fresh, with no TypeScript loader. Otherwise
-// (no build yet, a source changed since, no writable cache) it runs the
-// TypeScript sources through tsx, as it also does for a command that loads
-// a user's policy file (check --policy FILE, replay): the policy file and
-// the harness then share one instance of every spec/ module. After a run
-// through tsx that found the bundle stale, the bundle is built for next
-// time. ALLOCSPEC_TIMING=1 prints when each phase of the start-up ends.
+// inputs) when that bundle is fresh, with no TypeScript loader, and a check
+// starts its worker threads on it before this thread loads it, so that
+// both loads overlap. Otherwise (no build yet, a source changed since, no
+// writable cache) it runs the TypeScript sources through tsx, as it also
+// does for a command that loads a user's policy file (check --policy FILE,
+// replay): the policy file and the harness then share one instance of
+// every spec/ module. After a run through tsx that found the bundle stale,
+// the bundle is built for next time. ALLOCSPEC_TIMING=1 prints when each
+// phase of the start-up ends.
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -26,6 +29,17 @@ for (const s of [process.stdout, process.stderr]) {
 
 const argv = process.argv.slice(2);
 
+/** The values of a flag (`--flag V` or `--flag=V`) before any `--`. */
+function values(args, flag) {
+  const out = [];
+  for (let i = 1; i < args.length && args[i] !== '--'; i++) {
+    if (args[i] === flag && i + 1 < args.length) out.push(args[++i]);
+    else if (args[i].startsWith(`${flag}=`)) out.push(args[i].slice(flag.length + 1));
+  }
+  return out;
+}
+const has = (args, ...flags) => args.some((a) => flags.includes(a) || flags.some((f) => a.startsWith(`${f}=`)));
+
 /** A policy argument that names a file (harness/policies.ts's looksLikePath). */
 const isFile = (s) => s.startsWith('.') || s.startsWith('/') || /\.(ts|mts|js|mjs)$/.test(s);
 
@@ -33,50 +47,46 @@ const isFile = (s) => s.startsWith('.') || s.startsWith('/') || /\.(ts|mts|js|mj
  *  names its policy's file); check does when a --policy names a file. */
 function loadsPolicyFiles(args) {
   if (args[0] === 'replay') return true;
-  if (args[0] !== 'check') return false;
-  for (let i = 1; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') break;
-    if (a === '--policy' && i + 1 < args.length && isFile(args[++i])) return true;
-    if (a.startsWith('--policy=') && isFile(a.slice('--policy='.length))) return true;
-  }
-  return false;
+  return args[0] === 'check' && values(args, '--policy').some(isFile);
 }
 
-/** Will this check explore in a worker thread? (Every check does, unless
- *  --hook-timeout 0 lets it run in this thread, or it explores nothing.) */
-function exploresInWorker(args) {
-  if (args[0] !== 'check') return false;
-  for (let i = 1; i < args.length; i++) {
-    const a = args[i];
-    if (a === '-h' || a === '--help' || a === '--exhaustive' || a === '--report' || a.startsWith('--report=')) return false;
-    if (a === '--hook-timeout' && Number(args[i + 1]) === 0) return false;
-    if (a.startsWith('--hook-timeout=') && Number(a.slice('--hook-timeout='.length)) === 0) return false;
-  }
-  return true;
+/** Worker threads this check will use (harness/workers.ts: poolSize): none
+ *  for --hook-timeout 0 on one worker, or when it explores nothing (help,
+ *  --exhaustive, --report); one for a single job of one chunk; else one a
+ *  worker (an overestimate costs a thread that is stopped unused). */
+function workersOf(args, chunkRuns) {
+  if (args[0] !== 'check' || has(args, '-h', '--help', '--exhaustive', '--report')) return 0;
+  const workers = Number(values(args, '--workers').at(-1) ?? availableParallelism()) || 1;
+  const timeout = values(args, '--hook-timeout').at(-1);
+  if (timeout !== undefined && Number(timeout) === 0 && workers <= 1) return 0;
+  const runs = values(args, '--runs').at(-1);
+  const configs = (values(args, '--config').at(-1) ?? 'a,b').split(',').length;
+  const small = runs !== undefined && Number(runs) <= chunkRuns && values(args, '--policy').length === 1 && configs === 1;
+  return small ? 1 : Math.min(workers, 64);
 }
 
 const sources = loadsPolicyFiles(argv);
 let main;
-let early;
+const early = [];
 if (!sources) {
-  const { freshBundle, STARTED_FROM } = await import('../harness/bundle-cache.mjs');
+  const { CHUNK_RUNS, freshBundle, STARTED_FROM } = await import('../harness/bundle-cache.mjs');
   const file = freshBundle();
   timing(file ? 'bundle fresh' : 'bundle stale or absent');
-  if (file && exploresInWorker(argv)) {
-    // the first worker thread loads the bundle while this thread does
-    // (harness/workers.ts's WorkerPool takes it over)
-    const timed = process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
-    early = { worker: new Worker(new URL('../harness/worker-entry.mjs', import.meta.url), { workerData: { bundle: file, ...timed } }), bundle: file, gone: undefined, claimed: false };
-    early.worker.on('error', (e) => (early.gone ??= e));
-    early.worker.on('exit', (code) => (early.gone ??= new Error(`worker exited with code ${code}`)));
-    globalThis[Symbol.for('allocspec.earlyWorker')] = early;
-    timing('first worker thread started');
-  }
   if (file) {
+    // the worker threads load the bundle while this thread does
+    // (harness/workers.ts's WorkerPool takes them over)
+    const timed = process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
+    for (let i = workersOf(argv, CHUNK_RUNS); i > 0; i--) {
+      const e = { worker: new Worker(new URL('../harness/worker-entry.mjs', import.meta.url), { workerData: { bundle: file, ...timed } }), bundle: file, gone: undefined, claimed: false };
+      e.worker.on('error', (err) => (e.gone ??= err));
+      e.worker.on('exit', (code) => (e.gone ??= new Error(`worker exited with code ${code}`)));
+      early.push(e);
+    }
+    globalThis[Symbol.for('allocspec.earlyWorkers')] = early;
+    if (early.length) timing(`${early.length} worker thread(s) started early`);
     try {
       ({ main } = await import(pathToFileURL(file).href));
-      globalThis[STARTED_FROM] = file; // the workers start on it too
+      globalThis[STARTED_FROM] = file; // the pool's later workers start on it too
       timing('bundle loaded');
     } catch {
       main = undefined; // a damaged cache: the sources then
@@ -97,6 +107,6 @@ if (!main) {
 try {
   process.exitCode = await main(argv);
 } finally {
-  if (early && !early.claimed) await early.worker.terminate();
+  await Promise.all(early.filter((e) => !e.claimed).map((e) => e.worker.terminate()));
 }
 await build?.catch(() => {});

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'allocspec');
 /** Bump when the build options (harness/bundle.ts) change. */
-export const FORMAT = 'allocspec-bundle-2';
+export const FORMAT = 'allocspec-bundle-3';
 /** The bundle's entry: the command line's main and the worker's serve. */
 export const ENTRY = `export { main } from './cli.ts';\nexport { serve } from './workers.ts';\n`;
 /** This checkout's part of the cache's file names. */
@@ -58,6 +58,11 @@ export function freshBundle() {
   }
   return null;
 }
+
+/** Runs per chunk of a job (harness/shard.ts explains the choice); here
+ *  because bin/allocspec.mjs counts a check's worker threads before it
+ *  loads the bundle. */
+export const CHUNK_RUNS = 250;
 
 /** Set by bin/allocspec.mjs to the bundle it started from: the workers
  *  start on the same file, with no second look at the sources. */

@@ -15,6 +15,7 @@ import type { FaultKind } from '../spec/kernel/slab.ts';
 import type { Cmd } from './commands.ts';
 import type { ExploreResult } from './explore.ts';
 import { UsageError } from './errors.ts';
+import { CHUNK_RUNS } from './bundle-cache.mjs';
 import type { InvariantName } from '../model/invariants.ts';
 
 export interface Shard {
@@ -47,15 +48,21 @@ export function jobsOf(policies: number, configs: number, seed: number): Job[] {
   return jobs;
 }
 
-/** Runs per chunk. A chunk costs a fast-check setup and the shrinking of
- *  the first hit of each known finding that no earlier chunk hit (about
- *  10-80 ms against 0.3-1 s for its runs); 500 gives the default budget
- *  (5000 runs a job) 10 chunks: two workers share one job within about a
- *  twentieth, and a bug found in the first chunk is reported after its
- *  500 runs, not the job's 5000. Its fast-check part is 400 runs (the PCT
- *  share is 100): fast-check's bias towards small values is strongest in
- *  a check's first hundreds of runs, which every chunk now has. */
-export const CHUNK_RUNS = 500;
+/* Runs per chunk, CHUNK_RUNS (harness/bundle-cache.mjs, which
+ * bin/allocspec.mjs reads before it loads anything, to count a check's
+ * workers): 250, so that a default job (5000 runs) is 20 chunks and two
+ * workers sharing it end within one chunk (0.1-0.2 s) of each other. A
+ * chunk costs little beyond its runs: a fast-check setup, and the
+ * shrinking of the first hit of a known finding that no finished earlier
+ * chunk of its job hit (ExploreOptions.noShrink). Measured in one thread,
+ * bpf-ma and reuse-after-rcu-gp [fixed], 5000 runs cut into chunks of
+ * 5000, 500, 250 and 100: the same CPU time within the noise and the same
+ * steps (2.62-2.68 M). Counterexamples are as good: a violation stops its
+ * chunk at once and is shrunk as before; each chunk starts fast-check's
+ * generation afresh (its first runs lean to small values) and spends its
+ * last fifth on PCT schedules, so PCT runs early in a job, not only after
+ * 4000 runs. */
+export { CHUNK_RUNS } from './bundle-cache.mjs';
 
 /** The fast-check (and PCT) seed of a job's chunk i: the job's seed for
  *  chunk 0, a 31-bit mix of (seed, i) after it. A saved counterexample

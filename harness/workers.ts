@@ -32,7 +32,7 @@ import { explorePct, type PctOptions } from './pct.ts';
 import { sourceBundleOnce } from './bundle.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import { findPolicy } from '../spec/policies/index.ts';
-import { ACTIVE, asPolicyError, BEAT, beacon, HOOK, HOOKS, RUNS, watchedPolicy } from './watch.ts';
+import { ACTIVE, asPolicyError, BEAT, HOOK, HOOKS, RUNS, SLOTS, watchedPolicy } from './watch.ts';
 
 export type Strategy = 'uniform' | 'pct';
 
@@ -248,9 +248,17 @@ interface Work {
   progress?(started: (id: number) => number): [runs: number, budget: number];
 }
 
-/** What bin/allocspec.mjs keeps of the worker it starts before it loads
- *  the bundle itself (a check explores in a worker: that thread's load
- *  then overlaps this one's). */
+/** A worker's beacon (harness/watch.ts) on cache lines of its own: each
+ *  worker writes its heartbeat at every step, and two beacons in one line
+ *  would have the workers' cores take that line from each other at every
+ *  step (false sharing). */
+function paddedBeacon(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(256), 128, SLOTS);
+}
+
+/** What bin/allocspec.mjs keeps of each worker it starts before it loads
+ *  the bundle itself (a check explores in workers: their load then
+ *  overlaps this thread's). */
 interface EarlyWorker {
   worker: Worker;
   bundle: string;
@@ -258,10 +266,11 @@ interface EarlyWorker {
   claimed: boolean;
 }
 
-/** The early worker, when it runs on `bundle` and is alive; at most once. */
+/** An early worker that runs on `bundle` and is alive, if one is left. */
 function earlyWorker(bundle: string | null): Worker | undefined {
-  const e = (globalThis as Record<symbol, EarlyWorker | undefined>)[Symbol.for('allocspec.earlyWorker')];
-  if (!e || e.claimed || e.gone || e.bundle !== bundle) return undefined;
+  const all = (globalThis as Record<symbol, EarlyWorker[] | undefined>)[Symbol.for('allocspec.earlyWorkers')] ?? [];
+  const e = all.find((x) => !x.claimed && !x.gone && x.bundle === bundle);
+  if (!e) return undefined;
   e.claimed = true;
   return e.worker;
 }
@@ -284,7 +293,7 @@ export class WorkerPool {
     const bundle = policyFiles ? null : await sourceBundleOnce();
     const timed = (globalThis as Record<symbol, unknown>)[Symbol.for('allocspec.timing')] && process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
     const pool = new WorkerPool(new URL('./worker-entry.mjs', import.meta.url), { ...(bundle ? { bundle } : {}), ...timed });
-    for (let i = 0; i < size; i++) pool.slots.push(pool.spawn({} as Slot, i === 0 ? earlyWorker(bundle) : undefined));
+    for (let i = 0; i < size; i++) pool.slots.push(pool.spawn({} as Slot, earlyWorker(bundle)));
     timing(`${size} worker thread(s) started${bundle ? '' : ' (through tsx)'}`);
     return pool;
   }
@@ -293,7 +302,7 @@ export class WorkerPool {
    *  or the one bin/allocspec.mjs started early. */
   private spawn(s: Slot, early?: Worker): Slot {
     const w = early ?? new Worker(this.entry, { workerData: this.data });
-    Object.assign(s, { w, b: beacon(), beat: -1, since: 0, task: -1, gone: undefined });
+    Object.assign(s, { w, b: paddedBeacon(), beat: -1, since: 0, task: -1, gone: undefined });
     w.on('message', (m: FromWorker & { id: number }) => {
       if (s.w === w) this.handler?.message(s, m);
     });
