@@ -2,8 +2,8 @@
 // The allocspec command. It starts from the bundle of the sources
 // (harness/bundle.ts: one plain JavaScript file, cached by the hash of its
 // inputs) when that bundle is fresh, with no TypeScript loader, and a check
-// starts its worker threads on it before this thread loads it, so that
-// both loads overlap. Otherwise (no build yet, a source changed since, no
+// starts its first worker thread on it before this thread loads it, so
+// that both loads overlap. Otherwise (no build yet, a source changed since, no
 // writable cache) it runs the TypeScript sources through tsx, as it also
 // does for a command that loads a user's policy file (check --policy FILE,
 // replay): the policy file and the harness then share one instance of
@@ -50,40 +50,35 @@ function loadsPolicyFiles(args) {
   return args[0] === 'check' && values(args, '--policy').some(isFile);
 }
 
-/** Worker threads this check will use (harness/workers.ts: poolSize): none
- *  for --hook-timeout 0 on one worker, or when it explores nothing (help,
- *  --exhaustive, --report); one for a single job of one chunk; else one a
- *  worker (an overestimate costs a thread that is stopped unused). */
-function workersOf(args, chunkRuns) {
-  if (args[0] !== 'check' || has(args, '-h', '--help', '--exhaustive', '--report')) return 0;
-  const workers = Number(values(args, '--workers').at(-1) ?? availableParallelism()) || 1;
+/** Will this check explore in a worker thread? Every check does, unless
+ *  --hook-timeout 0 with one worker lets it run in this thread, or it
+ *  explores nothing (help, --exhaustive, --report). */
+function exploresInWorker(args) {
+  if (args[0] !== 'check' || has(args, '-h', '--help', '--exhaustive', '--report')) return false;
   const timeout = values(args, '--hook-timeout').at(-1);
-  if (timeout !== undefined && Number(timeout) === 0 && workers <= 1) return 0;
-  const runs = values(args, '--runs').at(-1);
-  const configs = (values(args, '--config').at(-1) ?? 'a,b').split(',').length;
-  const small = runs !== undefined && Number(runs) <= chunkRuns && values(args, '--policy').length === 1 && configs === 1;
-  return small ? 1 : Math.min(workers, 64);
+  const workers = values(args, '--workers').at(-1);
+  return !(timeout !== undefined && Number(timeout) === 0 && (workers === undefined ? availableParallelism() : Number(workers)) <= 1);
 }
 
 const sources = loadsPolicyFiles(argv);
 let main;
 const early = [];
 if (!sources) {
-  const { CHUNK_RUNS, freshBundle, STARTED_FROM } = await import('../harness/bundle-cache.mjs');
+  const { freshBundle, STARTED_FROM } = await import('../harness/bundle-cache.mjs');
   const file = freshBundle();
   timing(file ? 'bundle fresh' : 'bundle stale or absent');
   if (file) {
-    // the worker threads load the bundle while this thread does
-    // (harness/workers.ts's WorkerPool takes them over)
+    // the first worker thread loads the bundle while this thread does
+    // (harness/workers.ts's WorkerPool takes it over, and starts the others)
     const timed = process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
-    for (let i = workersOf(argv, CHUNK_RUNS); i > 0; i--) {
+    if (exploresInWorker(argv)) {
       const e = { worker: new Worker(new URL('../harness/worker-entry.mjs', import.meta.url), { workerData: { bundle: file, ...timed } }), bundle: file, gone: undefined, claimed: false };
       e.worker.on('error', (err) => (e.gone ??= err));
       e.worker.on('exit', (code) => (e.gone ??= new Error(`worker exited with code ${code}`)));
       early.push(e);
     }
     globalThis[Symbol.for('allocspec.earlyWorkers')] = early;
-    if (early.length) timing(`${early.length} worker thread(s) started early`);
+    if (early.length) timing('first worker thread started');
     try {
       ({ main } = await import(pathToFileURL(file).href));
       globalThis[STARTED_FROM] = file; // the pool's later workers start on it too

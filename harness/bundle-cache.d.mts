@@ -9,4 +9,3 @@ export declare function hashOf(inputs: readonly string[]): string | null;
 export declare function bundleFile(hash: string): string;
 export declare function freshBundle(): string | null;
 export declare const STARTED_FROM: unique symbol;
-export declare const CHUNK_RUNS: number;

@@ -59,11 +59,6 @@ export function freshBundle() {
   return null;
 }
 
-/** Runs per chunk of a job (harness/shard.ts explains the choice); here
- *  because bin/allocspec.mjs counts a check's worker threads before it
- *  loads the bundle. */
-export const CHUNK_RUNS = 250;
-
 /** Set by bin/allocspec.mjs to the bundle it started from: the workers
  *  start on the same file, with no second look at the sources. */
 export const STARTED_FROM = Symbol.for('allocspec.bundle');

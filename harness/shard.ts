@@ -15,7 +15,6 @@ import type { FaultKind } from '../spec/kernel/slab.ts';
 import type { Cmd } from './commands.ts';
 import type { ExploreResult } from './explore.ts';
 import { UsageError } from './errors.ts';
-import { CHUNK_RUNS } from './bundle-cache.mjs';
 import type { InvariantName } from '../model/invariants.ts';
 
 export interface Shard {
@@ -48,21 +47,19 @@ export function jobsOf(policies: number, configs: number, seed: number): Job[] {
   return jobs;
 }
 
-/* Runs per chunk, CHUNK_RUNS (harness/bundle-cache.mjs, which
- * bin/allocspec.mjs reads before it loads anything, to count a check's
- * workers): 250, so that a default job (5000 runs) is 20 chunks and two
- * workers sharing it end within one chunk (0.1-0.2 s) of each other. A
- * chunk costs little beyond its runs: a fast-check setup, and the
- * shrinking of the first hit of a known finding that no finished earlier
- * chunk of its job hit (ExploreOptions.noShrink). Measured in one thread,
- * bpf-ma and reuse-after-rcu-gp [fixed], 5000 runs cut into chunks of
- * 5000, 500, 250 and 100: the same CPU time within the noise and the same
- * steps (2.62-2.68 M). Counterexamples are as good: a violation stops its
- * chunk at once and is shrunk as before; each chunk starts fast-check's
- * generation afresh (its first runs lean to small values) and spends its
- * last fifth on PCT schedules, so PCT runs early in a job, not only after
- * 4000 runs. */
-export { CHUNK_RUNS } from './bundle-cache.mjs';
+/** Runs per chunk: 250, so that a default job (5000 runs) is 20 chunks
+ *  and two workers sharing it end within one chunk (0.1-0.2 s) of each
+ *  other. A chunk costs little beyond its runs: a fast-check setup, and
+ *  the shrinking of the first hit of a known finding that no finished
+ *  earlier chunk of its job hit (ExploreOptions.noShrink; 10-25 ms each).
+ *  Measured in one thread, bpf-ma and reuse-after-rcu-gp [fixed], 5000
+ *  runs cut into chunks of 5000, 500, 250 and 100: the same CPU time
+ *  within the noise and the same steps (2.62-2.68 M). Counterexamples are
+ *  as good: a violation stops its chunk at once and is shrunk as before;
+ *  each chunk starts fast-check's generation afresh (its first runs lean
+ *  to small values) and spends its last fifth on PCT schedules, so PCT
+ *  runs early in a job, not only after 4000 runs. */
+export const CHUNK_RUNS = 250;
 
 /** The fast-check (and PCT) seed of a job's chunk i: the job's seed for
  *  chunk 0, a 31-bit mix of (seed, i) after it. A saved counterexample
