@@ -221,9 +221,6 @@ export function dispatchOrder(specs: readonly JobSpec[]): number[] {
 
 /** How often the main thread looks at the workers' beacons. */
 const TICK_MS = 250;
-/** How long the pool's first task runs before the other threads start
- *  anyway (WorkerPool.start). */
-const GROW_MS = 500;
 
 /** One worker thread of a pool, and the task it runs (-1: none). */
 interface Slot {
@@ -289,40 +286,20 @@ export class WorkerPool {
     private readonly data: { bundle?: string; timeOrigin?: number },
   ) {}
 
-  /** Threads the pool grows to (grow()). */
-  private size = 1;
-  /** When the pool's first task was handed out (performance.now()). */
-  private firstTask = -1;
-  /** Feeds a new slot during a run. */
-  private feedNew: ((s: Slot) => void) | null = null;
-
-  /** Threads on the bundle of the sources, or on the sources through tsx
-   *  when a policy file will be loaded, or when there is no bundle
-   *  (harness/worker-entry.mjs): one now (the one bin/allocspec.mjs started
-   *  early, if any), up to `size` once the first task has ended or has run
-   *  GROW_MS. So a check whose first chunk finds its bug reports it with
-   *  no other thread competing for the cores, and on a longer one the
-   *  second thread's load and JIT warm-up overlap the first's work. */
+  /** `size` threads on the bundle of the sources, or on the sources
+   *  through tsx when a policy file will be loaded, or when there is no
+   *  bundle (harness/worker-entry.mjs); the first is the one
+   *  bin/allocspec.mjs started before it loaded the bundle, if any. (A
+   *  second thread started later, once the first task ended, spares a bug
+   *  found in the first chunk the competition for two cores, 0.04-0.1 s,
+   *  but costs a one-job check on two cores 0.3 s: all start now.) */
   static async start(size: number, policyFiles: boolean): Promise<WorkerPool> {
     const bundle = policyFiles ? null : await sourceBundleOnce();
     const timed = (globalThis as Record<symbol, unknown>)[Symbol.for('allocspec.timing')] && process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
     const pool = new WorkerPool(new URL('./worker-entry.mjs', import.meta.url), { ...(bundle ? { bundle } : {}), ...timed });
-    pool.size = Math.max(1, size);
-    pool.slots.push(pool.spawn({} as Slot, earlyWorker(bundle)));
-    timing(`worker thread started${bundle ? '' : ' (through tsx)'}, ${pool.size} at most`);
+    for (let i = 0; i < Math.max(1, size); i++) pool.slots.push(pool.spawn({} as Slot, earlyWorker(bundle)));
+    timing(`${pool.slots.length} worker thread(s) started${bundle ? '' : ' (through tsx)'}`);
     return pool;
-  }
-
-  /** Start the rest of the threads (once the first task ended or ran
-   *  GROW_MS). The clock decides when threads start, never a result. */
-  private grow(): void {
-    if (this.slots.length >= this.size) return;
-    while (this.slots.length < this.size) {
-      const s = this.spawn({} as Slot, earlyWorker(this.data.bundle ?? null));
-      this.slots.push(s);
-      this.feedNew?.(s);
-    }
-    timing(`${this.size} worker threads started`);
   }
 
   /** A new worker in slot `s` (events of its earlier worker are ignored),
@@ -367,7 +344,6 @@ export class WorkerPool {
         over = true;
         clearInterval(timer);
         this.handler = null;
-        this.feedNew = null;
         if (e === undefined) resolveRun();
         else rejectRun(e);
       };
@@ -378,10 +354,8 @@ export class WorkerPool {
         s.task = id;
         if (id < 0) return;
         s.since = performance.now();
-        if (this.firstTask < 0) this.firstTask = s.since;
         s.w.postMessage({ ...work.task(id), id, beacon: s.b } satisfies ToWorker);
       };
-      this.feedNew = feed;
       this.handler = {
         message: (s, m) => {
           if (m.id !== s.task) return;
@@ -392,7 +366,6 @@ export class WorkerPool {
             return end(e);
           }
           feed(s);
-          this.grow();
         },
         exit: (s) => end(new Error(`worker: ${s.gone!.message}${s.task >= 0 ? ` (during task ${s.task})` : ''}`)),
       };
@@ -416,10 +389,8 @@ export class WorkerPool {
               return end(e);
             }
             feed(s);
-            this.grow();
           }
         }
-        if (!over && this.firstTask >= 0 && now - this.firstTask >= GROW_MS) this.grow();
         if (!over && onTick && work.progress) onTick(...work.progress((id) => this.started(id)));
       }, TICK_MS);
       for (const s of this.slots) feed(s);

@@ -47,7 +47,7 @@ describe('the bin starts from the bundle', () => {
     const r = bin(['check', '--policy', './mine.ts', '--config', 'fixed', '--runs', '20', '--quiet', '--fixtures', join(dir, 'cx')], dir);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/sources loaded through tsx/);
-    expect(r.err).toMatch(/worker thread started \(through tsx\)/);
+    expect(r.err).toMatch(/worker thread\(s\) started \(through tsx\)/);
     expect(r.err).not.toMatch(/bundle fresh/);
   }, 120_000);
 });
