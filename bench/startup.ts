@@ -69,6 +69,48 @@ function reported(out: string): { runs: number; secs: number } {
   return { runs: r.policies.reduce((a, p) => a + p.runs, 0), secs: r.elapsedSeconds };
 }
 
+/** One policy, one configuration: --workers 1, --workers 2, and two
+ *  --workers 1 processes at once (the ceiling). */
+async function oneJob(check: (...a: string[]) => string[], runs: number, reps: number, log: (s: string) => void) {
+  const job = [...check('--policy', 'bpf-ma', '--config', 'fixed', '--runs', String(runs)), '--json', '-'];
+  // per repetition: wall seconds of the process, and the check's own
+  // runs/s (runs over its reported seconds)
+  const w1: { wall: number; rate: number }[] = [];
+  const w2: { wall: number; rate: number }[] = [];
+  const pair: { wall: number; rate: number }[] = [];
+  const rateOf = (out: string): number => {
+    const r = reported(out);
+    return r.runs / r.secs;
+  };
+  for (let i = 0; i < reps; i++) {
+    for (const [w, into] of [[1, w1], [2, w2]] as const) {
+      const r = timed([...job, '--workers', String(w)]);
+      if (r.code !== 0) throw new Error(`bench: allocspec check --workers ${w} exited ${r.code}`);
+      into.push({ wall: r.secs, rate: rateOf(r.out) });
+    }
+    const both = await together([
+      [...job, '--workers', '1'],
+      [...job, '--workers', '1'],
+    ]);
+    pair.push({ wall: Math.max(...both.map((b) => b.secs)), rate: both.reduce((a, b) => a + rateOf(b.out), 0) });
+  }
+  const byWall = (xs: { wall: number }[], runs: number): number => Math.round(runs / median(xs.map((x) => x.wall)));
+  const byRate = (xs: { rate: number }[]): number => Math.round(median(xs.map((x) => x.rate)));
+  const figures = (one: number, two: number, both: number) => {
+    const speedup = r3(two / one);
+    const ceiling = r3(both / one);
+    return { runsPerSecond: { workers1: one, workers2: two, twoProcesses: both }, speedup, ceiling, efficiency: r3(speedup / ceiling) };
+  };
+  const workers = {
+    // the check's own runs/s (what its progress line shows)
+    ...figures(byRate(w1), byRate(w2), byRate(pair)),
+    wholeProcess: figures(byWall(w1, runs), byWall(w2, runs), byWall(pair, 2 * runs)),
+    what: `\`allocspec check --policy bpf-ma --config fixed --runs ${runs}\`, median of ${reps}; runs/s = runs over the seconds the check reports (--json: from the start of its exploration, worker threads' start and JIT warm-up included); wholeProcess = runs over the process's wall time (node's start and the bundle's load included); ceiling = two concurrent --workers 1 processes' combined runs/s over one process's; efficiency = speedup / ceiling`,
+  };
+  log(`one job, ${runs} runs: --workers 1 ${workers.runsPerSecond.workers1} runs/s, --workers 2 ${workers.runsPerSecond.workers2} runs/s (${workers.speedup}x); two processes ${workers.runsPerSecond.twoProcesses} runs/s (${workers.ceiling}x); efficiency ${workers.efficiency} (whole process: ${workers.wholeProcess.speedup}x of ${workers.wholeProcess.ceiling}x, ${workers.wholeProcess.efficiency})`);
+  return workers;
+}
+
 export interface StartupOptions {
   /** repetitions of each start-up measurement */
   reps: number;
@@ -78,11 +120,13 @@ export interface StartupOptions {
   runs: number;
   /** repetitions of the workers measurements */
   workerReps: number;
+  /** a second, longer budget for the workers measurement (one repetition) */
+  longRuns?: number;
   log: (s: string) => void;
 }
 
 export function startupDefaults(quick: boolean, log: (s: string) => void): StartupOptions {
-  return { reps: quick ? 5 : 11, zooReps: quick ? 1 : 3, runs: quick ? 2000 : 5000, workerReps: quick ? 1 : 3, log };
+  return { reps: quick ? 5 : 11, zooReps: quick ? 1 : 3, runs: quick ? 2000 : 5000, workerReps: quick ? 1 : 3, ...(quick ? {} : { longRuns: 20000 }), log };
 }
 
 export async function startupBench(o: StartupOptions) {
@@ -129,43 +173,10 @@ export async function startupBench(o: StartupOptions) {
     };
     o.log(`zoo end to end: median ${zooEndToEnd.medianSeconds} s, max ${zooEndToEnd.maxSeconds} s (${slowest[0]})`);
 
-    const job = [...check('--policy', 'bpf-ma', '--config', 'fixed', '--runs', String(o.runs)), '--json', '-'];
-    // per repetition: wall seconds of the process, and the check's own
-    // runs/s (runs over its reported seconds)
-    const w1: { wall: number; rate: number }[] = [];
-    const w2: { wall: number; rate: number }[] = [];
-    const pair: { wall: number; rate: number }[] = [];
-    const rateOf = (out: string): number => {
-      const r = reported(out);
-      return r.runs / r.secs;
-    };
-    for (let i = 0; i < o.workerReps; i++) {
-      for (const [w, into] of [[1, w1], [2, w2]] as const) {
-        const r = timed([...job, '--workers', String(w)]);
-        if (r.code !== 0) throw new Error(`bench: allocspec check --workers ${w} exited ${r.code}`);
-        into.push({ wall: r.secs, rate: rateOf(r.out) });
-      }
-      const both = await together([
-        [...job, '--workers', '1'],
-        [...job, '--workers', '1'],
-      ]);
-      pair.push({ wall: Math.max(...both.map((b) => b.secs)), rate: both.reduce((a, b) => a + rateOf(b.out), 0) });
-    }
-    const byWall = (xs: { wall: number }[], runs: number): number => Math.round(runs / median(xs.map((x) => x.wall)));
-    const byRate = (xs: { rate: number }[]): number => Math.round(median(xs.map((x) => x.rate)));
-    const figures = (one: number, two: number, both: number) => {
-      const speedup = r3(two / one);
-      const ceiling = r3(both / one);
-      return { runsPerSecond: { workers1: one, workers2: two, twoProcesses: both }, speedup, ceiling, efficiency: r3(speedup / ceiling) };
-    };
-    const workers = {
-      // the check's own runs/s (what its progress line shows)
-      ...figures(byRate(w1), byRate(w2), byRate(pair)),
-      wholeProcess: figures(byWall(w1, o.runs), byWall(w2, o.runs), byWall(pair, 2 * o.runs)),
-      what: `\`allocspec check --policy bpf-ma --config fixed --runs ${o.runs}\`, median of ${o.workerReps}; runs/s = runs over the seconds the check reports (--json: from the start of its exploration, worker threads' start and JIT warm-up included); wholeProcess = runs over the process's wall time (node's start and the bundle's load included); ceiling = two concurrent --workers 1 processes' combined runs/s over one process's; efficiency = speedup / ceiling`,
-    };
-    o.log(`one job: --workers 1 ${workers.runsPerSecond.workers1} runs/s, --workers 2 ${workers.runsPerSecond.workers2} runs/s (${workers.speedup}x); two processes ${workers.runsPerSecond.twoProcesses} runs/s (${workers.ceiling}x); efficiency ${workers.efficiency} (whole process: ${workers.wholeProcess.speedup}x of ${workers.wholeProcess.ceiling}x, ${workers.wholeProcess.efficiency})`);
-    return { coldStart, zooEndToEnd, workers };
+    const workers = await oneJob(check, o.runs, o.workerReps, o.log);
+    // the same at a budget where start-up and JIT warm-up weigh less
+    const longer = o.longRuns ? { [o.longRuns]: await oneJob(check, o.longRuns, 1, o.log) } : {};
+    return { coldStart, zooEndToEnd, workers: { [o.runs]: workers, ...longer } };
   } finally {
     rmSync(fixtures, { recursive: true, force: true });
   }
