@@ -21,6 +21,7 @@ import { ROOT } from '../harness/fixture.ts';
 import { explorePct } from '../harness/pct.ts';
 import { Sim, faultKinds, genCtx } from '../harness/sim.ts';
 import { checkJobs } from '../harness/workers.ts';
+import { startupBench, startupDefaults } from './startup.ts';
 
 const cpuSeconds = (c0: NodeJS.CpuUsage): number => {
   const c = process.cpuUsage(c0);
@@ -184,6 +185,8 @@ export async function runBench(args: string[], io: Io): Promise<number> {
     workerSpeedup: r3(runsPerSecond[2]! / runsPerSecond[1]!),
     workerRunsPerSecond: runsPerSecond,
     peakMemoryMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    // start-up, a zoo bug end to end, one job over workers (bench/startup.ts)
+    startup: await startupBench(startupDefaults(!!v.quick, log)),
   };
   const text = JSON.stringify(results, null, 2) + '\n';
   writeFileSync(out, text);

@@ -53,7 +53,8 @@ const CHECK_HELP = `usage: allocspec check [options]
   --quiet                no progress lines
   --progress             live progress (runs done/budget, rate, ETA) on stderr even when it
                          is not a terminal (on a terminal it is on by default)
-  --workers N            worker threads for the (policy, config) jobs (default: number of cores)
+  --workers N            worker threads (default: number of cores); each (policy, config)
+                         job's runs are cut into chunks of 250 that the workers share
   --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
   --strategy uniform|pct fast-check generation (default) or PCT priority schedules
   --pct-depth D          PCT: d-1 priority change points per run (default 3)

@@ -54,6 +54,10 @@ export interface ExploreOptions {
    *  where their last command left them, which finds orderings the
    *  generated mixes rarely do. */
   pctShare?: number;
+  /** known findings an earlier chunk of the same job already hit and
+   *  shrank (harness/workers.ts): their hits are counted, their first hit
+   *  here is not shrunk again (the earlier chunk's is the one kept) */
+  noShrink?: readonly string[];
 }
 
 export interface Counterexample {
@@ -123,7 +127,9 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   res.budget = opts.runs;
   if (res.counterexample || pctRuns === 0) return res;
   // the rest of the budget: PCT schedules, seeded by the same seed
-  const p = explorePct(policy, cfg, { seed: opts.seed, runs: pctRuns, depth: 3 + (opts.seed % 3), promise: opts.promise, known: opts.known });
+  // (a known finding the fast-check part shrank is kept over the PCT part's)
+  const noShrink = [...(opts.noShrink ?? []), ...res.known.map((k) => k.invariant)];
+  const p = explorePct(policy, cfg, { seed: opts.seed, runs: pctRuns, depth: 3 + (opts.seed % 3), promise: opts.promise, known: opts.known, noShrink });
   res.runs += p.runs;
   res.runsToEnd += p.runsToEnd;
   res.steps += p.steps;
@@ -190,6 +196,7 @@ function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptio
   });
   const details = fc.check(prop, { seed: opts.seed, numRuns: opts.runs, path: opts.path });
   for (const [inv, { v, log, run }] of firstKnown) {
+    if (opts.noShrink?.includes(inv)) continue;
     const commands = minimize(policy, cfg, log, inv, opts.promise, tolerate);
     const last = runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v;
     res.known.push({ invariant: last.invariant, message: last.detail, seed: opts.seed, path: String(run), commands });

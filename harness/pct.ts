@@ -68,12 +68,21 @@ export function pctCommands(g: GenCtx, seed: number, run: number, depth: number)
 
 /** Explore with PCT schedules; the result has the shape explore() returns
  *  (known findings are recorded and the budget goes on, as there). */
-export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[]; known?: readonly string[] }): ExploreResult {
+export function explorePct(
+  policy: Policy<unknown>,
+  cfg: CheckConfig,
+  o: { seed: number; runs: number; depth?: number; promise?: readonly InvariantName[]; known?: readonly string[]; noShrink?: readonly string[] },
+): ExploreResult {
   const depth = o.depth ?? 3;
   const res = emptyResult(policy.name, cfg.name, o.runs);
   const known = new Set(o.known ?? knownFindings(policy, cfg.name));
   const g = genCtx(policy, cfg);
   const tolerate = knownObservations(policy, [...known]);
+  /** the first hit of each known finding, shrunk (unless one shrunk
+   *  elsewhere is kept instead: o.noShrink) */
+  const first = (v: Violation, cmds: Cmd[], run: number): void => {
+    if (!res.known.some((c) => c.invariant === v.invariant) && !o.noShrink?.includes(v.invariant)) res.known.push(shrunk(v, cmds, run));
+  };
   const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {
     const commands = minimize(policy, cfg, cmds, v.invariant, o.promise, tolerate);
     const again = runCommands(policy, cfg, commands, { promise: o.promise }).violation ?? v;
@@ -84,7 +93,7 @@ export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed:
     const { violation, effective, sim } = runCommands(policy, cfg, cmds, { promise: o.promise, states: res.states, situations: res.situations, tolerate });
     for (const t of sim.tolerated.slice(0, 1)) {
       res.knownHits[t.v.invariant] = (res.knownHits[t.v.invariant] ?? 0) + 1;
-      if (!res.known.some((c) => c.invariant === t.v.invariant)) res.known.push(shrunk(t.v, t.log, run));
+      first(t.v, t.log, run);
     }
     res.runs++;
     res.steps += sim.k.steps;
@@ -96,7 +105,7 @@ export function explorePct(policy: Policy<unknown>, cfg: CheckConfig, o: { seed:
     }
     if (known.has(violation.invariant)) {
       res.knownHits[violation.invariant] = (res.knownHits[violation.invariant] ?? 0) + 1;
-      if (!res.known.some((c) => c.invariant === violation.invariant)) res.known.push(shrunk(violation, effective, run));
+      first(violation, effective, run);
       continue;
     }
     res.counterexample = shrunk(violation, effective, run);

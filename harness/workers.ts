@@ -1,19 +1,22 @@
 // `allocspec check --workers N --shard i/n`: the (policy, configuration)
-// jobs of a check run in N worker threads, each job exactly as the
-// sequential check runs it (same seed, same fast-check run), so the report
-// is the same for any N. Jobs are handed out one at a time to whichever
-// worker is free, the costliest first (jobCost), so that no long job starts
-// last, and a worker's next job of the same policy as its last while there
-// is one (each worker warms fewer policies' code); results are put back in
-// job order. Workers start on a bundle of the sources (harness/bundle.ts),
-// so no thread compiles TypeScript again.
+// jobs of a check, each cut into chunks of runs (harness/shard.ts:
+// chunksOf, CHUNK_RUNS), run in N worker threads. The cut depends on the
+// budget alone and a job's record is its chunks' records merged in chunk
+// order, up to the first chunk that found a counterexample or failed, so
+// the report is the same for any N (and in this thread). Chunks are handed
+// out one at a time to whichever worker is free, job by job, the costliest
+// job first (jobCost), its chunks in order; a chunk past a job's first
+// counterexample is not started, and one already running is not waited
+// for. Workers start on the bundle of the sources (harness/bundle.ts), so
+// no thread compiles TypeScript again, and they start before the saved
+// counterexamples are replayed (in them, under the watchdog).
 import { availableParallelism } from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import { fixtureOf } from './check.ts';
 import { githubAnnotations, renderJunit, type SuiteResult } from './junit.ts';
 import { replayCommand as replayCommandOf, shownPath, userPath } from './paths.ts';
-import { replaySaved, savedFixtures } from './regress.ts';
+import { replaySaved, savedFixtures, type Regression } from './regress.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { progressLine, reportCheck, saveFixture, type CheckOptions, type Io, type PolicyRun, type SavedFixture } from './check.ts';
@@ -23,17 +26,18 @@ import { explore, type Counterexample } from './explore.ts';
 import { resolvePolicy } from './policies.ts';
 import { faultKinds } from './sim.ts';
 import { PolicyError, UsageError } from './errors.ts';
-import { fromRecord, inShard, jobsOf, toRecord, type JobRecord, type Shard } from './shard.ts';
+import { CHUNK_RUNS, chunksOf, fromRecord, inShard, jobsOf, mergeChunks, toRecord, type Chunk, type JobRecord, type Shard } from './shard.ts';
 import { situationTexts } from './coverage.ts';
 import { explorePct, type PctOptions } from './pct.ts';
-import { workerBundleOnce } from './bundle.ts';
+import { sourceBundleOnce } from './bundle.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import { findPolicy } from '../spec/policies/index.ts';
-import { ACTIVE, asPolicyError, BEAT, beacon, HOOK, HOOKS, RUNS, watchedPolicy } from './watch.ts';
+import { ACTIVE, asPolicyError, BEAT, HOOK, HOOKS, RUNS, SLOTS, watchedPolicy } from './watch.ts';
 
 export type Strategy = 'uniform' | 'pct';
 
-/** What a worker needs to run one job: plain data only. */
+/** What a worker needs to run one job (or one chunk of it: its seed and
+ *  runs then are the chunk's): plain data only. */
 export interface JobSpec {
   n: number;
   /** a built-in policy name, or the policy's file */
@@ -46,16 +50,25 @@ export interface JobSpec {
   promise: InvariantName[];
   strategy: Strategy;
   pct?: Partial<PctOptions>;
+  /** runs per chunk (default CHUNK_RUNS; the tests cut finer) */
+  chunk?: number;
+  /** known findings an earlier chunk already shrank (ExploreOptions.noShrink) */
+  noShrink?: string[];
 }
 
 export function defaultWorkers(): number {
   return availableParallelism();
 }
 
-/** Run one job in this thread; with a beacon, the policy's hooks publish
- *  their steps to it (harness/watch.ts). */
+/** Start-up phases for ALLOCSPEC_TIMING (bin/allocspec.mjs). */
+function timing(what: string): void {
+  (globalThis as Record<symbol, ((s: string) => void) | undefined>)[Symbol.for('allocspec.timing')]?.(what);
+}
+
+/** Run one job (or chunk) in this thread; with a beacon, the policy's
+ *  hooks publish their steps to it (harness/watch.ts). */
 export function runJob(spec: JobSpec, policy: Policy<unknown>, file?: string, b?: Int32Array): JobRecord {
-  const opts = { seed: spec.seed, runs: spec.runs, promise: spec.promise };
+  const opts = { seed: spec.seed, runs: spec.runs, promise: spec.promise, ...(spec.noShrink?.length ? { noShrink: spec.noShrink } : {}) };
   const p = b ? watchedPolicy(policy, b) : policy;
   try {
     const r = spec.strategy === 'pct' ? explorePct(p, spec.config, { ...opts, ...spec.pct }) : explore(p, spec.config, opts);
@@ -65,6 +78,26 @@ export function runJob(spec: JobSpec, policy: Policy<unknown>, file?: string, b?
     // policy's: one line and exit 2, not a crash
     throw asPolicyError(policy, e);
   }
+}
+
+/** The spec of a job's chunk. */
+function chunkSpec(spec: JobSpec, c: Chunk, noShrink: Iterable<string>): JobSpec {
+  const ns = [...noShrink];
+  return { ...spec, seed: c.seed, runs: c.runs, ...(ns.length ? { noShrink: ns } : {}) };
+}
+
+/** A job in this thread: its chunks in order, up to the first that found
+ *  a counterexample; the record is theirs merged. */
+export function runJobChunked(spec: JobSpec, policy: Policy<unknown>, file?: string): JobRecord {
+  const recs: JobRecord[] = [];
+  const hit = new Set<string>();
+  for (const c of chunksOf(spec.seed, spec.runs, spec.chunk ?? CHUNK_RUNS)) {
+    const r = runJob(chunkSpec(spec, c, hit), policy, file);
+    recs.push(r);
+    if (r.counterexample) break;
+    for (const inv of Object.keys(r.knownHits)) hit.add(inv);
+  }
+  return mergeChunks(spec.n, spec.runs, recs);
 }
 
 const cache = new Map<string, Promise<{ policy: Policy<unknown>; file?: string }>>();
@@ -81,12 +114,19 @@ interface PolicyErrorParts {
   where: string;
   cause: string;
 }
-type FromWorker = { ok: true; record: JobRecord } | { ok: false; error: string; usage?: true; policyError?: PolicyErrorParts };
+/** What regression replay of one policy printed and found (in a worker). */
+interface Regressed {
+  /** [0: stdout | 1: stderr, text], in order */
+  lines: [0 | 1, string][];
+  regressions: Regression[];
+}
+type Failed = { ok: false; error: string; usage?: true; policyError?: PolicyErrorParts };
+type FromWorker = { ok: true; record?: JobRecord; regressed?: Regressed } | Failed;
 
-/** What a failed job sends back: enough to throw, in the main thread, the
- *  error the job throws inline (the CLI turns UsageError and PolicyError
+/** What a failed task sends back: enough to throw, in the main thread, the
+ *  error the task throws inline (the CLI turns UsageError and PolicyError
  *  into one line and exit 2). */
-function failure(e: unknown): FromWorker {
+function failure(e: unknown): Failed {
   const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   if (e instanceof PolicyError) {
     return { ok: false, error, policyError: { policy: e.policy, hook: e.hook, where: e.where, cause: e.cause instanceof Error ? e.cause.message : String(e.cause) } };
@@ -95,26 +135,28 @@ function failure(e: unknown): FromWorker {
   return { ok: false, error };
 }
 
-function raised(m: Extract<FromWorker, { ok: false }>, job: number): Error {
+function raised(m: Failed, what: string): Error {
   const p = m.policyError;
   if (p) return new PolicyError(p.policy, p.hook, p.where, p.cause);
   if (m.usage) return new UsageError(m.error);
-  return new Error(`worker: job ${job}: ${m.error}`);
+  return new Error(`worker: ${what}: ${m.error}`);
 }
 
-/** What the main thread sends a worker: a job (or a fixture to run once,
- *  for replay's watchdog) and the worker's beacon. */
-type ToWorker = { spec: JobSpec; beacon: Int32Array } | { probe: string; beacon: Int32Array };
+/** What the main thread sends a worker: a job or chunk, a fixture to run
+ *  once (replay's watchdog), or a policy's saved fixtures to replay
+ *  (check's regression first); with the task's id and the worker's beacon. */
+type Task = { spec: JobSpec } | { probe: string } | { regress: { policyRef: string; fixturesDir: string } };
+type ToWorker = Task & { id: number; beacon: Int32Array };
 
 /** Run a fixture's commands once with the hooks watched; a violation is no
  *  error here (replay reports it), anything else is. */
-async function probe(file: string, b: Int32Array): Promise<void> {
+async function probe(file: string, b: Int32Array, id: number): Promise<void> {
   const { loadFixture } = await import('./replay.ts');
   const { isInvariant } = await import('../model/invariants.ts');
   const { runCommands } = await import('./explore.ts');
   const { fixture, policy } = await loadFixture(file);
   Atomics.add(b, BEAT, 1);
-  Atomics.store(b, ACTIVE, 1);
+  Atomics.store(b, ACTIVE, id + 1);
   try {
     runCommands(watchedPolicy(policy, b), fixture.config, fixture.commands, { promise: fixture.promise.filter(isInvariant) });
   } catch (e) {
@@ -123,33 +165,43 @@ async function probe(file: string, b: Int32Array): Promise<void> {
   }
 }
 
-/** The worker side: one job per message, one result per job. */
+/** Replay a policy's saved counterexamples with its hooks watched, as
+ *  check does in its own thread without a watchdog (harness/regress.ts). */
+async function regress(policyRef: string, fixturesDir: string, b: Int32Array, id: number): Promise<Regressed> {
+  const { policy, file } = await policyOf(policyRef);
+  const lines: Regressed['lines'] = [];
+  const io: Io = { out: (s) => void lines.push([0, s]), err: (s) => void lines.push([1, s]), tty: false };
+  Atomics.add(b, BEAT, 1);
+  Atomics.store(b, ACTIVE, id + 1);
+  const regressions = replaySaved([{ policy: watchedPolicy(policy, b), ...(file ? { file } : {}) }], fixturesDir, io);
+  return { lines, regressions };
+}
+
+/** The worker side: one task per message, one answer per task. */
 export function serve(): void {
   parentPort!.on('message', async (m: ToWorker) => {
     let msg: FromWorker;
     const b = m.beacon;
-    if ('probe' in m) {
-      try {
-        await probe(m.probe, b);
-        msg = { ok: true, record: null as unknown as JobRecord };
-      } catch (e) {
-        msg = failure(e);
-      }
-      Atomics.store(b, ACTIVE, 0);
-      return parentPort!.postMessage(msg);
-    }
-    const { spec } = m;
+    timing(`task ${m.id} received`);
     try {
-      const { policy, file } = await policyOf(spec.policyRef);
-      Atomics.store(b, RUNS, 0);
-      Atomics.add(b, BEAT, 1);
-      Atomics.store(b, ACTIVE, spec.n + 1);
-      msg = { ok: true, record: runJob(spec, policy, file, b) };
+      if ('probe' in m) {
+        await probe(m.probe, b, m.id);
+        msg = { ok: true };
+      } else if ('regress' in m) {
+        msg = { ok: true, regressed: await regress(m.regress.policyRef, m.regress.fixturesDir, b, m.id) };
+      } else {
+        const { policy, file } = await policyOf(m.spec.policyRef);
+        Atomics.store(b, RUNS, 0);
+        Atomics.add(b, BEAT, 1);
+        Atomics.store(b, ACTIVE, m.id + 1);
+        msg = { ok: true, record: runJob(m.spec, policy, file, b) };
+      }
     } catch (e) {
       msg = failure(e);
     }
     Atomics.store(b, ACTIVE, 0);
-    parentPort!.postMessage(msg);
+    timing(`task ${m.id} answered`);
+    parentPort!.postMessage({ ...msg, id: m.id });
   });
 }
 
@@ -167,132 +219,367 @@ export function dispatchOrder(specs: readonly JobSpec[]): number[] {
   return specs.map((_, i) => i).sort((a, b) => jobCost(specs[b]!) - jobCost(specs[a]!) || a - b);
 }
 
+/** How often the main thread looks at the workers' beacons. */
+const TICK_MS = 250;
+
+/** One worker thread of a pool, and the task it runs (-1: none). */
+interface Slot {
+  w: Worker;
+  b: Int32Array;
+  beat: number;
+  since: number;
+  task: number;
+  /** why its worker ended, when it did on its own */
+  gone?: Error;
+}
+
+/** What a pool runs: tasks by id, handed out by take() (-1: none now),
+ *  answered in answer(); a task whose hooks stop stepping for the timeout
+ *  is stalled() (its worker is replaced). answer() and stalled() may
+ *  throw: the run then rejects with that error. The run ends when done(),
+ *  whether or not tasks it no longer needs are still running. */
+interface Work {
+  take(): number;
+  task(id: number): Task;
+  answer(id: number, m: FromWorker): void;
+  stalled(id: number, hook: string, where: string, secs: number): void;
+  done(): boolean;
+  /** runs finished and the budget, given the runs a busy task has started */
+  progress?(started: (id: number) => number): [runs: number, budget: number];
+}
+
+/** A worker's beacon (harness/watch.ts) on cache lines of its own: each
+ *  worker writes its heartbeat at every step, and two beacons in one line
+ *  would have the workers' cores take that line from each other at every
+ *  step (false sharing). */
+function paddedBeacon(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(256), 128, SLOTS);
+}
+
+/** What bin/allocspec.mjs keeps of each worker it starts before it loads
+ *  the bundle itself (a check explores in workers: their load then
+ *  overlaps this thread's). */
+interface EarlyWorker {
+  worker: Worker;
+  bundle: string;
+  gone?: Error;
+  claimed: boolean;
+}
+
+/** An early worker that runs on `bundle` and is alive, if one is left. */
+function earlyWorker(bundle: string | null): Worker | undefined {
+  const all = (globalThis as Record<symbol, EarlyWorker[] | undefined>)[Symbol.for('allocspec.earlyWorkers')] ?? [];
+  const e = all.find((x) => !x.claimed && !x.gone && x.bundle === bundle);
+  if (!e) return undefined;
+  e.claimed = true;
+  return e.worker;
+}
+
+/** Worker threads that run the tasks of a check (or a replay's probes)
+ *  under the watchdog. Start it before the main thread's other work: the
+ *  threads load while that goes on. */
+export class WorkerPool {
+  readonly slots: Slot[] = [];
+  private handler: { message(s: Slot, m: FromWorker & { id: number }): void; exit(s: Slot, code: number): void } | null = null;
+  private constructor(
+    private readonly entry: URL,
+    private readonly data: { bundle?: string; timeOrigin?: number },
+  ) {}
+
+  /** `size` threads on the bundle of the sources, or on the sources
+   *  through tsx when a policy file will be loaded, or when there is no
+   *  bundle (harness/worker-entry.mjs); the first is the one
+   *  bin/allocspec.mjs started before it loaded the bundle, if any. (A
+   *  second thread started later, once the first task ended, spares a bug
+   *  found in the first chunk the competition for two cores, 0.04-0.1 s,
+   *  but costs a one-job check on two cores 0.3 s: all start now.) */
+  static async start(size: number, policyFiles: boolean): Promise<WorkerPool> {
+    const bundle = policyFiles ? null : await sourceBundleOnce();
+    const timed = (globalThis as Record<symbol, unknown>)[Symbol.for('allocspec.timing')] && process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
+    const pool = new WorkerPool(new URL('./worker-entry.mjs', import.meta.url), { ...(bundle ? { bundle } : {}), ...timed });
+    for (let i = 0; i < Math.max(1, size); i++) pool.slots.push(pool.spawn({} as Slot, earlyWorker(bundle)));
+    timing(`${pool.slots.length} worker thread(s) started${bundle ? '' : ' (through tsx)'}`);
+    return pool;
+  }
+
+  /** A new worker in slot `s` (events of its earlier worker are ignored),
+   *  or the one bin/allocspec.mjs started early. */
+  private spawn(s: Slot, early?: Worker): Slot {
+    const w = early ?? new Worker(this.entry, { workerData: this.data });
+    Object.assign(s, { w, b: paddedBeacon(), beat: -1, since: 0, task: -1, gone: undefined });
+    w.on('message', (m: FromWorker & { id: number }) => {
+      if (s.w === w) this.handler?.message(s, m);
+    });
+    // a worker that dies mid-task (out of memory, a native crash, a bundle
+    // that does not load) says nothing: without this the run would wait forever
+    w.on('error', (e) => {
+      if (s.w === w) s.gone = e;
+    });
+    w.on('exit', (code) => {
+      if (s.w !== w) return;
+      s.gone ??= new Error(`worker exited with code ${code}`);
+      this.handler?.exit(s, code);
+    });
+    return s;
+  }
+
+  /** Terminate a slot's worker (its task stalled, or it is still busy
+   *  with a task an earlier run no longer needed) and start another. */
+  private replace(s: Slot): void {
+    const old = s.w;
+    this.spawn(s);
+    void old.terminate();
+  }
+
+  /** Run `work` to its end on the pool's threads. */
+  run(work: Work, timeoutMs: number, onTick?: (runs: number, budget: number) => void): Promise<void> {
+    for (const s of this.slots) if (s.task !== -1) this.replace(s);
+    const dead = this.slots.find((s) => s.gone);
+    if (dead) return Promise.reject(dead.gone!);
+    return new Promise<void>((resolveRun, rejectRun) => {
+      let over = false;
+      let timer: ReturnType<typeof setInterval> | undefined;
+      const end = (e?: unknown): void => {
+        if (over) return;
+        over = true;
+        clearInterval(timer);
+        this.handler = null;
+        if (e === undefined) resolveRun();
+        else rejectRun(e);
+      };
+      const feed = (s: Slot): void => {
+        if (over) return;
+        if (work.done()) return end();
+        const id = work.take();
+        s.task = id;
+        if (id < 0) return;
+        s.since = performance.now();
+        s.w.postMessage({ ...work.task(id), id, beacon: s.b } satisfies ToWorker);
+      };
+      this.handler = {
+        message: (s, m) => {
+          if (m.id !== s.task) return;
+          s.task = -1;
+          try {
+            work.answer(m.id, m);
+          } catch (e) {
+            return end(e);
+          }
+          feed(s);
+        },
+        exit: (s) => end(new Error(`worker: ${s.gone!.message}${s.task >= 0 ? ` (during task ${s.task})` : ''}`)),
+      };
+      // the watchdog and the progress display: wall clock, never a verdict
+      timer = setInterval(() => {
+        const now = performance.now();
+        for (const s of this.slots) {
+          if (s.task < 0 || !Atomics.load(s.b, ACTIVE)) continue; // idle, or still loading
+          const beat = Atomics.load(s.b, BEAT);
+          if (beat !== s.beat) {
+            s.beat = beat;
+            s.since = now;
+          } else if (timeoutMs && now - s.since > timeoutMs) {
+            const hook = HOOKS[Atomics.load(s.b, HOOK)] || 'callback';
+            const where = hook === 'callback' ? 'never returned (an irq_work, kworker or RCU callback it queued, outside its hooks)' : 'never yielded';
+            const id = s.task;
+            this.replace(s);
+            try {
+              work.stalled(id, hook, where, +(timeoutMs / 1000).toFixed(3));
+            } catch (e) {
+              return end(e);
+            }
+            feed(s);
+          }
+        }
+        if (!over && onTick && work.progress) onTick(...work.progress((id) => this.started(id)));
+      }, TICK_MS);
+      for (const s of this.slots) feed(s);
+    });
+  }
+
+  /** Runs started by the task `id` so far (its worker's RUNS). */
+  private started(id: number): number {
+    const s = this.slots.find((x) => x.task === id && Atomics.load(x.b, ACTIVE) === id + 1);
+    return s ? Atomics.load(s.b, RUNS) : 0;
+  }
+
+  private closed: Promise<void> | undefined;
+  /** Terminate every thread (once; later calls wait for the same end). */
+  close(): Promise<void> {
+    this.handler = null;
+    return (this.closed ??= Promise.all(this.slots.map((s) => s.w.terminate())).then(() => {}));
+  }
+}
+
 export interface RunJobsOptions {
   /** milliseconds a job may go without a step of a hook before its worker
    *  is terminated and the hook named (0: no watchdog) */
   hookTimeout?: number;
-  /** runs started so far (capped by each job's budget) and the total
+  /** runs started so far (capped by each chunk's budget) and the total
    *  budget, about every quarter second while workers run */
   onTick?: (runs: number, budget: number) => void;
   /** policies at hand in this thread, by policyRef (objects given to the
    *  API need not be built-in or in a file); others are resolved by name
    *  or file */
   local?: ReadonlyMap<string, { policy: Policy<unknown>; file?: string }>;
+  /** threads already started (WorkerPool.start); runJobs then leaves them
+   *  running for the caller to close */
+  pool?: WorkerPool;
 }
 
-/** How often the main thread looks at the workers' beacons. */
-const TICK_MS = 250;
+/** Do these jobs run in worker threads? With a hook timeout every job
+ *  does, so that a hook that never yields can be stopped; without, they
+ *  run in this thread unless there are workers and chunks to share. */
+export function usesWorkers(specs: readonly JobSpec[], workers: number, hookTimeout: number): boolean {
+  if (!specs.length) return false;
+  return hookTimeout > 0 || (workers > 1 && specs.reduce((a, s) => a + chunksOf(s.seed, s.runs, s.chunk ?? CHUNK_RUNS).length, 0) > 1);
+}
 
-/** Run jobs on `workers` threads (1 without a watchdog: in this thread);
- *  results in job order. onRecord sees each record as soon as its job
- *  ends. With a hook timeout every job runs in a worker, so that a hook
- *  that never yields can be stopped. */
+/** Threads worth starting for these jobs: no more than their chunks. */
+export function poolSize(specs: readonly JobSpec[], workers: number): number {
+  return Math.max(1, Math.min(workers, specs.reduce((a, s) => a + chunksOf(s.seed, s.runs, s.chunk ?? CHUNK_RUNS).length, 0)));
+}
+
+/** Can a worker thread load every job's policy? */
+function loadable(specs: readonly JobSpec[], local?: ReadonlyMap<string, { policy: Policy<unknown>; file?: string }>): void {
+  for (const s of specs) {
+    const l = local?.get(s.policyRef);
+    if (l && !l.file && findPolicy(s.policyRef) !== l.policy) {
+      throw new UsageError(`policy ${l.policy.name} is an object of this process, not a built-in or a file: a worker thread cannot load it (run it in this thread: workers 1, no hook timeout)`);
+    }
+  }
+}
+
+/** Run jobs, chunk by chunk, on `workers` threads (or in this thread:
+ *  usesWorkers); records in job order. onRecord sees each job's record as
+ *  soon as the job's outcome is known. */
 export async function runJobs(specs: JobSpec[], workers: number, onRecord?: (spec: JobSpec, r: JobRecord) => void, ro: RunJobsOptions = {}): Promise<JobRecord[]> {
   const out: JobRecord[] = new Array(specs.length);
   const timeout = ro.hookTimeout ?? 0;
-  if (!timeout && (workers <= 1 || specs.length <= 1)) {
+  if (!ro.pool && !usesWorkers(specs, workers, timeout)) {
     for (let i = 0; i < specs.length; i++) {
       const { policy, file } = ro.local?.get(specs[i]!.policyRef) ?? (await policyOf(specs[i]!.policyRef));
-      out[i] = runJob(specs[i]!, policy, file);
+      out[i] = runJobChunked(specs[i]!, policy, file);
       onRecord?.(specs[i]!, out[i]!);
     }
     return out;
   }
   if (!specs.length) return out;
-  for (const s of specs) {
-    const l = ro.local?.get(s.policyRef);
-    if (l && !l.file && findPolicy(s.policyRef) !== l.policy) {
-      throw new UsageError(`policy ${l.policy.name} is an object of this process, not a built-in or a file: a worker thread cannot load it (run it in this thread: workers 1, no hook timeout)`);
-    }
-  }
-  const entry = await workerEntry(specs.some((s) => !findPolicy(s.policyRef)));
-  const pool = Array.from({ length: Math.max(1, Math.min(workers, specs.length)) }, () => ({ w: new Worker(entry), b: beacon(), beat: -1, since: 0, at: -1 }));
-  const pending = dispatchOrder(specs);
-  const budget = specs.reduce((a, s) => a + s.runs, 0);
-  const byN = new Map(specs.map((s) => [s.n, s]));
-  let finished = 0;
-  /** The next job for a worker that just ran `last`: the costliest left of
-   *  the same policy (its code is warm in that worker), else the costliest. */
-  const take = (last: number): number => {
-    const same = last < 0 ? -1 : pending.findIndex((i) => specs[i]!.policyRef === specs[last]!.policyRef);
-    return pending.splice(Math.max(same, 0), 1)[0]!;
-  };
-  let timer: ReturnType<typeof setInterval> | undefined;
+  loadable(specs, ro.local);
+  const pool = ro.pool ?? (await WorkerPool.start(poolSize(specs, workers), specs.some((s) => !findPolicy(s.policyRef))));
   try {
-    await new Promise<void>((resolveAll, rejectAll) => {
-      let live = pool.length;
-      // the watchdog and the progress display: wall clock, never a verdict
-      timer = setInterval(() => {
-        const now = performance.now();
-        let runs = finished;
-        for (const p of pool) {
-          const active = Atomics.load(p.b, ACTIVE);
-          if (!active) continue;
-          const spec = byN.get(active - 1)!;
-          runs += Math.min(Atomics.load(p.b, RUNS), spec.runs);
-          const beat = Atomics.load(p.b, BEAT);
-          if (beat !== p.beat) {
-            p.beat = beat;
-            p.since = now;
-          } else if (timeout && now - p.since > timeout) {
-            const hook = HOOKS[Atomics.load(p.b, HOOK)] || 'callback';
-            const secs = +(timeout / 1000).toFixed(3);
-            const where = hook === 'callback' ? 'never returned (an irq_work, kworker or RCU callback it queued, outside its hooks)' : 'never yielded';
-            void p.w.terminate();
-            p.at = -2; // its exit is expected now
-            return rejectAll(new PolicyError(spec.policyName ?? spec.policyRef, hook, where, `no step for ${secs} s in config ${spec.config.name} (--hook-timeout ${secs}: a loop without a yield?)`));
-          }
-        }
-        ro.onTick?.(runs, budget);
-      }, TICK_MS);
-      for (const p of pool) {
-        const { w, b } = p;
-        const feed = (): void => {
-          if (!pending.length) {
-            p.at = -2;
-            if (--live === 0) resolveAll();
-            return;
-          }
-          p.at = take(p.at < 0 ? -1 : p.at);
-          p.since = performance.now();
-          w.postMessage({ spec: specs[p.at], beacon: b } satisfies ToWorker);
-        };
-        // a worker that dies mid-job (out of memory, a native crash)
-        // says nothing: without this the run would wait forever
-        w.on('exit', (code) => {
-          if (p.at !== -2) rejectAll(new Error(`worker exited with code ${code} during job ${p.at} (${specs[p.at]?.policyRef})`));
-        });
-        w.on('message', (m: FromWorker) => {
-          if (!m.ok) return rejectAll(raised(m, p.at));
-          out[p.at] = m.record;
-          finished += specs[p.at]!.runs;
-          try {
-            onRecord?.(specs[p.at]!, m.record);
-          } catch (e) {
-            return rejectAll(e);
-          }
-          feed();
-        });
-        w.on('error', rejectAll);
-        feed();
-      }
-    });
+    await pool.run(new ChunkWork(specs, out, onRecord), timeout, ro.onTick);
   } finally {
-    clearInterval(timer);
-    await Promise.all(pool.map((p) => p.w.terminate()));
+    if (!ro.pool) await pool.close();
   }
   return out;
 }
 
-/** Where a worker starts: the bundle of the sources, which loads fast; or,
- *  when a job runs a policy file, the sources themselves through tsx
- *  (harness/worker-entry.mjs), so that the policy file and the harness
- *  share one instance of every spec/ module in that worker as in the main
- *  thread (the bundle holds copies of its own). */
-async function workerEntry(policyFiles: boolean): Promise<string | URL> {
-  const sources = new URL('./worker-entry.mjs', import.meta.url);
-  if (policyFiles) return sources;
-  return (await workerBundleOnce()) ?? sources;
+/** The chunks of a check's jobs as a pool's work (see the top of this file). */
+class ChunkWork implements Work {
+  private readonly tasks: { job: number; chunk: Chunk }[] = [];
+  private readonly pending: number[] = [];
+  private readonly jobs: { chunks: Chunk[]; recs: (JobRecord | undefined)[]; errs: (Error | undefined)[]; cut: number; done: boolean; counted: boolean[] }[];
+  private left: number;
+  private finished = 0;
+  private readonly budget: number;
+
+  constructor(
+    private readonly specs: readonly JobSpec[],
+    private readonly out: JobRecord[],
+    private readonly onRecord?: (spec: JobSpec, r: JobRecord) => void,
+  ) {
+    this.jobs = specs.map((s) => {
+      const chunks = chunksOf(s.seed, s.runs, s.chunk ?? CHUNK_RUNS);
+      return { chunks, recs: [], errs: [], cut: Infinity, done: false, counted: chunks.map(() => false) };
+    });
+    for (const j of dispatchOrder(specs)) {
+      for (const chunk of this.jobs[j]!.chunks) {
+        this.pending.push(this.tasks.length);
+        this.tasks.push({ job: j, chunk });
+      }
+    }
+    this.left = specs.length;
+    this.budget = specs.reduce((a, s) => a + s.runs, 0);
+  }
+
+  done(): boolean {
+    return this.left === 0;
+  }
+
+  take(): number {
+    while (this.pending.length) {
+      const id = this.pending.shift()!;
+      const { job, chunk } = this.tasks[id]!;
+      const j = this.jobs[job]!;
+      if (!j.done && chunk.i <= j.cut) return id;
+    }
+    return -1;
+  }
+
+  task(id: number): Task {
+    const { job, chunk } = this.tasks[id]!;
+    const j = this.jobs[job]!;
+    // known findings an earlier chunk of the job already shrank
+    const hit = new Set<string>();
+    for (let i = 0; i < chunk.i; i++) for (const inv of Object.keys(j.recs[i]?.knownHits ?? {})) hit.add(inv);
+    return { spec: chunkSpec(this.specs[job]!, chunk, hit) };
+  }
+
+  private count(job: number, i: number): void {
+    const j = this.jobs[job]!;
+    if (j.counted[i]) return;
+    j.counted[i] = true;
+    this.finished += j.chunks[i]!.runs;
+  }
+
+  answer(id: number, m: FromWorker): void {
+    const { job } = this.tasks[id]!;
+    const spec = this.specs[job]!;
+    this.outcome(id, m.ok ? m.record! : raised(m, `job ${spec.n} (${spec.policyRef})`));
+  }
+
+  stalled(id: number, hook: string, where: string, secs: number): void {
+    const spec = this.specs[this.tasks[id]!.job]!;
+    this.outcome(id, new PolicyError(spec.policyName ?? spec.policyRef, hook, where, `no step for ${secs} s in config ${spec.config.name} (--hook-timeout ${secs}: a loop without a yield?)`));
+  }
+
+  private outcome(id: number, r: JobRecord | Error): void {
+    const { job, chunk } = this.tasks[id]!;
+    const j = this.jobs[job]!;
+    if (r instanceof Error) j.errs[chunk.i] = r;
+    else j.recs[chunk.i] = r;
+    if (r instanceof Error || r.counterexample) j.cut = Math.min(j.cut, chunk.i);
+    this.count(job, chunk.i);
+    this.settle(job);
+  }
+
+  /** A job whose chunks up to its first counterexample or error have all
+   *  answered is over: its record (or its error) is final. */
+  private settle(job: number): void {
+    const j = this.jobs[job]!;
+    if (j.done) return;
+    const last = Math.min(j.cut, j.chunks.length - 1);
+    for (let i = 0; i <= last; i++) if (!j.recs[i] && !j.errs[i]) return;
+    j.done = true;
+    this.left--;
+    for (let i = 0; i < j.chunks.length; i++) this.count(job, i); // the rest of the budget: not run
+    const e = j.errs[last];
+    if (e) throw e;
+    const spec = this.specs[job]!;
+    this.out[job] = mergeChunks(spec.n, spec.runs, j.recs.slice(0, last + 1) as JobRecord[]);
+    timing(`job ${spec.n} over`);
+    this.onRecord?.(spec, this.out[job]!);
+  }
+
+  progress(started: (id: number) => number): [number, number] {
+    let runs = this.finished;
+    for (let id = 0; id < this.tasks.length; id++) {
+      const { job, chunk } = this.tasks[id]!;
+      if (!this.jobs[job]!.counted[chunk.i]) runs += Math.min(started(id), chunk.runs);
+    }
+    return [runs, this.budget];
+  }
 }
 
 /** Replay's watchdog: run each fixture once in a worker first, so that a
@@ -300,45 +587,62 @@ async function workerEntry(policyFiles: boolean): Promise<string | URL> {
  *  itself then runs in this thread, where it cannot be interrupted). */
 export async function probeFixtures(files: readonly { file: string; policy: string }[], timeoutMs: number, skipBadInput = false): Promise<void> {
   if (!files.length || !timeoutMs) return;
-  const entry = await workerEntry(files.some((f) => !findPolicy(f.policy)));
-  const w = new Worker(entry);
-  const b = beacon();
-  let timer: ReturnType<typeof setInterval> | undefined;
+  const pool = await WorkerPool.start(1, files.some((f) => !findPolicy(f.policy)));
+  let next = 0;
+  let answered = 0;
   try {
-    for (const { file, policy } of files) {
-      await new Promise<void>((resolveOne, reject) => {
-        let beat = -1;
-        let since = performance.now();
-        let over = false;
-        const done = (f: () => void): void => {
-          over = true;
-          clearInterval(timer);
-          w.removeAllListeners('message');
-          w.removeAllListeners('exit');
-          f();
-        };
-        timer = setInterval(() => {
-          const now = performance.now();
-          const cur = Atomics.load(b, BEAT);
-          if (cur !== beat) {
-            beat = cur;
-            since = now;
-          } else if (Atomics.load(b, ACTIVE) && now - since > timeoutMs) {
-            const hook = HOOKS[Atomics.load(b, HOOK)] || 'callback';
-            const secs = +(timeoutMs / 1000).toFixed(3);
-            const where = hook === 'callback' ? 'never returned (an irq_work, kworker or RCU callback it queued, outside its hooks)' : 'never yielded';
-            done(() => reject(new PolicyError(policy, hook, where, `no step for ${secs} s (--hook-timeout ${secs}: a loop without a yield?)`)));
-          }
-        }, TICK_MS);
-        w.once('exit', (code) => !over && done(() => reject(new Error(`replay watchdog: worker exited with code ${code}`))));
-        w.once('message', (m: FromWorker) => done(() => (m.ok || (skipBadInput && m.usage) ? resolveOne() : reject(raised(m, 0)))));
-        w.postMessage({ probe: file, beacon: b } satisfies ToWorker);
-      });
-    }
+    await pool.run(
+      {
+        take: () => (next < files.length ? next++ : -1),
+        task: (id) => ({ probe: files[id]!.file }),
+        answer: (id, m) => {
+          answered++;
+          if (!m.ok && !(skipBadInput && m.usage)) throw raised(m, files[id]!.file);
+        },
+        stalled: (id, hook, where, secs) => {
+          throw new PolicyError(files[id]!.policy, hook, where, `no step for ${secs} s (--hook-timeout ${secs}: a loop without a yield?)`);
+        },
+        done: () => answered === files.length,
+      },
+      timeoutMs,
+    );
   } finally {
-    clearInterval(timer);
-    await w.terminate();
+    await pool.close();
   }
+}
+
+/** Check's regression first, in the pool under the watchdog: each policy's
+ *  saved counterexamples replayed (harness/regress.ts) in a worker, what
+ *  that prints passed on in policy order, the first error in policy order
+ *  raised (a hook that never yields is named before any exploration). */
+async function regressInPool(pool: WorkerPool, policies: readonly { policy: Policy<unknown>; file?: string }[], fixturesDir: string, timeoutMs: number, io: Io): Promise<Regression[]> {
+  const todo = policies.filter((p) => savedFixtures([p], fixturesDir).length);
+  const results: (Regressed | Error)[] = [];
+  let next = 0;
+  let answered = 0;
+  await pool.run(
+    {
+      take: () => (next < todo.length ? next++ : -1),
+      task: (id) => ({ regress: { policyRef: todo[id]!.file ?? todo[id]!.policy.name, fixturesDir } }),
+      answer: (id, m) => {
+        answered++;
+        results[id] = m.ok ? m.regressed! : raised(m, `replay of ${todo[id]!.policy.name}'s saved counterexamples`);
+      },
+      stalled: (id, hook, where, secs) => {
+        answered++;
+        results[id] = new PolicyError(todo[id]!.policy.name, hook, where, `no step for ${secs} s (--hook-timeout ${secs}: a loop without a yield?)`);
+      },
+      done: () => answered === todo.length,
+    },
+    timeoutMs,
+  );
+  const out: Regression[] = [];
+  for (const r of results) {
+    if (r instanceof Error) throw r;
+    for (const [fd, text] of r.lines) (fd ? io.err : io.out)(text);
+    out.push(...r.regressions);
+  }
+  return out;
 }
 
 export interface ParallelOptions {
@@ -426,18 +730,44 @@ export interface Found {
 export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Promise<{ report: CheckReport; exit: number; saved: Map<string, Found> }> {
   const t0 = performance.now(); // throughput display only
   const stdout = p.stdout ?? io.out;
-  // regression first: the policies' saved counterexamples
-  if (p.regress !== false && p.hookTimeout) {
-    // the saved fixtures run once in a watched worker first: a policy edited
-    // into a hook that never yields is stopped here too, not hung on
-    await probeFixtures(savedFixtures(o.policies, o.fixturesDir), p.hookTimeout, true);
-  }
-  const regressions = p.regress === false ? [] : replaySaved(o.policies, o.fixturesDir, io);
   const jobs = jobsOf(o.policies.length, o.configs.length, o.seed).filter((j) => inShard(j, p.shard));
   const specs: JobSpec[] = jobs.map((j) => {
     const { policy, file } = o.policies[j.policy]!;
     return { n: j.n, policyRef: file ?? policy.name, policyName: policy.name, config: o.configs[j.config]!, seed: j.seed, runs: o.runs, promise: [...o.promise], strategy: p.strategy, ...(p.pct ? { pct: p.pct } : {}) };
   });
+  const local = new Map(o.policies.map((x) => [x.file ?? x.policy.name, x] as const));
+  const timeout = p.hookTimeout ?? 0;
+  // the worker threads start first, and load while this thread goes on
+  let pool: WorkerPool | undefined;
+  if (usesWorkers(specs, p.workers, timeout) || (timeout && p.regress !== false && savedFixtures(o.policies, o.fixturesDir).length)) {
+    loadable(specs, local);
+    pool = await WorkerPool.start(poolSize(specs, p.workers), o.policies.some((x) => x.file));
+  }
+  try {
+    return await checkWith(o, io, p, specs, t0, stdout, local, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function checkWith(
+  o: CheckOptions,
+  io: Io,
+  p: ParallelOptions,
+  specs: JobSpec[],
+  t0: number,
+  stdout: (s: string) => void,
+  local: ReadonlyMap<string, { policy: Policy<unknown>; file?: string }>,
+  pool: WorkerPool | undefined,
+): Promise<{ report: CheckReport; exit: number; saved: Map<string, Found> }> {
+  // regression first: the policies' saved counterexamples, in the workers
+  // when there is a watchdog (a policy edited into a hook that never
+  // yields is stopped here too, not hung on)
+  let regressions: Regression[] = [];
+  if (p.regress !== false) {
+    regressions = pool && p.hookTimeout ? await regressInPool(pool, o.policies, o.fixturesDir, p.hookTimeout, io) : replaySaved(o.policies, o.fixturesDir, io);
+    timing('saved counterexamples replayed');
+  }
   // live progress: one line rewritten on a terminal, a line a few seconds
   // apart otherwise (only when asked); the clock feeds the display only
   const live = p.progress ?? (io.tty && !o.quiet);
@@ -488,11 +818,14 @@ export async function checkJobs(o: CheckOptions, io: Io, p: ParallelOptions): Pr
   };
   let records: JobRecord[];
   try {
-    const local = new Map(o.policies.map((x) => [x.file ?? x.policy.name, x] as const));
-    records = await runJobs(specs, p.workers, onRecord, { hookTimeout: p.hookTimeout ?? 0, onTick: (r, b) => tick(r, b), local });
+    records = await runJobs(specs, p.workers, onRecord, { hookTimeout: p.hookTimeout ?? 0, onTick: (r, b) => tick(r, b), local, ...(pool ? { pool } : {}) });
   } finally {
     clear();
+    // chunks no job needs any more may still run: not while this thread
+    // reports (checkJobs waits for the threads' end)
+    void pool?.close();
   }
+  timing('jobs done');
   if (live) tick(budget, budget, true), clear();
   const grouped = policyResults(o.policies.length, o.configs.length, records);
   const runs: PolicyRun[] = [];
