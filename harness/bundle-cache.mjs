@@ -2,8 +2,8 @@
 // plain JavaScript: bin/allocspec.mjs asks this before it loads anything
 // else, so a command whose bundle is fresh starts without tsx (the build
 // itself is harness/bundle.ts). The bundle is named by the hash of its
-// inputs' content (the sources and the dependencies it holds); the list of
-// inputs of the last build is kept beside it. Both are per checkout (the
+// inputs (hashOf: the package's sources and the dependencies it holds);
+// the list of inputs of the last build is kept beside it. Both are per checkout (the
 // hash of this directory is in their names): checkouts that share one
 // node_modules (git worktrees) keep their own.
 import { createHash } from 'node:crypto';
