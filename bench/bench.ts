@@ -22,6 +22,7 @@ import { explorePct } from '../harness/pct.ts';
 import { Sim, faultKinds, genCtx } from '../harness/sim.ts';
 import { checkJobs } from '../harness/workers.ts';
 import { startupBench, startupDefaults } from './startup.ts';
+import { exhaustiveBench } from './exhaustive.ts';
 
 const cpuSeconds = (c0: NodeJS.CpuUsage): number => {
   const c = process.cpuUsage(c0);
@@ -148,6 +149,8 @@ export async function runBench(args: string[], io: Io): Promise<number> {
     zoo[p.name] = { ...u, shortestLength: shortest?.length ?? null, shortest, pct: summary(pct) };
     log(`${p.name}: uniform median ${u.medianSeconds} s, max ${u.maxSeconds} s, shrunk ${u.shrunkLength} (max ${u.shrunkLengthMax}), shortest ${shortest?.length ?? '?'}; pct median ${summary(pct).medianSeconds} s`);
   }
+  // exhaustive mode: depth proved in 60 s, states/s beside uniform's and SPIN's (bench/exhaustive.ts)
+  const exhaustiveFigures = await exhaustiveBench({ quick: !!v.quick, log });
   const zooMedianSecondsMax = Math.max(...Object.values(zoo).map((z) => (z as { medianSeconds: number }).medianSeconds));
 
   // workers: the default check (correct policies x default configurations), wall time
@@ -182,6 +185,7 @@ export async function runBench(args: string[], io: Io): Promise<number> {
     zoo,
     zooMedianSecondsMax,
     zooNote: `CPU seconds of one thread to the first shrunk counterexample, seeds 1..${seeds}, configurations ${DEFAULT_PROFILE.join(',')} in order (2000 runs each); pct = --strategy pct; shortestLength = BFS (exhaustive, depth <= 6) in the same configurations`,
+    exhaustive: exhaustiveFigures,
     workerSpeedup: r3(runsPerSecond[2]! / runsPerSecond[1]!),
     workerRunsPerSecond: runsPerSecond,
     peakMemoryMB: Math.round(process.resourceUsage().maxRSS / 1024),

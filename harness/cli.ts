@@ -58,7 +58,7 @@ const CHECK_HELP = `usage: allocspec check [options]
   --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
   --strategy uniform|pct fast-check generation (default) or PCT priority schedules
   --pct-depth D          PCT: d-1 priority change points per run (default 3)
-  --exhaustive --depth N every command list up to N commands (BFS, state hashing)
+  --exhaustive --depth N every command list up to N commands (BFS, exact state keys, --workers threads)
   --max-states N         exhaustive: stop after N distinct states
   --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)
   --report percpu-chunk  print seed 003's pages populated per CPU against bytes live, for a few allocation patterns
@@ -214,7 +214,10 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     if (depth === undefined) throw new UsageError('--exhaustive needs --depth N');
     if (opts.json === '-') throw new UsageError('--exhaustive: --json - is not supported; give a file');
     if (v.junit !== undefined || v.shard !== undefined) throw new UsageError('--exhaustive: --junit and --shard go with the random search, not with --exhaustive');
-    return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1));
+    const { defaultWorkers } = await import('./workers.ts');
+    return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1), {
+      workers: int('workers', v.workers as string, 1, 256) ?? defaultWorkers(),
+    });
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
   if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (known: uniform, pct)`);

@@ -147,6 +147,7 @@ export class Sim {
       bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc }),
     );
     x.isProg = true;
+    if (k.keepHistory) x.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}`;
     const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
     this.did = `${x.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
     this.ran(eff);
@@ -445,12 +446,15 @@ export class Sim {
   /** The end of a run: programs finish, the map is torn down (unless a
    *  destroy command began it) while irq_work, kworkers and RCU callbacks
    *  may still be in flight, then everything settles and nothing may be
-   *  left behind. */
-  finish(): void {
+   *  left behind. `judged`, asked once the programs have finished, may
+   *  stop it there: the caller has already judged the rest of the run from
+   *  this state (the exhaustive mode's memo). */
+  finish(judged?: () => boolean): void {
     const k = this.k;
     this.guard(() => {
       k.tracer?.note(null, '» end of commands: programs finish');
       this.finishPrograms();
+      if (judged?.()) return;
       if (k.quiescent) this.model.quiescent(!this.tearingDown);
       if (!this.tearingDown) {
         k.tracer?.note(null, '» teardown');

@@ -48,6 +48,14 @@ export class Context {
   /** the labels of every step taken, when the kernel keeps them (the
    *  exhaustive mode's state key: each label shows the values read) */
   history: string[] | null = null;
+  /** what it was started to do beyond its label (a program's operation
+   *  and objects, the irq_work, work or callback it runs), set when the
+   *  kernel keeps history: the exhaustive mode's state key (its arguments
+   *  are no step's label) */
+  started = '';
+  /** in rcu_barrier*(): the last callback sequence number it waits for
+   *  (-1 otherwise; the exhaustive mode's state key) */
+  barrierSeq = -1;
   constructor(
     readonly k: Kernel,
     readonly cpu: number,

@@ -187,9 +187,11 @@ export function* invokeCallback(x: Context, cb: Callback): Gen<void> {
 
 function* barrier(x: Context, f: Flavour, name: string): Gen<void> {
   const upTo = x.k.rcu.seq;
+  x.barrierSeq = upTo;
   x.touched = f;
   yield x.k.labels ? `${name}()` : '';
   yield* waitUntil(x, () => !x.k.rcu.outstanding(f, upTo), name);
+  x.barrierSeq = -1;
 }
 
 export function* rcuBarrier(x: Context): Gen<void> {

@@ -208,11 +208,14 @@ export function begin(k: Kernel, a: Action): Context | null {
       let cb = k.rcu.takeReady(a.cpu);
       for (const c of k.cpus) if (!cb && !c.online) cb = k.rcu.takeReady(c.id);
       const taken = cb!;
-      return start(k, a.cpu, 'softirq', k.label('softirq'), (y) => invokeCallback(y, taken));
+      const y = start(k, a.cpu, 'softirq', k.label('softirq'), (z) => invokeCallback(z, taken));
+      if (k.keepHistory) y.started = `${taken.flavour}:${taken.name}@${taken.cpu}${taken.head ? ` ${taken.head.owner.name}.${taken.head.field}` : ''}`;
+      return y;
     }
     case 'kworker': {
       const w = a.work;
       const x = start(k, a.cpu, 'task', k.label('kworker'), (y) => runWork(y, w));
+      if (k.keepHistory) x.started = w.name;
       // the worker owns the item from the moment it is picked, not from its
       // first step: cancel_work_sync() in between must wait for it
       w.pending = false;
@@ -230,6 +233,7 @@ export function begin(k: Kernel, a: Action): Context | null {
  *  as it starts (irq_work_single() clears PENDING before calling it). */
 function startIrqWork(k: Kernel, cpu: number, w: IrqWork): Context {
   const x = start(k, cpu, k.cfg.preemptRt ? 'task' : 'hardirq', k.label('irq_work'), (y) => runIrqWork(y, w));
+  if (k.keepHistory) x.started = w.name;
   w.pending = false;
   w.queued = false;
   w.busy = true;

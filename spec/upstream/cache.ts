@@ -105,6 +105,13 @@ export function hintOf(obj: Obj): BpfMemCacheUp {
   return c;
 }
 
+/** The name of the cache obj's hint names, if it carries one: the
+ *  exhaustive mode's state key (harness/statekey.ts) reads the hints here,
+ *  since they live outside the policy's state. */
+export function hintName(obj: Obj): string | null {
+  return hints.get(obj)?.name ?? null;
+}
+
 /** The hint is read for the last time: the object is about to be linked,
  *  and its first word becomes llnode->next. */
 export function takeHint(obj: Obj): BpfMemCacheUp {
