@@ -113,7 +113,7 @@ const plain = (s: string): boolean => !/["\\\u0000-\u001f]/.test(s);
  *  on its CPU's stack; functions are opaque (what a closure captured is
  *  not covered). This is what makes a field a structure keeps outside
  *  registered lists and counters part of the key, whoever wrote it. */
-export function dataOf(sim: Sim, ctxIndex: Map<object, string>): string {
+function dataOf(sim: Sim, ctxIndex: Map<object, string>): string {
   const k = sim.k;
   const skip = new Set<object>([k, k.slab, k.rcu, k.rcu.rcu, k.rcu.trace, sim.model, k.pendingIrqWork, k.claimedIrqWork, k.pendingWork, k.holders, k.cells, k.cpus, k.audited]);
   const visited = new Map<object, number>();

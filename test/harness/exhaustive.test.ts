@@ -231,11 +231,15 @@ describe('exhaustive', () => {
       ['bpf-ma', CONFIGS.rt!, 2],
       ['percpu-on-demand', CONFIGS.percpu!, 2],
       ['slub-pca', CONFIGS.fixed!, 2],
+      ['bpf-ma', CONFIGS.buckets!, 2],
+      ['percpu-chunk', CONFIGS.fixed!, 2],
     ] as const) {
       const r = exhaustive(findPolicy(name)!, cfg, { depth, verify: true });
       expect(r.provedDepth).toBe(depth);
       expect(r.skipped).toBeGreaterThan(0);
     }
+    // programs of four operations (the batch letters)
+    expect(exhaustive(findPolicy('bpf-ma')!, CONFIGS.fixed!, { depth: 2, verify: true, batch: true }).provedDepth).toBe(2);
   });
 
   // Worker threads must not change what is found: same states at every
