@@ -60,6 +60,23 @@ function exploresInWorker(args) {
   return !(timeout !== undefined && Number(timeout) === 0 && (workers === undefined ? availableParallelism() : Number(workers)) <= 1);
 }
 
+/** How many worker threads to start before the bundle loads: the pool
+ *  (harness/workers.ts poolSize) uses min(--workers, chunks of 250 runs).
+ *  One when the check is surely one chunk (one policy, one configuration,
+ *  --runs 250 or less): a second thread would only compete with this one's
+ *  load for the cores. Otherwise every worker the pool will start, so the
+ *  later ones do not begin loading only once this thread has. */
+function earlyWorkerCount(args) {
+  const w = values(args, '--workers').at(-1);
+  const workers = w === undefined ? availableParallelism() : Number(w);
+  if (!Number.isInteger(workers) || workers <= 1) return 1;
+  const runs = values(args, '--runs').at(-1);
+  const policies = values(args, '--policy');
+  const configs = values(args, '--config');
+  const oneChunk = runs !== undefined && Number(runs) <= 250 && policies.length === 1 && configs.length === 1 && !configs[0].includes(',');
+  return oneChunk ? 1 : Math.min(workers, 64);
+}
+
 const sources = loadsPolicyFiles(argv);
 let main;
 const early = [];
@@ -68,17 +85,17 @@ if (!sources) {
   const file = freshBundle();
   timing(file ? 'bundle fresh' : 'bundle stale or absent');
   if (file) {
-    // the first worker thread loads the bundle while this thread does
-    // (harness/workers.ts's WorkerPool takes it over, and starts the others)
+    // the worker threads load the bundle while this thread does
+    // (harness/workers.ts's WorkerPool takes them over, and starts any others)
     const timed = process.env.ALLOCSPEC_TIMING ? { timeOrigin: performance.timeOrigin } : {};
-    if (exploresInWorker(argv)) {
+    for (let i = exploresInWorker(argv) ? earlyWorkerCount(argv) : 0; i > 0; i--) {
       const e = { worker: new Worker(new URL('../harness/worker-entry.mjs', import.meta.url), { workerData: { bundle: file, ...timed } }), bundle: file, gone: undefined, claimed: false };
       e.worker.on('error', (err) => (e.gone ??= err));
       e.worker.on('exit', (code) => (e.gone ??= new Error(`worker exited with code ${code}`)));
       early.push(e);
     }
     globalThis[Symbol.for('allocspec.earlyWorkers')] = early;
-    if (early.length) timing('first worker thread started');
+    if (early.length) timing(`${early.length} early worker thread(s) started`);
     try {
       ({ main } = await import(pathToFileURL(file).href));
       globalThis[STARTED_FROM] = file; // the pool's later workers start on it too

@@ -32,12 +32,22 @@ describe('the bin starts from the bundle', () => {
     const r = bin([...args, '--fixtures', join(dir, 'a')], dir);
     expect(r.code, r.err).toBe(1);
     const phases = r.err.split('\n').filter((l) => l.startsWith('allocspec timing:'));
-    expect(phases.join('\n')).toMatch(/bundle fresh[\s\S]*first worker thread started[\s\S]*bundle loaded/);
+    // both workers the pool will use start before this thread loads the bundle
+    expect(phases.join('\n')).toMatch(/bundle fresh[\s\S]*2 early worker thread\(s\) started[\s\S]*bundle loaded/);
     expect(r.err).not.toMatch(/through tsx/);
     // the same report as the sources run in this process (vitest's loader)
     const io = captureIo();
     expect(await main([...args, '--fixtures', join(dir, 'b')], io)).toBe(1);
     expect(untimed(r.out)).toEqual(untimed(io.stdout()));
+  }, 120_000);
+
+  it('a check that is one chunk of runs starts one worker early, not a second that would compete with the load', async () => {
+    await sourceBundle();
+    const dir = tmp();
+    const r = bin(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '100', '--workers', '2', '--quiet', '--fixtures', join(dir, 'cx')], dir);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/1 early worker thread\(s\) started/);
+    expect(r.err).toMatch(/ 1 worker thread\(s\) started/);
   }, 120_000);
 
   it('a policy file: the sources through tsx, in this thread and in the workers', () => {
