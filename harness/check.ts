@@ -110,7 +110,7 @@ export function reportCheck(
   let violated = false;
   for (const { policy, file, results, faults } of runs) {
     const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
-    const rep = policyReport(policy.name, !!policy.bug, checkedInvariants(promise), results, expectedSituations(policy, [...faults] as never));
+    const rep = policyReport(policy.name, !!policy.bug, checkedInvariants(promise, policy), results, expectedSituations(policy, [...faults] as never));
     const hits = results.filter((r) => r.counterexample);
     const hit = hits[0];
     if (hit) {

@@ -111,8 +111,11 @@ export function policyReport(
   };
 }
 
-export function checkedInvariants(promises: readonly InvariantName[]): InvariantName[] {
-  return [...CORE_INVARIANTS, ...promises.filter((p) => !CORE_INVARIANTS.includes(p))];
+export function checkedInvariants(promises: readonly InvariantName[], policy?: { readonly freeRcu?: unknown }): InvariantName[] {
+  // a policy with bpf_mem_free_rcu() has its objects judged for
+  // NoReuseBeforeGracePeriod whatever it promises (model/allocator.ts)
+  const all = policy?.freeRcu && !promises.includes('NoReuseBeforeGracePeriod') ? [...promises, 'NoReuseBeforeGracePeriod' as const] : promises;
+  return [...CORE_INVARIANTS, ...all.filter((p) => !CORE_INVARIANTS.includes(p))];
 }
 
 const CELL: Record<Verdict, string> = { held: 'ok', violated: '✗', known: 'K', partial: '~' };

@@ -101,6 +101,7 @@ export class Sim {
     this.k.situations = opts.situations ?? null;
     this.gen = genCtx(policy, cfg);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
+    if (policy.sleepableReadersTakeRcu) this.model.traceReaders = false;
     installSituations(this.k, situationList(policy));
     if (opts.tolerate?.size) {
       this.model.tolerate = opts.tolerate;

@@ -701,7 +701,7 @@ export function policyMeta(policy: Policy<unknown>, file: string | undefined, pr
     name: policy.name,
     ...(file ? { file } : {}),
     zoo: !!policy.bug,
-    checked: checkedInvariants(all),
+    checked: checkedInvariants(all, policy),
     situations: situationTexts(policy),
     ...(f ? { findings: { invariants: [...f.invariants], known: `${f.why} (${f.doc})` } } : {}),
   };
@@ -844,7 +844,7 @@ async function checkWith(
   const suites: SuiteResult[] = runs.map(({ policy, results }) => {
     const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
     const f = policy.findings;
-    const cases: SuiteResult['cases'] = checkedInvariants(promise).flatMap((inv) =>
+    const cases: SuiteResult['cases'] = checkedInvariants(promise, policy).flatMap((inv) =>
       results.map((r) => {
         const cx = r.counterexample?.invariant === inv ? r.counterexample : null;
         const s = cx ? saved.get(`${policy.name}|${r.config}`) : undefined;

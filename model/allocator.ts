@@ -13,6 +13,22 @@ export class AbstractAllocator implements Observer {
   /** per freed object: normal RCU grace periods that must complete before reuse */
   private readonly reuseAfter = new Map<Obj, number>();
   readonly checkReuse: boolean;
+  /** objects a program gave back through bpf_mem_free_rcu() (freeRcu) and
+   *  not handed out since: whatever the policy promises, that call's
+   *  contract is no reuse before a normal RCU grace period */
+  private readonly freedViaRcu = new Set<Obj>();
+  /** per object a program gave back and the allocator has not handed out
+   *  again: the Rcu.sections stamp at that release. The map no longer
+   *  holds the object after it, so only the read-side sections already
+   *  open then (begun at a stamp <= this one) could have looked it up. */
+  private readonly releasedAt = new Map<Obj, number>();
+  /** the section flavours the policy's path to slab waits for (RcuSafety):
+   *  memalloc.c's goes through an RCU tasks trace grace period, then a
+   *  normal one (or one the first implies), so both kinds of reader count;
+   *  a design whose contract makes sleepable readers take
+   *  bpf_rcu_read_lock() (sleepableReadersTakeRcu) promises only the
+   *  normal one, and only normal sections count */
+  traceReaders = true;
 
   constructor(
     private readonly k: Kernel,
@@ -70,14 +86,17 @@ export class AbstractAllocator implements Observer {
     }
     const after = this.reuseAfter.get(obj);
     if (after !== undefined) {
-      if (this.checkReuse && this.k.rcu.rcu.completed < after) {
+      const viaRcu = this.freedViaRcu.has(obj);
+      if ((this.checkReuse || viaRcu) && this.k.rcu.rcu.completed < after) {
         this.fail(
           'NoReuseBeforeGracePeriod',
-          `${x.fn} hands ${obj.name} to ${x.label} on cpu${x.cpu} before a grace period passed since it was freed`,
+          `${x.fn} hands ${obj.name} to ${x.label} on cpu${x.cpu} before a grace period passed since it was freed${viaRcu ? ' with bpf_mem_free_rcu()' : ''}`,
         );
       }
       this.reuseAfter.delete(obj);
+      if (viaRcu) this.freedViaRcu.delete(obj);
     }
+    this.releasedAt.delete(obj);
     this.owned.push(obj);
   }
 
@@ -118,20 +137,38 @@ export class AbstractAllocator implements Observer {
     }
   }
 
-  /** The grace periods each freed object still waits for (state keys). */
+  /** The grace periods each freed object still waits for, whether it went
+   *  through bpf_mem_free_rcu(), and the read-side sections still open that
+   *  began before its release (state keys: what the judgements read). */
   reuseKey(): string {
-    return [...this.reuseAfter].map(([o, n]) => `${o.id}:${n}`).sort().join(',');
+    const gps = [...this.reuseAfter].map(([o, n]) => `${o.id}:${n}${this.freedViaRcu.has(o) ? 'r' : ''}`).sort().join(',');
+    if (this.releasedAt.size === 0) return gps;
+    const guards: string[] = [];
+    for (const [o, at] of this.releasedAt) {
+      let g = '';
+      for (const c of this.k.cpus) {
+        const st = c.stack;
+        for (let i = 0; i < st.length; i++) {
+          const r = st[i]!;
+          if (r.rcuDepth > 0 && r.rcuSince <= at) g += `${c.id}.${i}r`;
+          if (r.traceDepth > 0 && r.traceSince <= at) g += `${c.id}.${i}t`;
+        }
+      }
+      if (g) guards.push(`${o.id}<${g}`);
+    }
+    return `${gps}|${guards.sort().join(',')}`;
   }
 
   /** A program gives obj back (it is about to call the free path; `rcu`:
    *  through bpf_mem_free_rcu(), readers may still hold it). */
   released(obj: Obj, viaRcu = false): void {
-    void viaRcu;
     const i = this.owned.indexOf(obj);
     if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
     this.owned.splice(i, 1);
-    const rcu = this.k.rcu.rcu;
-    this.reuseAfter.set(obj, rcu.completed + (rcu.gp ? 2 : 1));
+    const rcu = this.k.rcu;
+    this.reuseAfter.set(obj, rcu.rcu.completed + (rcu.rcu.gp ? 2 : 1));
+    if (viaRcu) this.freedViaRcu.add(obj);
+    this.releasedAt.set(obj, rcu.sections);
   }
 
   kfree(x: Context | null, obj: Obj): void {
@@ -139,12 +176,24 @@ export class AbstractAllocator implements Observer {
       this.fail('Conservation', `${x ? x.fn : 'boot'} frees ${obj.name} to slab while a program owns it`);
     }
     this.reuseAfter.delete(obj);
-    for (const r of this.k.contexts()) {
-      if ((r.rcuDepth > 0 || r.traceDepth > 0) && r.refs.includes(obj)) {
-        this.fail(
-          'RcuSafety',
-          `${x ? x.fn : 'boot'} on cpu${x ? x.cpu : 0} frees ${obj.name} to slab while ${r.label} on cpu${r.cpu} still reads it in its RCU critical section`,
-        );
+    this.freedViaRcu.delete(obj);
+    const at = this.releasedAt.get(obj);
+    if (at !== undefined) this.releasedAt.delete(obj);
+    for (const c of this.k.cpus) {
+      for (const r of c.stack) {
+        if (r.rcuDepth === 0 && r.traceDepth === 0) continue;
+        const by = `${x ? x.fn : 'boot'} on cpu${x ? x.cpu : 0} frees ${obj.name} to slab while ${r.label} on cpu${r.cpu}`;
+        // a witness: the reader looked it up
+        if (r.refs.includes(obj)) this.fail('RcuSafety', `${by} still reads it in its RCU critical section`);
+        // no witness needed: a section open since before the last release
+        // could have looked it up, and the path to slab must wait for it
+        if (at === undefined) continue;
+        if (r.rcuDepth > 0 && r.rcuSince <= at) {
+          this.fail('RcuSafety', `${by} is still inside the RCU read-side section it was in when ${obj.name} was last freed (it could have looked it up)`);
+        }
+        if (this.traceReaders && r.traceDepth > 0 && r.traceSince <= at) {
+          this.fail('RcuSafety', `${by} is still inside the RCU tasks trace section it was in when ${obj.name} was last freed (it could have looked it up)`);
+        }
       }
     }
   }

@@ -8,8 +8,8 @@ export const INVARIANTS = {
   FreeCntMatchesList: 'at quiescence free_cnt equals the length of free_llist',
   ActiveIdleAtQuiescence: "at quiescence every cache's active counter is 0",
   NoKernelWarn: 'no WARN_ON / WARN_ON_ONCE of the modelled source fires',
-  RcuSafety: 'no object goes back to slab while an RCU reader that looked it up is still inside its critical section',
-  NoReuseBeforeGracePeriod: 'a freed object is handed out again only after a normal RCU grace period (promised by the reuse flavours)',
+  RcuSafety: 'no object goes back to slab while a reader that could have looked it up is still inside its critical section: any read-side section open when a program last freed it (normal RCU, and RCU tasks trace unless the design makes sleepable readers take rcu_read_lock()), whether or not it looked the object up',
+  NoReuseBeforeGracePeriod: 'a freed object is handed out again only after a normal RCU grace period that began after its free: every object freed with bpf_mem_free_rcu() (a policy\'s freeRcu), and every freed object where the policy promises it (the reuse flavours)',
   TeardownBarriers: 'once teardown frees a cache, no irq_work, kworker or RCU callback touches it',
   NoLeakAtTeardown: 'after teardown and all pending callbacks, every object and every percpu structure is back in slab',
   NoDeadlock: 'every started operation can finish; waiting forever is reported',
@@ -36,7 +36,6 @@ export const INVARIANTS = {
 export type InvariantName = keyof typeof INVARIANTS;
 export const INVARIANT_NAMES = Object.keys(INVARIANTS) as InvariantName[];
 
-/** Checked for every policy; NoReuseBeforeGracePeriod only where promised. */
 /** Seed 003's chunk-map invariants: checked for the policies that promise
  *  them (the percpu chunk allocator and what runs on it), not reported as
  *  vacuously held for allocators without chunk maps. */

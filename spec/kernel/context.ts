@@ -33,6 +33,11 @@ export class Context {
   traceDepth = 0;
   /** bumped each time a read-side critical section begins */
   rcuSection = 0;
+  /** when the open outermost section of each flavour began: a stamp of
+   *  Rcu.sections (data for the model's RCU judgements, which compare it
+   *  with the stamp of a program's release; meaningless while closed) */
+  rcuSince = 0;
+  traceSince = 0;
   /** objects this context looked up and may still read (RCU reader refs) */
   refs: Obj[] = [];
   /** IRQ flag of the CPU when a hardirq pushed this context */

@@ -63,6 +63,10 @@ export class RcuFlavourState {
 
 export class Rcu {
   seq = 0;
+  /** read-side sections begun so far, of either flavour: the stamp a
+   *  section takes when it opens (Context.rcuSince/traceSince), so the
+   *  model can tell which sections were already open at a given point */
+  sections = 0;
   readonly rcu: RcuFlavourState;
   readonly trace: RcuFlavourState;
   constructor(private readonly k: Kernel) {
@@ -212,13 +216,19 @@ export function* synchronizeRcuExpedited(x: Context): Gen<void> {
 }
 
 export function rcuReadLock(x: Context): void {
-  if (x.rcuDepth++ === 0 && x.traceDepth === 0) x.rcuSection++;
+  if (x.rcuDepth++ === 0) {
+    x.rcuSince = ++x.k.rcu.sections;
+    if (x.traceDepth === 0) x.rcuSection++;
+  }
 }
 export function rcuReadUnlock(x: Context): void {
   x.rcuDepth--;
 }
 export function rcuReadLockTrace(x: Context): void {
-  if (x.traceDepth++ === 0 && x.rcuDepth === 0) x.rcuSection++;
+  if (x.traceDepth++ === 0) {
+    x.traceSince = ++x.k.rcu.sections;
+    if (x.rcuDepth === 0) x.rcuSection++;
+  }
 }
 export function rcuReadUnlockTrace(x: Context): void {
   x.traceDepth--;

@@ -39,6 +39,8 @@ import { pcpuFreeSkipsStatic } from './bug-pcpu-free-skips-static.ts';
 import { upstreamDestroyWithoutDraining } from './bug-upstream-destroy-without-draining.ts';
 import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-mem-alloc-skips-free-by-rcu-barrier.ts';
 import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
+import { doCallRcuSkipsTasksTrace } from './bug-do-call-rcu-skips-tasks-trace.ts';
+import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu-calls-unit-free.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -81,6 +83,8 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamDestroyWithoutDraining,
   upstreamFreeMemAllocSkipsFreeByRcuBarrier,
   upstreamExtraRcuKeepsStaleTail,
+  doCallRcuSkipsTasksTrace,
+  upstreamCacheFreeRcuCallsUnitFree,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
