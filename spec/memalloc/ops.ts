@@ -11,15 +11,29 @@ import type { Gen } from '../kernel/types.ts';
 import { bpfMemCacheIdx, type BpfMemCache } from './cache.ts';
 import { destroyMemAlloc, drainMemCache, freeMemAlloc, freeMemAllocDeferred, type MaCaches, type MaCopy } from './destroy.ts';
 import { __freeRcu, __freeRcuTasksTrace, doCallRcu } from './rcu.ts';
-import { __alloc, allocBulk, bpfMemRefill, freeBulk, irqWorkRaise } from './refill.ts';
-import { unitAlloc, unitFree } from './unit.ts';
+import { __alloc, allocBulk, allocBulkCount, allocBulkEnd, bpfMemRefill, freeBulk, irqWorkRaise } from './refill.ts';
+import { unitAlloc, unitAllocExit, unitAllocRaise, unitFree, unitFreeExit, unitFreeRaise } from './unit.ts';
 
 export interface MemallocOps {
   unit_alloc(x: Context, c: BpfMemCache): Gen<Obj | null>;
   unit_free(x: Context, c: BpfMemCache, llnode: Obj): Gen<void>;
+  /** seam: unit_alloc() from `local_dec(&c->active)` on (leave 'active',
+   *  `local_irq_restore(flags)`, `WARN_ON(cnt < 0)`, the refill check), with
+   *  the locals the C has there */
+  unit_alloc_exit(x: Context, c: BpfMemCache, flags: boolean, llnode: Obj | null, cnt: number): Gen<void>;
+  /** seam: unit_alloc()'s `if (cnt < c->low_watermark) irq_work_raise(c)` */
+  unit_alloc_raise(x: Context, c: BpfMemCache, llnode: Obj | null, cnt: number): Gen<void>;
+  /** seam: unit_free() from `local_dec(&c->active)` on */
+  unit_free_exit(x: Context, c: BpfMemCache, flags: boolean, cnt: number): Gen<void>;
+  /** seam: unit_free()'s `if (cnt > c->high_watermark) irq_work_raise(c)` */
+  unit_free_raise(x: Context, c: BpfMemCache, cnt: number): Gen<void>;
   irq_work_raise(x: Context, c: BpfMemCache): Gen<void>;
   __alloc(x: Context, c: BpfMemCache): Gen<Obj | null>;
   alloc_bulk(x: Context, c: BpfMemCache, cnt: number): Gen<void>;
+  /** seam: alloc_bulk()'s `c->free_cnt++`, under 'active', per object */
+  alloc_bulk_count(x: Context, c: BpfMemCache): Gen<void>;
+  /** seam: alloc_bulk() after its loop (i objects linked); nothing in seed 004 */
+  alloc_bulk_end(x: Context, c: BpfMemCache, i: number): Gen<void>;
   free_bulk(x: Context, c: BpfMemCache): Gen<void>;
   /** the irq_work handler */
   bpf_mem_refill(x: Context, c: BpfMemCache): Gen<void>;
@@ -45,9 +59,15 @@ export function memallocOps(): MemallocOps {
   return (table ??= {
     unit_alloc: unitAlloc,
     unit_free: unitFree,
+    unit_alloc_exit: unitAllocExit,
+    unit_alloc_raise: unitAllocRaise,
+    unit_free_exit: unitFreeExit,
+    unit_free_raise: unitFreeRaise,
     irq_work_raise: irqWorkRaise,
     __alloc,
     alloc_bulk: allocBulk,
+    alloc_bulk_count: allocBulkCount,
+    alloc_bulk_end: allocBulkEnd,
     free_bulk: freeBulk,
     bpf_mem_refill: bpfMemRefill,
     do_call_rcu: doCallRcu,

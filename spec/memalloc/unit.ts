@@ -21,14 +21,25 @@ export const unitAlloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCac
     llnode = yield* __llistDelFirst(x, c.free_llist);
     if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
   }
+  yield* c.ops.unit_alloc_exit(x, c, flags, llnode, cnt); // local_dec(&c->active) to irq_work_raise(c): unitAllocExit()
+  return llnode;
+});
+
+/** unit_alloc() from local_dec(&c->active) on: leave 'active', IRQs back
+ *  on, then the refill. (A seam: a variant may reorder these steps.) */
+export function* unitAllocExit(x: Context, c: BpfMemCache, flags: boolean, llnode: Obj | null, cnt: number): Gen<void> {
   yield* c.ops.active_exit(x, c); // local_dec(&c->active)
   yield* localIrqRestore(x, flags);
 
   WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
 
+  yield* c.ops.unit_alloc_raise(x, c, llnode, cnt); // if (cnt < c->low_watermark) irq_work_raise(c)
+}
+
+/** unit_alloc()'s refill check (a seam; llnode is what the pop took). */
+export function* unitAllocRaise(x: Context, c: BpfMemCache, _llnode: Obj | null, cnt: number): Gen<void> {
   if (cnt < c.low_watermark) yield* c.ops.irq_work_raise(x, c);
-  return llnode;
-});
+}
 
 /** unit_free(): push free_llist, or free_llist_extra when 'active' is taken
  *  (an NMI program freeing while this CPU is inside the allocator). */
@@ -42,11 +53,21 @@ export const unitFree = kfunc('unit_free', function* (x: Context, c: BpfMemCache
     // unit_free() cannot fail: the atomic llist_add, drained by free_bulk()
     yield* llistAdd(x, llnode, c.free_llist_extra);
   }
+  yield* c.ops.unit_free_exit(x, c, flags, cnt); // local_dec(&c->active) to irq_work_raise(c): unitFreeExit()
+});
+
+/** unit_free() from local_dec(&c->active) on (a seam, as unitAllocExit()). */
+export function* unitFreeExit(x: Context, c: BpfMemCache, flags: boolean, cnt: number): Gen<void> {
   yield* c.ops.active_exit(x, c); // local_dec(&c->active)
   yield* localIrqRestore(x, flags);
 
+  yield* c.ops.unit_free_raise(x, c, cnt); // if (cnt > c->high_watermark) irq_work_raise(c)
+}
+
+/** unit_free()'s refill check: above high_watermark, free_bulk() is due. */
+export function* unitFreeRaise(x: Context, c: BpfMemCache, cnt: number): Gen<void> {
   if (cnt > c.high_watermark) yield* c.ops.irq_work_raise(x, c);
-});
+}
 
 /** bpf_mem_alloc(): size buckets (ma->caches). */
 export const bpfMemAlloc = kfunc('bpf_mem_alloc', function* (x: Context, ma: BpfMemAlloc, size: number): Gen<Obj | null> {

@@ -3,46 +3,32 @@
 // completes"): the refill is claimed and queued with IRQs still off, so no
 // task can preempt between the two and the irq_work runs at the restore.
 // Seed 004's known finding NoAllocFailureWhileRefillStalled must be gone.
-import { localDec, localIncReturn, plainAdd } from '../kernel/atomic.ts';
+// The commits move one line in each function: so do the two exits below
+// (spec/memalloc/unit.ts: unitAllocExit(), unitFreeExit()).
 import { WARN_ON } from '../kernel/bug.ts';
-import { kfunc, type Context } from '../kernel/context.ts';
-import { localIrqRestore, localIrqSave } from '../kernel/irqflags.ts';
-import { __llistAdd, __llistDelFirst, llistAdd } from '../kernel/llist.ts';
+import type { Context } from '../kernel/context.ts';
+import { localIrqRestore } from '../kernel/irqflags.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import type { BpfMemCache } from '../memalloc/cache.ts';
 import { bpfMa, withOps } from './bpf-ma.ts';
 import { definePolicy } from './policy.ts';
 
-export const unitAllocRaiseFirst = kfunc('unit_alloc', function* (x: Context, c: BpfMemCache): Gen<Obj | null> {
-  let llnode: Obj | null = null;
-  let cnt = 0;
-  const flags = localIrqSave(x);
-  if ((yield* localIncReturn(x, c.active)) === 1) {
-    llnode = yield* __llistDelFirst(x, c.free_llist);
-    if (llnode) cnt = yield* plainAdd(x, c.free_cnt, -1);
-  }
-  yield* localDec(x, c.active);
+/** unit_alloc()'s exit, local_irq_restore() last. */
+export function* unitAllocExitRaiseFirst(x: Context, c: BpfMemCache, flags: boolean, llnode: Obj | null, cnt: number): Gen<void> {
+  yield* c.ops.active_exit(x, c); // local_dec(&c->active)
   WARN_ON(x, cnt < 0, 'WARN_ON(cnt < 0)');
-  if (cnt < c.low_watermark) yield* c.ops.irq_work_raise(x, c);
+  yield* c.ops.unit_alloc_raise(x, c, llnode, cnt);
   // IRQs back on only once the irq_work is queued
   yield* localIrqRestore(x, flags);
-  return llnode;
-});
+}
 
-export const unitFreeRaiseFirst = kfunc('unit_free', function* (x: Context, c: BpfMemCache, llnode: Obj): Gen<void> {
-  let cnt = 0;
-  const flags = localIrqSave(x);
-  if ((yield* localIncReturn(x, c.active)) === 1) {
-    yield* __llistAdd(x, llnode, c.free_llist);
-    cnt = yield* plainAdd(x, c.free_cnt, +1);
-  } else {
-    yield* llistAdd(x, llnode, c.free_llist_extra);
-  }
-  yield* localDec(x, c.active);
-  if (cnt > c.high_watermark) yield* c.ops.irq_work_raise(x, c);
+/** unit_free()'s exit, local_irq_restore() last. */
+export function* unitFreeExitRaiseFirst(x: Context, c: BpfMemCache, flags: boolean, cnt: number): Gen<void> {
+  yield* c.ops.active_exit(x, c); // local_dec(&c->active)
+  yield* c.ops.unit_free_raise(x, c, cnt);
   yield* localIrqRestore(x, flags);
-});
+}
 
 export const bpfMaRaiseBeforeRestore = definePolicy({
   ...bpfMa,
@@ -50,5 +36,5 @@ export const bpfMaRaiseBeforeRestore = definePolicy({
   summary: 'memalloc.c with irq_work_raise() before local_irq_restore() in unit_alloc()/unit_free() (upstream order)',
   findings: undefined,
   control: { of: 'bpf-ma', why: "seed 004's NoAllocFailureWhileRefillStalled finding, fixed as upstream did" },
-  init: withOps({ unit_alloc: unitAllocRaiseFirst, unit_free: unitFreeRaiseFirst }),
+  init: withOps({ unit_alloc_exit: unitAllocExitRaiseFirst, unit_free_exit: unitFreeExitRaiseFirst }),
 });

@@ -36,7 +36,7 @@ import { memallocOps } from '../memalloc/ops.ts';
 import { reuseOf } from '../reuse/cache.ts';
 import { extraLoopHeadLinked, prepareReuseUnlockThenDec } from '../reuse/free_after_gp.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
-import { unitAllocRaiseFirst } from './control-bpf-ma-raise-before-restore.ts';
+import { unitAllocExitRaiseFirst } from './control-bpf-ma-raise-before-restore.ts';
 import { definePolicy } from './policy.ts';
 import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
 
@@ -74,7 +74,7 @@ export const reuseAfterRcuGpFixed = definePolicy({
   },
   init: (k, opts) =>
     bpfMaReuseInit(k, opts, {
-      ops: { ...memallocOps(), unit_alloc: unitAllocRaiseFirst }, // fix 4
+      ops: { ...memallocOps(), unit_alloc_exit: unitAllocExitRaiseFirst }, // fix 4
       reuseOps: {
         extra_loop_head: extraLoopHeadLinked, // fix 1: `head = llnode`
         reuse_lock_irqsave: reuseSectionEnter, // fix 2

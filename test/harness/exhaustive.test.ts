@@ -8,7 +8,7 @@ import { checkExhaustive, exhaustive } from '../../harness/exhaustive.ts';
 import { exhaustiveParallel } from '../../harness/exhaustive/parallel.ts';
 import { exhaustiveAlphabet } from '../../harness/exhaustive/letters.ts';
 import { knownFindings, knownObservations } from '../../harness/shrink.ts';
-import { Sim, genCtx } from '../../harness/sim.ts';
+import { Sim, genCtx, type SimOptions } from '../../harness/sim.ts';
 import { stateKey } from '../../harness/statekey.ts';
 import type { Cmd } from '../../harness/commands.ts';
 import { Violation } from '../../spec/kernel/types.ts';
@@ -16,6 +16,24 @@ import type { Policy } from '../../spec/policies/policy.ts';
 import { ZOO, findPolicy } from '../../spec/policies/index.ts';
 
 const one = { ...CONFIGS.fixed!, cpus: 1 };
+
+/** One configuration of each policy family, at a depth its search ends in
+ *  seconds: the cases the key test and the verify mode share. */
+const FAMILIES: [string, CheckConfig, number][] = [
+  ['bpf-ma', CONFIGS.fixed!, 3],
+  ['bpf-ma', CONFIGS.rt!, 2],
+  ['slub-pca', CONFIGS.fixed!, 2],
+  ['percpu-chunk', CONFIGS.fixed!, 2],
+  ['percpu-on-demand', CONFIGS.percpu!, 2],
+];
+
+/** A Sim booted and run through a list, keeping the history the state key reads. */
+function simAfter(policy: Policy<unknown>, cfg: CheckConfig, list: Cmd[], opts: SimOptions = {}): Sim {
+  const sim = new Sim(policy, cfg, opts);
+  sim.k.keepHistory = true;
+  for (const c of list) if (!sim.over) sim.exec(c);
+  return sim;
+}
 
 /** The plain search the reductions are checked against: every letter of
  *  the alphabet from every new state, each list replayed from boot, every
@@ -27,16 +45,13 @@ function reference(policy: Policy<unknown>, cfg: CheckConfig, depth: number) {
   const known = new Set(knownFindings(policy, cfg.name));
   const tolerate = knownObservations(policy, [...known]);
   const run = (list: Cmd[], finish: boolean): { sim: Sim | null; v: Violation | null } => {
-    let sim: Sim | null = null;
     try {
-      sim = new Sim(policy, cfg, { tolerate });
-      sim.k.keepHistory = true;
-      for (const c of list) if (!sim.over) sim.exec(c);
+      const sim = simAfter(policy, cfg, list, { tolerate });
       if (finish) sim.finish();
       return { sim, v: null };
     } catch (e) {
       if (!(e instanceof Violation)) throw e;
-      return { sim, v: e };
+      return { sim: null, v: e };
     }
   };
   const keys = new Set<string>();
@@ -150,13 +165,9 @@ describe('exhaustive', () => {
   // lists were not in it.)
   describe('states with one key behave alike', () => {
     const cases: [string, CheckConfig, number][] = [
-      ['bpf-ma', CONFIGS.fixed!, 3],
+      ...FAMILIES,
       ['bpf-ma-upstream', CONFIGS.fixed!, 2],
-      ['bpf-ma', CONFIGS.rt!, 2],
-      ['slub-pca', CONFIGS.fixed!, 2],
-      ['percpu-chunk', CONFIGS.fixed!, 2],
       ['reuse-after-rcu-gp', CONFIGS.fixed!, 2],
-      ['percpu-on-demand', CONFIGS.percpu!, 2],
       ['bpf-ma-on-percpu-chunk', CONFIGS.fixed!, 2],
     ];
     for (const [name, cfg, depth] of cases) {
@@ -165,12 +176,7 @@ describe('exhaustive', () => {
         const cmds = exhaustiveAlphabet(genCtx(p, cfg));
         let seed = 1;
         const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
-        const live = (list: Cmd[]): Sim => {
-          const sim = new Sim(p, cfg, {});
-          sim.k.keepHistory = true;
-          for (const c of list) if (!sim.over) sim.exec(c);
-          return sim;
-        };
+        const live = (list: Cmd[]): Sim => simAfter(p, cfg, list);
         const future = (list: Cmd[], w: Cmd[]): string[] => {
           const out: string[] = [];
           try {
@@ -226,14 +232,7 @@ describe('exhaustive', () => {
   });
 
   it('every letter it skips leads where a letter it runs leads (verify mode)', () => {
-    for (const [name, cfg, depth] of [
-      ['bpf-ma', CONFIGS.fixed!, 3],
-      ['bpf-ma', CONFIGS.rt!, 2],
-      ['percpu-on-demand', CONFIGS.percpu!, 2],
-      ['slub-pca', CONFIGS.fixed!, 2],
-      ['bpf-ma', CONFIGS.buckets!, 2],
-      ['percpu-chunk', CONFIGS.fixed!, 2],
-    ] as const) {
+    for (const [name, cfg, depth] of [...FAMILIES, ['bpf-ma', CONFIGS.buckets!, 2] as const]) {
       const r = exhaustive(findPolicy(name)!, cfg, { depth, verify: true });
       expect(r.provedDepth).toBe(depth);
       expect(r.skipped).toBeGreaterThan(0);
