@@ -64,6 +64,16 @@ export const SLUB_SITUATIONS: Record<string, string> = {
   'pca-flush-when-full': 'free_to_pca() found the array full and flushed half of it',
   'pca-free-bypassed': 'free_to_pca() could not take an object',
   'pca-refill-trylock-fails-holding-objects': 'refill_pca() failed the trylock with a bulk-allocated batch in hand',
+  'pca-full-in-irq': 'free_to_pca() found the array full in an interrupt and gave up (no flush)',
+  'pca-free-bulk-many': 'free_to_pca_bulk() took all of a batch of several objects',
+  'pca-free-bulk-partial': 'free_to_pca_bulk() took part of a batch, the rest went to slab',
+  'pca-free-bulk-full': 'free_to_pca_bulk() found no room for a batch of several objects',
+  'pca-alloc-bulk-many': 'alloc_from_pca_bulk() supplied all of several objects',
+  'pca-alloc-bulk-partial': 'alloc_from_pca_bulk() supplied part of several objects, slab the rest',
+  'pca-alloc-bulk-empty': 'alloc_from_pca_bulk() found the array empty for several objects',
+  'pca-alloc-in-hardirq': 'kmem_cache_alloc*() from hardirq (GFP_ATOMIC)',
+  'pca-free-in-hardirq': 'kmem_cache_free*() from hardirq',
+  'pca-trylock-fails-in-hardirq': 'a hardirq found the array locked (by the task or softirq it interrupted, or a fault) and bypassed it',
 };
 
 export const slubPca = definePolicy<SlubState>({

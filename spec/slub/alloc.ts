@@ -87,7 +87,9 @@ export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: Km
 export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Context, s: KmemCache, size: number, p: Obj[]): Gen<number> {
   const pca = yield* pcaSpinTrylock(x, s);
   if (!pca) return 0;
+  const want = size;
   size = Math.min(size, yield* pcaUsed(x, pca));
+  if (want > 1 && x.k.situations) x.k.saw(size === want ? 'pca-alloc-bulk-many' : size > 0 ? 'pca-alloc-bulk-partial' : 'pca-alloc-bulk-empty');
   // p[--i] = pca->objects[--pca->used]: keep the array's order in p
   const got: Obj[] = [];
   for (let i = size; i > 0; i--) got.unshift(yield* pcaPop(x, pca));
@@ -100,6 +102,7 @@ export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Conte
 export const slabAllocNode = kfunc('slab_alloc_node', function* (x: Context, s: KmemCache): Gen<Obj | null> {
   let object: Obj | null = null;
   x.k.touch(x, s, 'cpu_array');
+  if (x.level === 'hardirq') x.k.saw('pca-alloc-in-hardirq');
   if (s.cpu_array) object = yield* allocFromPca(x, s);
   if (!object) object = yield* __slabAllocNode(x, s);
   return object;
@@ -115,6 +118,7 @@ export const kmemCacheAllocBulk = kfunc('kmem_cache_alloc_bulk', function* (x: C
   let fromPca = 0;
   let allocated = 0;
   x.k.touch(x, s, 'cpu_array');
+  if (x.level === 'hardirq') x.k.saw('pca-alloc-in-hardirq');
   if (s.cpu_array) fromPca = yield* allocFromPcaBulk(x, s, size, p);
   if (fromPca < size) {
     allocated = yield* __kmemCacheAllocBulk(x, s, size - fromPca, p);
