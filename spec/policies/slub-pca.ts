@@ -12,7 +12,7 @@ import { kmemCacheAlloc, kmemCacheAllocBulk, kmemCachePrefillPercpuArray } from 
 import { kmemCacheFreeBulk } from '../slub/free.ts';
 import { slubOps, type SlubOps } from '../slub/ops.ts';
 import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
-import { elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending, type RcuPending, type SlabFree } from '../slub/user.ts';
+import { allocBulkAll, elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending, type RcuPending, type SlabFree } from '../slub/user.ts';
 import { definePolicy } from './policy.ts';
 
 /** Array size: small enough that the pool fills and empties it often;
@@ -55,9 +55,9 @@ export function* slubUserAlloc(x: Context, st: SlubState, allocBulk: typeof kmem
   switch (call % 3) {
     case 1: {
       const n = 2 + (Math.floor(call / 3) % 3);
-      const p: Obj[] = [];
-      if (!(yield* allocBulk(x, s, n, p))) return null;
-      yield* kmemCacheFreeBulk(x, s, p.slice(1, n));
+      const p = yield* allocBulkAll(x, s, n, allocBulk);
+      if (!p) return null;
+      yield* kmemCacheFreeBulk(x, s, p.slice(1));
       return p[0]!;
     }
     case 2:

@@ -29,7 +29,7 @@ import type { Holder, Kernel } from '../kernel/kernel.ts';
 import { __llistDelFirst, eachSafe, llistAdd, llistDelAll, llistEmpty, LlistHead } from '../kernel/llist.ts';
 import type { Obj } from '../kernel/obj.ts';
 import { callRcu, callRcuTasksTrace, rcuBarrier, rcuBarrierTasksTrace, RcuHead } from '../kernel/rcupdate.ts';
-import type { Gen, Owner } from '../kernel/types.ts';
+import { Violation, type Gen, type Owner } from '../kernel/types.ts';
 import { kmemCacheAlloc, kmemCacheAllocBulk } from './alloc.ts';
 import { kmemCacheDestroy, kmemCacheFree, kmemCacheFreeBulk } from './free.ts';
 import type { KmemCache } from './pca.ts';
@@ -112,6 +112,20 @@ export function* elemFreeRcu(x: Context, s: KmemCache, pending: RcuPending, obj:
   }, 'elem_free_rcu_tasks_trace');
 }
 
+/** kmem_cache_alloc_bulk() as its callers use it: 0 is failure, else
+ *  they use the p[0..returned) it says it wrote, so an entry it never
+ *  wrote is a pointer to nothing the caller now owns (judged as
+ *  Conservation). */
+export function* allocBulkAll(x: Context, s: KmemCache, n: number, allocBulk: typeof kmemCacheAllocBulk = kmemCacheAllocBulk): Gen<Obj[] | null> {
+  const p: Obj[] = [];
+  const got = yield* allocBulk(x, s, n, p);
+  if (!got) return null;
+  for (let i = 0; i < got; i++) {
+    if (!p[i]) throw new Violation('Conservation', `${x.fn} on cpu${x.cpu} (${x.label}): kmem_cache_alloc_bulk(${n}) returned ${got} but never wrote p[${i}]`);
+  }
+  return p.slice(0, got);
+}
+
 /** Elements kept for NMI programs: per-CPU reserve and the NMI frees
  *  waiting for the irq_work (see the head of this file). */
 export const NMI_RESERVE_MAX = 3;
@@ -161,7 +175,7 @@ function* nmiWork(x: Context, n: NmiSide): Gen<void> {
   if (want === 1) {
     const o = yield* kmemCacheAlloc(x, n.s, 'GFP_ATOMIC');
     if (o) got.push(o);
-  } else yield* n.allocBulk(x, n.s, want, got);
+  } else got.push(...((yield* allocBulkAll(x, n.s, want, n.allocBulk)) ?? []));
   for (const o of got) yield* llistAdd(x, o, n.reserve[x.cpu]!);
 }
 
