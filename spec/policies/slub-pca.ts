@@ -92,7 +92,7 @@ export const SLUB_SITUATIONS: Record<string, string> = {
   'pca-alloc-bulk-partial': 'alloc_from_pca_bulk() supplied part of several objects, slab the rest',
   'pca-alloc-bulk-empty': 'alloc_from_pca_bulk() found the array empty for several objects',
   'pca-alloc-in-hardirq': 'kmem_cache_alloc*() from hardirq (GFP_ATOMIC)',
-  'pca-trylock-fails-in-hardirq': 'a hardirq found the array locked (by the task or softirq it interrupted, or a fault) and bypassed it',
+  'pca-trylock-fails-in-hardirq': 'a hardirq found the array locked by the task or softirq it interrupted and bypassed it',
 };
 
 export const slubPca = definePolicy<SlubState>({

@@ -146,7 +146,7 @@ export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray |
   const ok = yield* rawSpinTrylock(x, pca.lock);
   if (!ok) {
     x.k.saw('pca-trylock-fails');
-    if (x.level === 'hardirq') x.k.saw('pca-trylock-fails-in-hardirq');
+    if (x.level === 'hardirq' && pca.lock.holder) x.k.saw('pca-trylock-fails-in-hardirq');
     if (x.k.situations) sawTrylockFailsOver(x);
   }
   return ok ? pca : null;
