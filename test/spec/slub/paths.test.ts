@@ -6,7 +6,9 @@ import { runIrqWork } from '../../../spec/kernel/irq_work.ts';
 import { kmemCachePrefillPercpuArray } from '../../../spec/slub/alloc.ts';
 import { flushCpuArray, kmemCacheFree } from '../../../spec/slub/free.ts';
 import { KmemCache, kmemCacheSetupPercpuArray, pcaPop, pcaPush, pcaSpinTrylock, pcaSpinUnlock } from '../../../spec/slub/pca.ts';
-import { elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending } from '../../../spec/slub/user.ts';
+import { allocBulkAll, elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending } from '../../../spec/slub/user.ts';
+import type { Context } from '../../../spec/kernel/context.ts';
+import type { Gen } from '../../../spec/kernel/types.ts';
 import type { Kernel } from '../../../spec/kernel/kernel.ts';
 import type { Obj } from '../../../spec/kernel/obj.ts';
 import { ctx, drive, kernel, runCallbacks } from '../../helpers/boot.ts';
@@ -110,5 +112,19 @@ describe('the NMI side: deferred frees and a reserve refilled from hardirq', () 
     drive(mapDestroy(ctx(k), s, undefined, n));
     expect(k.slab.live).toBe(0);
     expect(k.slab.structs.size).toBe(0);
+  });
+});
+
+describe('a bulk allocation\'s caller', () => {
+  it('uses the p[0..returned) entries; one never written is judged Conservation', () => {
+    const { k, s } = setup(4);
+    expect(drive(allocBulkAll(ctx(k), s, 3)).value!.length).toBe(3);
+    // a kmem_cache_alloc_bulk() that claims one more than it wrote
+    const short = function* (x: Context, c: KmemCache, n: number, p: Obj[]): Gen<number> {
+      p.push(drive(k.slab.kmalloc(x, c.object_size)).value!);
+      yield 'short';
+      return n;
+    };
+    expect(() => drive(allocBulkAll(ctx(k), s, 2, short))).toThrow(/Conservation.*returned 2 but never wrote p\[1\]/);
   });
 });
