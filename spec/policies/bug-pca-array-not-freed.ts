@@ -20,5 +20,5 @@ export const pcaArrayNotFreed = definePolicy({
   name: 'bug/pca-array-not-freed',
   summary: 'kmem_cache_destroy() never frees s->cpu_array (seed 002 as written)',
   bug: { invariants: ['NoLeakAtTeardown'], why: 'the percpu array outlives its cache' },
-  destroy: (x, st) => mapDestroy(x, st.s, destroyKeepingArray),
+  destroy: (x, st) => mapDestroy(x, st.s, destroyKeepingArray, st.nmi),
 });

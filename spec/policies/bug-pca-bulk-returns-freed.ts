@@ -9,7 +9,7 @@ import type { Gen } from '../kernel/types.ts';
 import { __kmemCacheAllocBulk, allocFromPcaBulk } from '../slub/alloc.ts';
 import { __kmemCacheFreeBulk } from '../slub/free.ts';
 import type { KmemCache } from '../slub/pca.ts';
-import { slubPca, slubUserAlloc } from './slub-pca.ts';
+import { slubInit, slubPca, slubUserAlloc } from './slub-pca.ts';
 import { definePolicy } from './policy.ts';
 
 const kmemCacheAllocBulkAsWritten = kfunc('kmem_cache_alloc_bulk', function* (x: Context, s: KmemCache, size: number, p: Obj[]): Gen<number> {
@@ -29,6 +29,7 @@ export const pcaBulkReturnsFreed = definePolicy({
   name: 'bug/pca-bulk-returns-freed',
   summary: 'kmem_cache_alloc_bulk() returns from_pca after freeing those objects (seed 002 as written)',
   bug: { invariants: ['Conservation', 'ExclusiveOwnership'], why: 'the caller is handed objects already back in slab' },
+  init: (k, opts) => slubInit(k, opts.size, undefined, kmemCacheAllocBulkAsWritten),
   alloc: (x, st) => slubUserAlloc(x, st, kmemCacheAllocBulkAsWritten),
 });
 

@@ -7,8 +7,7 @@ import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import { doSlabFree, freeToPca } from '../slub/free.ts';
 import type { KmemCache } from '../slub/pca.ts';
-import { elemFreeRcu } from '../slub/user.ts';
-import { slubPca } from './slub-pca.ts';
+import { slubPca, slubUserFree } from './slub-pca.ts';
 import { definePolicy } from './policy.ts';
 
 /** slab_free() that ignores free_to_pca()'s result. */
@@ -22,5 +21,5 @@ export const pcaFreeFailLeaks = definePolicy({
   name: 'bug/pca-free-fail-leaks',
   summary: 'slab_free() ignores free_to_pca() returning false (seed 002 as written)',
   bug: { invariants: ['Conservation', 'NoLeakAtTeardown'], why: 'an object the array could not take is neither in the array nor in slab' },
-  free: (x, st, obj) => elemFreeRcu(x, st.s, st.pending, obj, slabFreeIgnoringFailure),
+  free: (x, st, obj) => slubUserFree(x, st, obj, slabFreeIgnoringFailure),
 });

@@ -12,7 +12,7 @@ import { kmemCacheAlloc, kmemCacheAllocBulk, kmemCachePrefillPercpuArray } from 
 import { kmemCacheFreeBulk } from '../slub/free.ts';
 import { slubOps, type SlubOps } from '../slub/ops.ts';
 import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
-import { elemFreeRcu, mapDestroy, rcuPending, type RcuPending } from '../slub/user.ts';
+import { allocBulkAll, elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending, type RcuPending, type SlabFree } from '../slub/user.ts';
 import { definePolicy } from './policy.ts';
 
 /** Array size: small enough that the pool fills and empties it often;
@@ -25,27 +25,38 @@ export interface SlubState {
   pending: RcuPending;
   /** allocations so far: users take turns between the three ways in */
   calls: number;
+  /** NMI programs' reserve and deferred frees (spec/slub/user.ts) */
+  nmi: NmiSide;
 }
 
 /** kmem_cache_create(SLAB_NO_MERGE) + kmem_cache_setup_percpu_array(),
  *  then each CPU prefills half its array, as a user would at boot. A zoo
  *  variant may replace some of the cache's functions (spec/slub/ops.ts). */
-export function slubInit(k: Kernel, size: number, over?: Partial<SlubOps>): SlubState {
+export function slubInit(k: Kernel, size: number, over?: Partial<SlubOps>, allocBulk: typeof kmemCacheAllocBulk = kmemCacheAllocBulk): SlubState {
   const s = new KmemCache(size || 256, over ? { ...slubOps(), ...over } : slubOps());
   runToEnd(kmemCacheSetupPercpuArray(k.context(0, 'task', 'boot'), s, PCA_COUNT));
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) runToEnd(kmemCachePrefillPercpuArray(k.context(cpu, 'task', 'boot'), s, PCA_COUNT >> 1));
-  return { s, pending: rcuPending(k), calls: 0 };
+  const pending = rcuPending(k);
+  return { s, pending, calls: 0, nmi: new NmiSide(k, s, pending, allocBulk) };
 }
 
 /** A slab user allocating: kmem_cache_alloc(); kmem_cache_alloc_bulk() of
- *  two, keeping one and bulk-freeing the other; or (process context only)
- *  kmem_cache_prefill_percpu_array() first. */
+ *  2, 3 or 4 (an insert that reserves a batch), keeping one and giving the
+ *  rest back with kmem_cache_free_bulk(); or (process context only)
+ *  kmem_cache_prefill_percpu_array() first. An NMI program takes from its
+ *  CPU's reserve first (spec/slub/user.ts). */
 export function* slubUserAlloc(x: Context, st: SlubState, allocBulk: typeof kmemCacheAllocBulk = kmemCacheAllocBulk): Gen<Obj | null> {
   const s = st.s;
-  switch (st.calls++ % 3) {
+  if (x.level === 'nmi') {
+    const o = yield* nmiTake(x, st.nmi);
+    if (o) return o;
+  }
+  const call = st.calls++;
+  switch (call % 3) {
     case 1: {
-      const p: Obj[] = [];
-      if (!(yield* allocBulk(x, s, 2, p))) return null;
+      const n = 2 + (Math.floor(call / 3) % 3);
+      const p = yield* allocBulkAll(x, s, n, allocBulk);
+      if (!p) return null;
       yield* kmemCacheFreeBulk(x, s, p.slice(1));
       return p[0]!;
     }
@@ -57,6 +68,16 @@ export function* slubUserAlloc(x: Context, st: SlubState, allocBulk: typeof kmem
   }
 }
 
+/** A program frees an element: after its grace periods, in its program's
+ *  batch; from an NMI through the irq_work (spec/slub/user.ts). */
+export function* slubUserFree(x: Context, st: SlubState, obj: Obj, free?: SlabFree): Gen<void> {
+  if (x.level === 'nmi') yield* nmiFree(x, st.nmi, obj, free);
+  else yield* elemFreeRcu(x, st.s, st.pending, obj, free);
+}
+
+/** Counted too but not listed, as no user path reaches them: 'pca-free-in-
+ *  hardirq' and 'pca-full-in-irq' (a slab free from hardirq; the user has
+ *  no element there that no reader can still see, spec/slub/user.ts). */
 export const SLUB_SITUATIONS: Record<string, string> = {
   'pca-trylock-fails': 'spin_trylock() on the array failed: the operation bypassed it',
   'pca-trylock-fails:alloc_from_pca': 'an interrupt used the array while alloc_from_pca() held its lock',
@@ -64,6 +85,14 @@ export const SLUB_SITUATIONS: Record<string, string> = {
   'pca-flush-when-full': 'free_to_pca() found the array full and flushed half of it',
   'pca-free-bypassed': 'free_to_pca() could not take an object',
   'pca-refill-trylock-fails-holding-objects': 'refill_pca() failed the trylock with a bulk-allocated batch in hand',
+  'pca-free-bulk-many': 'free_to_pca_bulk() took all of a batch of several objects',
+  'pca-free-bulk-partial': 'free_to_pca_bulk() took part of a batch, the rest went to slab',
+  'pca-free-bulk-full': 'free_to_pca_bulk() found no room for a batch of several objects',
+  'pca-alloc-bulk-many': 'alloc_from_pca_bulk() supplied all of several objects',
+  'pca-alloc-bulk-partial': 'alloc_from_pca_bulk() supplied part of several objects, slab the rest',
+  'pca-alloc-bulk-empty': 'alloc_from_pca_bulk() found the array empty for several objects',
+  'pca-alloc-in-hardirq': 'kmem_cache_alloc*() from hardirq (GFP_ATOMIC)',
+  'pca-trylock-fails-in-hardirq': 'a hardirq found the array locked by the task or softirq it interrupted and bypassed it',
 };
 
 export const slubPca = definePolicy<SlubState>({
@@ -73,6 +102,6 @@ export const slubPca = definePolicy<SlubState>({
   situations: SLUB_SITUATIONS,
   init: (k, opts) => slubInit(k, opts.size),
   alloc: (x, st) => slubUserAlloc(x, st),
-  free: (x, st, obj) => elemFreeRcu(x, st.s, st.pending, obj),
-  destroy: (x, st) => mapDestroy(x, st.s),
+  free: (x, st, obj) => slubUserFree(x, st, obj),
+  destroy: (x, st) => mapDestroy(x, st.s, undefined, st.nmi),
 });

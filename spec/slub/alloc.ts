@@ -6,7 +6,7 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import { __kmemCacheFreeBulk } from './free.ts';
-import { allowBlocking, EINVAL, ENOMEM, inIrq, PCA_BATCH, pcaPop, pcaPush, pcaSpinTrylock, pcaSpinUnlock, pcaUsed, type KmemCache } from './pca.ts';
+import { allowBlocking, EINVAL, ENOMEM, gfpOf, inIrq, lockdepAssertNoHardirq, PCA_BATCH, pcaPop, pcaPush, pcaSpinTrylock, pcaSpinUnlock, pcaUsed, type Gfp, type KmemCache } from './pca.ts';
 
 /** __slab_alloc_node(): the slow path, past the array. */
 export const __slabAllocNode = kfunc('__slab_alloc_node', function* (x: Context, s: KmemCache): Gen<Obj | null> {
@@ -65,14 +65,14 @@ export const refillPca = kfunc('refill_pca', function* (x: Context, s: KmemCache
 });
 
 /** alloc_from_pca(): NULL means "use the slow path". */
-export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: KmemCache): Gen<Obj | null> {
+export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: KmemCache, gfp: Gfp = gfpOf(x)): Gen<Obj | null> {
   for (;;) {
     const pca = yield* pcaSpinTrylock(x, s);
     if (!pca) return null;
     if ((yield* pcaUsed(x, pca)) === 0) {
       const batch = pca.count >> 1;
       yield* pcaSpinUnlock(x, pca);
-      if (!allowBlocking(x) || inIrq(x)) return null;
+      if (!allowBlocking(x, gfp) || inIrq(x)) return null;
       x.k.saw('pca-refill-when-empty');
       if (yield* s.ops.refill_pca(x, s, batch)) continue; // retry
       return null;
@@ -87,7 +87,9 @@ export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: Km
 export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Context, s: KmemCache, size: number, p: Obj[]): Gen<number> {
   const pca = yield* pcaSpinTrylock(x, s);
   if (!pca) return 0;
+  const want = size;
   size = Math.min(size, yield* pcaUsed(x, pca));
+  if (want > 1 && x.k.situations) x.k.saw(size === want ? 'pca-alloc-bulk-many' : size > 0 ? 'pca-alloc-bulk-partial' : 'pca-alloc-bulk-empty');
   // p[--i] = pca->objects[--pca->used]: keep the array's order in p
   const got: Obj[] = [];
   for (let i = size; i > 0; i--) got.unshift(yield* pcaPop(x, pca));
@@ -97,16 +99,17 @@ export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Conte
 });
 
 /** slab_alloc_node() with NUMA_NO_NODE: the array, then the slow path. */
-export const slabAllocNode = kfunc('slab_alloc_node', function* (x: Context, s: KmemCache): Gen<Obj | null> {
+export const slabAllocNode = kfunc('slab_alloc_node', function* (x: Context, s: KmemCache, gfp: Gfp = gfpOf(x)): Gen<Obj | null> {
   let object: Obj | null = null;
   x.k.touch(x, s, 'cpu_array');
-  if (s.cpu_array) object = yield* allocFromPca(x, s);
+  if (x.level === 'hardirq') x.k.saw('pca-alloc-in-hardirq');
+  if (s.cpu_array) object = yield* allocFromPca(x, s, gfp);
   if (!object) object = yield* __slabAllocNode(x, s);
   return object;
 });
 
-export const kmemCacheAlloc = kfunc('kmem_cache_alloc', function* (x: Context, s: KmemCache): Gen<Obj | null> {
-  return yield* slabAllocNode(x, s);
+export const kmemCacheAlloc = kfunc('kmem_cache_alloc', function* (x: Context, s: KmemCache, gfp: Gfp = gfpOf(x)): Gen<Obj | null> {
+  return yield* slabAllocNode(x, s, gfp);
 });
 
 /** kmem_cache_alloc_bulk(): all or nothing; p receives the objects. */
@@ -115,6 +118,7 @@ export const kmemCacheAllocBulk = kfunc('kmem_cache_alloc_bulk', function* (x: C
   let fromPca = 0;
   let allocated = 0;
   x.k.touch(x, s, 'cpu_array');
+  if (x.level === 'hardirq') x.k.saw('pca-alloc-in-hardirq');
   if (s.cpu_array) fromPca = yield* allocFromPcaBulk(x, s, size, p);
   if (fromPca < size) {
     allocated = yield* __kmemCacheAllocBulk(x, s, size - fromPca, p);
@@ -131,10 +135,11 @@ export const kmemCacheAllocBulk = kfunc('kmem_cache_alloc_bulk', function* (x: C
 
 /** kmem_cache_prefill_percpu_array(): not from an irq handler. */
 export const kmemCachePrefillPercpuArray = kfunc('kmem_cache_prefill_percpu_array', function* (x: Context, s: KmemCache, count: number): Gen<number> {
+  lockdepAssertNoHardirq(x);
   if (!s.cpu_array) return EINVAL;
   // racy: raw_cpu_ptr() and READ_ONCE(pca->used) without the lock
   const pca = s.cpu_array.pcas[x.cpu]!;
-  const used = yield* pcaUsed(x, pca);
+  const used = yield* pcaUsed(x, pca, true);
   if (used >= count) return 0;
   if (pca.count < count) return EINVAL;
   return (yield* s.ops.refill_pca(x, s, count - used)) ? 0 : ENOMEM;

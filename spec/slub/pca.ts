@@ -5,6 +5,11 @@
 // RT: the lock is a spinlock_t, so under PREEMPT_RT a task may preempt the
 // holder - its trylock then fails and it bypasses the array, which every
 // caller must survive; on !RT only interrupts find it held.
+// Seed 002 writes no lockdep_assert_held() on objects[]/used: the lock the
+// trylock took is their only protection. The spec holds every access to
+// that rule (pcaHeld): an access by a context that does not hold the lock
+// is judged NoKernelWarn, as the lockdep_assert_held(&pca->lock) the rule
+// implies would splat; the kernel as written would only race silently.
 import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import { WARN_ON_ONCE } from '../kernel/bug.ts';
@@ -90,15 +95,39 @@ export class KmemCache implements Owner {
   ) {}
 }
 
+/** The allocation's gfp: GFP_KERNEL from process context, GFP_ATOMIC from
+ *  an interrupt or where a user says so (an irq_work kthread on RT). */
+export type Gfp = 'GFP_KERNEL' | 'GFP_ATOMIC';
+export function gfpOf(x: Context): Gfp {
+  return x.level === 'task' ? 'GFP_KERNEL' : 'GFP_ATOMIC';
+}
+
 /** in_irq(): hardirq context; nmi_enter() counts as hardirq too. */
 export function inIrq(x: Context): boolean {
   return x.level === 'hardirq' || x.level === 'nmi';
 }
 
 /** gfpflags_allow_blocking(): task-level callers here pass GFP_KERNEL,
- *  interrupts GFP_ATOMIC. */
-export function allowBlocking(x: Context): boolean {
-  return x.level === 'task';
+ *  interrupts GFP_ATOMIC (gfpOf), unless the caller passed its own. */
+export function allowBlocking(x: Context, gfp: Gfp = gfpOf(x)): boolean {
+  return gfp === 'GFP_KERNEL';
+}
+
+/** lockdep_assert_no_hardirq(): not in a hardirq (nor an NMI, which
+ *  lockdep counts as one). */
+export function lockdepAssertNoHardirq(x: Context): void {
+  WARN_ON_ONCE(x, x.level === 'hardirq' || x.level === 'nmi', `lockdep_assert_no_hardirq() in ${x.level}`);
+}
+
+/** The locking rule of objects[] and used (see the head of this file). */
+function pcaHeld(x: Context, pca: SlubPercpuArray, what: string): void {
+  const h = pca.lock.holder;
+  if (h !== x) {
+    throw new Violation(
+      'NoKernelWarn',
+      `lockdep_assert_held(&${pca.name}.lock) in ${x.fn} on cpu${x.cpu} (${x.label}): ${what} while ${h ? `${h.label} (${h.fn}) holds the lock` : 'nobody holds the lock'}`,
+    );
+  }
 }
 
 /** Coverage `pca-trylock-fails:<fn>`: the trylock of x failed over the
@@ -117,12 +146,18 @@ export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray |
   const ok = yield* rawSpinTrylock(x, pca.lock);
   if (!ok) {
     x.k.saw('pca-trylock-fails');
+    if (x.level === 'hardirq' && pca.lock.holder) x.k.saw('pca-trylock-fails-in-hardirq');
     if (x.k.situations) sawTrylockFailsOver(x);
   }
   return ok ? pca : null;
 }
 
 export function* pcaSpinUnlock(x: Context, pca: SlubPercpuArray): Gen<void> {
+  // lockdep: "bad unlock balance" when the unlocker is not the holder
+  const h = pca.lock.holder;
+  if (h !== x) {
+    throw new Violation('NoKernelWarn', `lockdep: bad unlock balance: ${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${pca.name}.lock ${h ? `held by ${h.label} (${h.fn})` : 'that nobody holds'}`);
+  }
   yield* rawSpinUnlock(x, pca.lock);
 }
 
@@ -134,6 +169,7 @@ function at(x: Context, pca: SlubPercpuArray): void {
 /** object = pca->objects[--pca->used] (under the lock: one step) */
 export function* pcaPop(x: Context, pca: SlubPercpuArray): Gen<Obj> {
   at(x, pca);
+  pcaHeld(x, pca, 'pops objects[]');
   const i = --pca.used.v;
   const o = pca.objects[i];
   if (i < 0 || !o) throw new Violation('Conservation', `${x.fn} pops ${pca.name}.objects[${i}] with used = ${i + 1}`);
@@ -147,6 +183,7 @@ export function* pcaPop(x: Context, pca: SlubPercpuArray): Gen<Obj> {
 /** pca->objects[pca->used++] = object */
 export function* pcaPush(x: Context, pca: SlubPercpuArray, o: Obj): Gen<void> {
   at(x, pca);
+  pcaHeld(x, pca, 'pushes on objects[]');
   const i = pca.used.v++;
   if (i >= pca.count) throw new Violation('Conservation', `${x.fn} writes ${pca.name}.objects[${i}] past count = ${pca.count}`);
   pca.objects[i] = o;
@@ -155,9 +192,11 @@ export function* pcaPush(x: Context, pca: SlubPercpuArray, o: Obj): Gen<void> {
   yield `pca->objects[pca->used++ (${i})] = ${o.name}`;
 }
 
-/** Read pca->used (under the lock, or READ_ONCE() in the racy prefill). */
-export function* pcaUsed(x: Context, pca: SlubPercpuArray): Gen<number> {
+/** Read pca->used: under the lock, or READ_ONCE() (`racy`) in the
+ *  prefill, which says "racy but we don't care". */
+export function* pcaUsed(x: Context, pca: SlubPercpuArray, racy = false): Gen<number> {
   at(x, pca);
+  if (!racy) pcaHeld(x, pca, 'reads used');
   const v = pca.used.v;
   yield `pca->used (${v})`;
   return v;
