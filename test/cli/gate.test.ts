@@ -63,4 +63,17 @@ describe('check replays saved fixtures first', () => {
     expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '20', '--fixtures', fixed, '--quiet', '--hook-timeout', '0'], io2)).toBe(0);
     expect(io2.stdout()).toMatch(/^bpf-ma: replayed 1 saved counterexample\(s\) first \(\S+\/\): none violates any more$/m);
   });
+
+  it('a known observation (noted, the run goes on) still counts as shown, not as "none violates any more"', async () => {
+    // bpf-ma's NoAllocFailureWhileRefillStalled: a known finding of seed 004
+    // that is an observation, so the replayed run is not ended by it
+    const src = join(REPO, 'counterexamples', 'bpf-ma');
+    const name = readdirSync(src).find((f) => f.startsWith('NoAllocFailureWhileRefillStalled-'))!;
+    const dir = tmp();
+    mkdirSync(join(dir, 'bpf-ma'));
+    cpSync(join(src, name), join(dir, 'bpf-ma', name));
+    const io = captureIo();
+    expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '1', '--fixtures', dir, '--quiet', '--hook-timeout', '0'], io)).toBe(0);
+    expect(io.stdout()).toMatch(/^bpf-ma: replayed 1 saved counterexample\(s\) first \(\S+\/\): 1 still violate \(1 known finding\)$/m);
+  });
 });
