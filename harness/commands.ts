@@ -17,8 +17,12 @@ export const OPS: readonly Op[] = ['alloc', 'free', 'free_rcu', 'lookup'];
 export type Cmd =
   /** start a BPF program at task level on cpu that does `count` allocs or
    *  frees (frees from owned object #arg on) or one lookup; then `steps`
-   *  steps of that CPU (0: until the program ends) */
-  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number }
+   *  steps of that CPU (0: until the program ends). A lookup with `hold`
+   *  keeps the object longer before it reads it: a sleepable program
+   *  sleeps `hold` ticks (one a command) inside its tasks-trace section, a
+   *  program that may not sleep does `hold` more steps of work; absent
+   *  (the simplest value, what fixtures before it hold): looked up, read */
+  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
   /** an NMI on cpu runs a perf-event BPF program to its end */
   | { t: 'nmi'; cpu: number; op: Op; arg: number }
   /** `n` times: one step of cpu, then an NMI program there (interrupts
@@ -88,6 +92,14 @@ const argMax = (g: GenCtx): number => Math.max(7, (g.nreq ?? 0) - 1);
 const arg: Field<number> = { arb: (g) => fc.nat(argMax(g)), draw: (r, g) => natR(r, argMax(g)), schema: int(0), simplest: 0 };
 const count: Field<number> = { arb: () => fc.integer({ min: 1, max: 4 }), draw: (r) => 1 + natR(r, 3), schema: int(1), simplest: 1 };
 const burstN: Field<number> = { arb: () => fc.integer({ min: 1, max: 8 }), draw: (r) => 1 + natR(r, 7), schema: int(1), simplest: 1 };
+/** How long a lookup holds its object: absent mostly, else 1..HOLD_MAX. */
+export const HOLD_MAX = 8;
+const hold: Field<number | undefined> = {
+  arb: () => fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: HOLD_MAX }) }),
+  draw: (r) => (r() < 0.5 ? undefined : 1 + natR(r, HOLD_MAX - 1)),
+  schema: int(1).max(HOLD_MAX).optional(),
+  simplest: undefined,
+};
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
 const progOp: Field<Op> = {
   arb: (g) => fc.constantFrom(...g.ops),
@@ -141,9 +153,10 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   prog: {
     weight: 12,
     generated: always,
-    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps },
-    text: (c) => `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps),
+    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
+    text: (c) =>
+      `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
   },
   nmi: {
