@@ -107,7 +107,9 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
           // (bpf_copy_from_user() faulting a page in, a sleepable kfunc):
           // only its tasks-trace section stays open, so normal grace
           // periods, callbacks and other tasks on its CPU go on
+          const gps = x.k.rcu.rcu.completed;
           yield* scheduleTimeout(x, a.hold, `sleeps holding ${obj.name}`);
+          if (x.k.rcu.rcu.completed !== gps) x.k.saw('rcu-gp-under-sleeping-reader');
         } else {
           // inside rcu_read_lock() a program may not sleep: it does other
           // work (interrupts and NMIs still land between its steps)
