@@ -96,6 +96,12 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
     case 'lookup': {
       // bpf_map_lookup_elem(): keep the pointer, read it later in this run
       const obj = a.objs[0]!;
+      if (!model.owned.includes(obj)) {
+        // freed since the program was started (it had not run yet): the
+        // element is gone from the map, the lookup finds nothing
+        yield x.k.labels ? `lookup ${obj.name}: not found` : '';
+        break;
+      }
       x.refs.push(obj);
       x.touched = obj.name;
       x.obj = obj;

@@ -64,4 +64,16 @@ describe('a sleepable reader that sleeps holding an object', () => {
     expect(fa.sleepableReadersTakeRcu).toBe(true);
     expect(runCommands(fa, fixed, [alloc, alloc, lookup(4), free3, { t: 'quiesce' }]).violation).toBeNull();
   });
+
+  it('must pass: a lookup whose program started before the free but had not run yet finds nothing (bpf_map_lookup_elem() of a deleted element)', () => {
+    // cpu1's pending irq_work runs before prog1's first step; prog2 frees
+    // obj1 meanwhile and its grace periods start before prog1's section
+    const cmds: Cmd[] = [
+      { t: 'nmi', cpu: 1, op: 'alloc', arg: 0 },
+      { t: 'prog', cpu: 0, op: 'alloc', arg: 0, count: 2, sleepable: false, steps: 0 },
+      { t: 'prog', cpu: 1, op: 'lookup', arg: 0, count: 1, sleepable: true, steps: 1, hold: 1 },
+      { t: 'prog', cpu: 0, op: 'free', arg: 1, count: 3, sleepable: false, steps: 0 },
+    ];
+    expect(runCommands(findPolicy('bpf-ma')!, CONFIGS.percpu!, cmds).violation).toBeNull();
+  });
 });
