@@ -2,7 +2,9 @@
 // reader sleeps in its tasks-trace section, one that may not sleep works
 // on; absent, a lookup is the two steps it always was.
 import { describe, expect, it } from 'vitest';
-import { CmdSchema, cmdText, simpler, type Cmd } from '../../harness/commands.ts';
+import fc from 'fast-check';
+import { CmdSchema, cmdText, drawKind, kindArbitrary, simpler, type Cmd } from '../../harness/commands.ts';
+import { genCtx } from '../../harness/sim.ts';
 import { CONFIGS } from '../../harness/config.ts';
 import { runCommands } from '../../harness/shrink.ts';
 import { atomicXchg } from '../../spec/kernel/atomic.ts';
@@ -40,6 +42,21 @@ describe('the hold field', () => {
     expect(cmdText(lookup(3))).toBe('prog cpu0 lookup #0 sleepable holding 3, to end');
     expect(cmdText(lookup())).toBe('prog cpu0 lookup #0 sleepable, to end');
     expect(simpler(lookup(3)).some((c) => c.t === 'prog' && c.hold === undefined && c.sleepable)).toBe(true);
+  });
+
+  it('is derived, not drawn: generated lookups with count 2 or 3 hold (1..8), nothing else does', () => {
+    const g = genCtx(bpfMa, fixed);
+    const cmds = fc.sample(kindArbitrary('prog', g), { seed: 1, numRuns: 400 }) as Extract<Cmd, { t: 'prog' }>[];
+    for (const c of cmds) expect(c.hold !== undefined).toBe(c.op === 'lookup' && (c.count === 2 || c.count === 3));
+    const holds = new Set(cmds.flatMap((c) => (c.hold === undefined ? [] : [c.hold])));
+    expect([...holds].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // a seeded draw (PCT) derives it the same way
+    let seed = 7;
+    const r = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let i = 0; i < 200; i++) {
+      const c = drawKind('prog', g, r, 0) as Extract<Cmd, { t: 'prog' }>;
+      expect(c.hold !== undefined).toBe(c.op === 'lookup' && (c.count === 2 || c.count === 3));
+    }
   });
 });
 
