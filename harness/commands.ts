@@ -17,8 +17,12 @@ export const OPS: readonly Op[] = ['alloc', 'free', 'free_rcu', 'lookup'];
 export type Cmd =
   /** start a BPF program at task level on cpu that does `count` allocs or
    *  frees (frees from owned object #arg on) or one lookup; then `steps`
-   *  steps of that CPU (0: until the program ends) */
-  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number }
+   *  steps of that CPU (0: until the program ends). A lookup with `hold`
+   *  keeps the object longer before it reads it: a sleepable program
+   *  sleeps `hold` ticks (one a command) inside its tasks-trace section, a
+   *  program that may not sleep does `hold` more steps of work; absent
+   *  (the simplest value, what fixtures before it hold): looked up, read */
+  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
   /** an NMI on cpu runs a perf-event BPF program to its end */
   | { t: 'nmi'; cpu: number; op: Op; arg: number }
   /** `n` times: one step of cpu, then an NMI program there (interrupts
@@ -88,6 +92,25 @@ const argMax = (g: GenCtx): number => Math.max(7, (g.nreq ?? 0) - 1);
 const arg: Field<number> = { arb: (g) => fc.nat(argMax(g)), draw: (r, g) => natR(r, argMax(g)), schema: int(0), simplest: 0 };
 const count: Field<number> = { arb: () => fc.integer({ min: 1, max: 4 }), draw: (r) => 1 + natR(r, 3), schema: int(1), simplest: 1 };
 const burstN: Field<number> = { arb: () => fc.integer({ min: 1, max: 8 }), draw: (r) => 1 + natR(r, 7), schema: int(1), simplest: 1 };
+/** How long a lookup holds its object: absent, or 1..HOLD_MAX. It has no
+ *  randomness of its own: the prog kind derives it (holdOf) from bits a
+ *  lookup does not otherwise use, so a seed generates every command it
+ *  generated before the field existed, and the runs of a seed differ only
+ *  from a holding lookup on. */
+export const HOLD_MAX = 8;
+const hold: Field<number | undefined> = {
+  arb: () => fc.constant(undefined),
+  draw: () => undefined,
+  schema: int(1).max(HOLD_MAX).optional(),
+  simplest: undefined,
+};
+/** A generated lookup's hold: none when its (unused) count is 1 or 4, so
+ *  half the lookups stay the two steps they were; with count 2 or 3, one
+ *  of 1..HOLD_MAX picked by the count and the object. */
+function holdOf(c: CmdOf<'prog'>): CmdOf<'prog'> {
+  if (c.op !== 'lookup' || c.count === 1 || c.count === 4) return c;
+  return { ...c, hold: 1 + ((c.count - 2 + 2 * c.arg) % HOLD_MAX) };
+}
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
 const progOp: Field<Op> = {
   arb: (g) => fc.constantFrom(...g.ops),
@@ -131,6 +154,9 @@ export interface CommandKind<C extends Cmd> {
   run(sim: Sim, c: C, cpu: number): string | null;
   /** commands of the bounded exhaustive alphabet, per CPU where it has one */
   alphabet(g: GenCtx, cpu: number): C[];
+  /** fields generated from the others (no randomness of their own),
+   *  applied to every generated and drawn command of the kind */
+  derive?(c: C): C;
 }
 
 const n = (s: number): string => (s === 0 ? 'to end' : `${s} step${s === 1 ? '' : 's'}`);
@@ -141,10 +167,12 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   prog: {
     weight: 12,
     generated: always,
-    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps },
-    text: (c) => `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps),
+    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
+    text: (c) =>
+      `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
+    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
+    derive: holdOf,
   },
   nmi: {
     weight: 6,
@@ -254,14 +282,17 @@ function fieldsOf(t: Kind): [string, Field<unknown>][] {
 export function kindArbitrary(t: Kind, g: GenCtx, cpuArb?: fc.Arbitrary<number>): fc.Arbitrary<Cmd> {
   const rec: Record<string, fc.Arbitrary<unknown>> = { t: fc.constant(t) };
   for (const [name, f] of fieldsOf(t)) rec[name] = name === 'cpu' && cpuArb ? cpuArb : f.arb(g);
-  return fc.record(rec) as unknown as fc.Arbitrary<Cmd>;
+  const arb = fc.record(rec) as unknown as fc.Arbitrary<Cmd>;
+  const derive = kindOf(t).derive as ((c: Cmd) => Cmd) | undefined;
+  return derive ? arb.map(derive) : arb;
 }
 
 /** One kind drawn with a seeded PRNG (PCT), the CPU chosen by the caller. */
 export function drawKind(t: Kind, g: GenCtx, r: Rng, at: number): Cmd {
   const c: Record<string, unknown> = { t };
   for (const [name, f] of fieldsOf(t)) c[name] = name === 'cpu' ? at : f.draw(r, g);
-  return c as Cmd;
+  const derive = kindOf(t).derive as ((c: Cmd) => Cmd) | undefined;
+  return derive ? derive(c as Cmd) : (c as Cmd);
 }
 
 /** Kinds generated under g, with their table weights. */

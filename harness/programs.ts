@@ -8,6 +8,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import type { AbstractAllocator } from '../model/allocator.ts';
 import type { Op } from './commands.ts';
 import { Obj } from '../spec/kernel/obj.ts';
+import { scheduleTimeout } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import { PolicyError } from './errors.ts';
 
@@ -59,9 +60,13 @@ export interface ProgArgs {
   sleepable: boolean;
   /** told what each allocation returned (the liveness probe) */
   onAlloc?: (obj: Obj | null) => void;
+  /** lookup: hold the object this long before reading it (see bpfProg) */
+  hold?: number;
 }
 
-/** A BPF program: one RCU read-side critical section around one call. */
+/** A BPF program: one RCU read-side critical section around one call
+ *  (a sleepable one: an RCU-tasks-trace section, and a normal one too when
+ *  the policy's contract has it take bpf_rcu_read_lock()). */
 export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model: AbstractAllocator, a: ProgArgs): Gen<void> {
   // a syscall (policy.callers) takes no RCU read-side section and may sleep
   const syscall = policy.callers === 'syscall';
@@ -91,11 +96,35 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
     case 'lookup': {
       // bpf_map_lookup_elem(): keep the pointer, read it later in this run
       const obj = a.objs[0]!;
+      if (!model.owned.includes(obj)) {
+        // freed since the program was started (it had not run yet): the
+        // element is gone from the map, the lookup finds nothing
+        yield x.k.labels ? `lookup ${obj.name}: not found` : '';
+        break;
+      }
       x.refs.push(obj);
       x.touched = obj.name;
       x.obj = obj;
       x.act = 'looked up';
       yield `lookup ${obj.name}`;
+      if (a.hold !== undefined) {
+        if (a.sleepable && !syscall && x.rcuDepth === 0) {
+          // a sleepable program blocks while it holds the value
+          // (bpf_copy_from_user() faulting a page in, a sleepable kfunc):
+          // only its tasks-trace section stays open, so normal grace
+          // periods, callbacks and other tasks on its CPU go on
+          const gps = x.k.rcu.rcu.completed;
+          yield* scheduleTimeout(x, a.hold, `sleeps holding ${obj.name}`);
+          if (x.k.rcu.rcu.completed !== gps) x.k.saw('rcu-gp-under-sleeping-reader');
+        } else {
+          // inside rcu_read_lock() a program may not sleep: it does other
+          // work (interrupts and NMIs still land between its steps)
+          for (let i = 0; i < a.hold; i++) {
+            x.touched = obj.name;
+            yield x.k.labels ? `works holding ${obj.name}` : '';
+          }
+        }
+      }
       x.touched = obj.name;
       x.obj = obj;
       x.act = 'read';

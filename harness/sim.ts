@@ -20,6 +20,8 @@ import {
   runCpu,
   runnable,
   start,
+  tick,
+  wakeTimers,
   workFor,
   type Action,
 } from '../spec/kernel/sched.ts';
@@ -127,8 +129,9 @@ export class Sim {
   // ---- actions: each returns what it did, or null when not enabled ----
 
   /** Start a BPF program (task level or NMI) on cpu; run `steps` steps of
-   *  the CPU (0: to the program's end). */
-  prog(cpu: number, level: Level, op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void): string | null {
+   *  the CPU (0: to the program's end, or until it sleeps). A lookup with
+   *  `hold` keeps its object that much longer (harness/programs.ts). */
+  prog(cpu: number, level: Level, op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number): string | null {
     const k = this.k;
     if (this.tearingDown || !canStart(k, cpu, level)) return null;
     const owned = this.model.owned;
@@ -144,12 +147,13 @@ export class Sim {
     }
     const req = this.request(arg);
     if (level === 'nmi' && this.gen.syscall) return null;
+    if (op !== 'lookup' || level === 'nmi') hold = undefined;
     const x = start(k, cpu, level, k.label(level === 'nmi' ? 'nmi' : this.gen.syscall ? 'syscall' : 'prog'), (y) =>
-      bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc }),
+      bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
     );
     x.isProg = true;
-    if (k.keepHistory) x.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}`;
-    const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
+    if (k.keepHistory) x.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}${hold !== undefined ? ` hold ${hold}` : ''}`;
+    const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
     this.did = `${x.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
     this.ran(eff);
     runCpu(k, cpu, level === 'nmi' ? 0 : steps, level === 'nmi' || steps === 0 ? x : null);
@@ -349,6 +353,9 @@ export class Sim {
   /** Execute one command; true if it changed the state. */
   exec(c: Cmd): boolean {
     this.commands++;
+    // the timer interrupt: a sleep of n ticks spans the rest of the
+    // command it began in and n-1 commands after it
+    tick(this.k);
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
     let did: string | null = null;
     this.guard(() => {
@@ -396,7 +403,8 @@ export class Sim {
   /** Run everything that can run until nothing can; report what is stuck. */
   settle(): void {
     const k = this.k;
-    for (let rounds = 0; this.anyProgressSilently(); rounds++) {
+    // when nothing else can run, time passes: a timed sleep ends
+    for (let rounds = 0; this.anyProgressSilently() || wakeTimers(k); rounds++) {
       if (rounds > k.cfg.stepLimit) throw new Violation('NoDeadlock', 'the system never settles (livelock)');
     }
     const stuck: Context[] = [];
@@ -429,7 +437,7 @@ export class Sim {
         if (!s.some((x) => x.isProg)) continue;
         if (runCpu(k, cpu, 0, runnable(k, cpu) ?? null) > 0) progress = true;
       }
-      if (!progress && this.anyProgressSilently() === false) this.settle(); // reports what is stuck
+      if (!progress && this.anyProgressSilently() === false && !wakeTimers(k)) this.settle(); // reports what is stuck
     }
   }
 

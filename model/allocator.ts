@@ -115,7 +115,7 @@ export class AbstractAllocator implements Observer {
       const i = s.indexOf(y);
       if (i < 0) continue;
       // preempted by a task (an interrupt above it would return; a task need not)
-      if (s.slice(i + 1).some((z) => z.level === 'task')) {
+      if (s.slice(i + 1).some((z) => z.level === 'task' && !z.sleeping)) {
         return this.observe(
           'NoAllocFailureWhileRefillStalled',
           `an allocation by ${x.label} on cpu${x.cpu} returns NULL with slab room left: ${w.name} was claimed by ${y.label} (${y.fn}), preempted before it queued the work, so the refill cannot run`,

@@ -28,6 +28,9 @@ export class Context {
   waitWhat = '';
   /** waiting in a sleeping wait: tasks beneath it on the CPU may run */
   sleeping = false;
+  /** in scheduleTimeout(): the ticks left before its timer wakes it (0:
+   *  no timer pending; sched.ts tick() counts them down) */
+  sleepTicks = 0;
   /** RCU read-side nesting: normal RCU and RCU tasks trace */
   rcuDepth = 0;
   traceDepth = 0;

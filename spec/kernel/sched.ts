@@ -22,6 +22,7 @@ import type { Context } from './context.ts';
 import { runIrqWork, type IrqWork } from './irq_work.ts';
 import type { Kernel } from './kernel.ts';
 import { invokeCallback, type Flavour } from './rcupdate.ts';
+import { waitUntil } from './spinlock.ts';
 import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
 import { runWork, workRunsOn, type Work } from './workqueue.ts';
 
@@ -280,6 +281,41 @@ export function fire(k: Kernel, a: Action, n: number): Context | null {
   const x = begin(k, a);
   if (x) runCpu(k, x.cpu, n, a.kind === 'step' && n > 0 ? null : x);
   return x;
+}
+
+// ---- timed sleeps ----
+//
+// schedule_timeout_uninterruptible(): a task sleeps until its timer fires.
+// What the kernel does while it sleeps (a page fault in
+// bpf_copy_from_user(), a sleepable kfunc that blocks) is outside the
+// model; what matters is that the task is off the CPU (R5: the tasks it
+// preempted run, new tasks start over it, R6 when it wakes) and keeps any
+// read-side section it holds. Time is the harness's: tick() is the timer
+// interrupt, once per harness command, and when nothing else on the
+// machine can make progress, time passes at once (wakeTimers()).
+
+/** schedule_timeout_uninterruptible(ticks): 1 step to go to sleep (a
+ *  sleeping wait, so might_sleep() rules apply: NoSleepInAtomic inside
+ *  rcu_read_lock(), with IRQs or preemption off, under a spinlock); the
+ *  wake-up is part of the task's next step, as for every wait. */
+export function* scheduleTimeout(x: Context, ticks: number, what: string): Gen<void> {
+  x.sleepTicks = Math.max(1, ticks);
+  yield* waitUntil(x, () => x.sleepTicks === 0, what);
+}
+
+/** One timer tick: every timed sleep comes one tick closer to its end. */
+export function tick(k: Kernel): void {
+  for (const c of k.cpus) for (const x of c.stack) if (x.sleepTicks > 0) x.sleepTicks--;
+}
+
+/** Nothing else can run: time passes to the first timer's expiry (every
+ *  pending timer moves on as far). False when no timer was pending. */
+export function wakeTimers(k: Kernel): boolean {
+  let first = 0;
+  for (const c of k.cpus) for (const x of c.stack) if (x.sleepTicks > 0 && (first === 0 || x.sleepTicks < first)) first = x.sleepTicks;
+  if (first === 0) return false;
+  for (const c of k.cpus) for (const x of c.stack) if (x.sleepTicks > 0) x.sleepTicks -= first;
+  return true;
 }
 
 /** Drive a generator to its end outside the scheduler (boot-time init). */

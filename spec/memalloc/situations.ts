@@ -129,6 +129,27 @@ export const GRACE_PERIOD_HELD_BY_READER: Situation = {
   text: 'a grace period could not end because a reader was inside its critical section',
 };
 
+/** Counted by the reader itself (harness/programs.ts) when it wakes. */
+export const RCU_GP_UNDER_SLEEPING_READER: Situation = {
+  name: 'rcu-gp-under-sleeping-reader',
+  text: 'a normal grace period ended while a sleepable program slept holding an object it looked up',
+};
+
+/** `slab-free-under-sleeping-reader`: an RCU callback gives an object back
+ *  to slab while a sleepable program sleeps holding one it looked up
+ *  (counted once per such reader): the window where a chain that skips
+ *  the tasks-trace grace period frees what the reader will read. */
+export const SLAB_FREE_UNDER_SLEEPING_READER: Situation = {
+  name: 'slab-free-under-sleeping-reader',
+  text: 'an RCU callback frees an object to slab while a sleepable program sleeps holding one it looked up',
+  level: 'softirq',
+  act: 'to slab',
+  when: (_x, k) => contexts(k, (y) => y.sleeping && y.refs.length > 0),
+};
+
+/** The readers that hold on (harness/programs.ts, a lookup's `hold`). */
+export const SLEEPING_READER_SITUATIONS: readonly Situation[] = [RCU_GP_UNDER_SLEEPING_READER, SLAB_FREE_UNDER_SLEEPING_READER];
+
 /** bpf-ma's situations (and every policy's that declares none). */
 export const MEMALLOC_SITUATIONS: readonly Situation[] = [
   nmiInActive('unit_alloc', 'an NMI program enters the allocator while unit_alloc holds active'),
@@ -139,4 +160,5 @@ export const MEMALLOC_SITUATIONS: readonly Situation[] = [
   ...rcuCallbackRacingFree(['unit_free']),
   GRACE_PERIOD_HELD_BY_READER,
   TEARDOWN_WITH_CALLBACKS_IN_FLIGHT,
+  ...SLEEPING_READER_SITUATIONS,
 ];

@@ -3,6 +3,7 @@
 // k.saw at their line in spec/upstream/.
 import {
   GRACE_PERIOD_HELD_BY_READER,
+  SLEEPING_READER_SITUATIONS,
   irqWorkWhileOtherCpuFrees,
   nmiInActive,
   rcuCallbackRacingFree,
@@ -40,4 +41,5 @@ export const UPSTREAM_SITUATIONS: readonly Situation[] = [
   ...rcuCallbackRacingFree(FREES),
   GRACE_PERIOD_HELD_BY_READER,
   TEARDOWN_WITH_CALLBACKS_IN_FLIGHT,
+  ...SLEEPING_READER_SITUATIONS,
 ];
