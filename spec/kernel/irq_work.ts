@@ -65,6 +65,11 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   x.touched = w.name;
   w.claimedBy = null;
   k.claimedIrqWork.delete(w);
+  // llist_add() of a node that is already on the raised list corrupts the
+  // list (it points at itself, or the entries after it are lost). A correct
+  // irq_work_claim() never lets two callers here: a set of pending works
+  // would hide it, so it is judged
+  if (w.queued) throw new Violation('NeverOnTwoLists', `__irq_work_queue_local(&${w.field}) on cpu${x.cpu}: ${w.name} is already on cpu${w.cpu}'s raised list (claimed twice)`);
   w.queued = true;
   w.cpu = x.cpu;
   k.pendingIrqWork.add(w);

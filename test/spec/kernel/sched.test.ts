@@ -941,3 +941,23 @@ describe('kworker ownership', () => {
     expect(workFor(k, 0)).toBeNull();
   });
 });
+
+// ---- irq_work's raised list ----
+
+describe('irq_work_queue() and the raised list', () => {
+  it('must pass: a second irq_work_queue() while the work is pending claims nothing and queues nothing', () => {
+    const k = kernel();
+    const w = irqWork([]);
+    expect(drive(irqWorkQueue(ctx(k, 0), w)).value).toBe(true);
+    expect(drive(irqWorkQueue(ctx(k, 0), w)).value).toBe(false);
+    expect(k.pendingIrqWork.has(w)).toBe(true);
+  });
+
+  it('must fail: a claim that lets a second caller through queues the node twice (NeverOnTwoLists)', () => {
+    const k = kernel();
+    const w = irqWork([]);
+    drive(irqWorkQueue(ctx(k, 0), w));
+    w.pending = false; // what an irq_work_claim() that tests the wrong flag would see
+    expect(() => drive(irqWorkQueue(ctx(k, 0), w))).toThrow(expect.objectContaining({ invariant: 'NeverOnTwoLists' }));
+  });
+});
