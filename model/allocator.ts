@@ -69,6 +69,7 @@ export class AbstractAllocator implements Observer {
    *  bytes; `header` is the policy's declared header (ObjectFitsRequest is
    *  judged only for policies that declare one). */
   allocated(x: Context, obj: Obj, size = 0): void {
+    x.foundTaken = null;
     if (this.header !== undefined && size > 0) {
       const usable = obj.pptrBytes > 0 ? obj.pptrBytes : obj.size - this.header;
       if (usable < size) {
@@ -106,6 +107,16 @@ export class AbstractAllocator implements Observer {
    *  meanwhile while slab has room fails only because of that window. */
   allocFailed(x: Context): void {
     const k = this.k;
+    const taken = x.foundTaken;
+    x.foundTaken = null;
+    if (taken && x.level !== 'nmi') {
+      const holder = k.cpus[x.cpu]!.stack.filter((y) => y !== x && y.level !== 'nmi').map((y) => `${y.label} (${y.level}, in ${y.fn})`);
+      this.observe(
+        'NoAllocFailureFromContention',
+        `an allocation by ${x.label} (${x.level}) on cpu${x.cpu} returns NULL: it found ${taken.name} taken, which only an NMI may; beneath it on cpu${x.cpu}: ${holder.join(', ') || 'nothing'}`,
+      );
+      return;
+    }
     if (k.claimedIrqWork.size === 0) return;
     if (k.slab.live >= k.cfg.maxObjects || k.slab.armed.kmalloc > 0 || k.slab.armed.percpu > 0) return;
     const s = k.cpus[x.cpu]!.stack;

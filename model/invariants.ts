@@ -14,6 +14,7 @@ export const INVARIANTS = {
   NoLeakAtTeardown: 'after teardown and all pending callbacks, every object and every percpu structure is back in slab',
   NoDeadlock: 'every started operation can finish; waiting forever is reported',
   RefillProgress: 'liveness: a cache that needs a refill gets one: after a failed allocation and a fair quiesce (every pending irq_work, kworker, grace period and callback ran), an allocation on that CPU succeeds while slab has room; and no raised irq_work is left that can never run',
+  NoAllocFailureFromContention: "an allocation fails because it found its cache's active counter taken only in NMI context: IRQs off around it in unit_alloc()/unit_free(), and the refill's local_irq_save() on PREEMPT_RT, leave an NMI program as the only context that can",
   NoAllocFailureWhileRefillStalled: 'liveness: an allocation does not fail while memory is available because its refill was raised (irq_work_claim()) by a task that a task-level context preempted before it queued the work',
   FreedObjectsReturnToSlab: 'liveness: once every pending callback and grace period ran (a fair quiesce), no object is left on a list that waits for a grace period',
   ObjectFitsRequest: 'the unit handed out holds the size asked for plus the policy\'s header (ksize(), or the percpu unit)',
@@ -53,4 +54,4 @@ export function isInvariant(s: string): s is InvariantName {
  *  intact (an allocation returned NULL): when one is a known finding the
  *  run notes it and goes on, so the other invariants stay checked through
  *  the whole run. */
-export const OBSERVATIONS: readonly InvariantName[] = ['NoAllocFailureWhileRefillStalled'];
+export const OBSERVATIONS: readonly InvariantName[] = ['NoAllocFailureWhileRefillStalled', 'NoAllocFailureFromContention'];

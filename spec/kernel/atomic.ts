@@ -8,6 +8,10 @@ import type { Gen, Owner } from './types.ts';
 /** local_t / atomic_t / a plain int field of a freeable structure. */
 export class Cell {
   v = 0;
+  /** the design lets only an NMI find this counter taken (memalloc.c's
+   *  `active`): a local_inc_return() above 1 is reported on the context
+   *  (Context.foundTaken) for the model to judge */
+  nestsOnlyInNmi = false;
   private ownerName: string | null = null;
   private fullName = '';
   constructor(
@@ -32,6 +36,7 @@ function at(x: Context, c: Cell): void {
 export function localIncReturn(x: Context, c: Cell): Gen<number> {
   at(x, c);
   const v = ++c.v;
+  if (v > 1 && c.nestsOnlyInNmi) x.foundTaken = c;
   return oneStep(x.k.labels ? `local_inc_return(&${c.field}) = ${v}` : '', v);
 }
 

@@ -28,6 +28,10 @@ export class Context {
   waitWhat = '';
   /** waiting in a sleeping wait: tasks beneath it on the CPU may run */
   sleeping = false;
+  /** a counter the design lets only an NMI find taken, found taken by this
+   *  context (spec/kernel/atomic.ts localIncReturn; judged by the model
+   *  when this context's allocation fails) */
+  foundTaken: import('./atomic.ts').Cell | null = null;
   /** in scheduleTimeout(): the ticks left before its timer wakes it (0:
    *  no timer pending; sched.ts tick() counts them down) */
   sleepTicks = 0;

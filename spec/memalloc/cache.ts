@@ -69,6 +69,10 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
     this.ops = typeof ops === 'function' ? ({ ...memallocOps(), bpf_mem_refill: ops } as unknown as O) : ops;
     this.free_llist = new LlistHead(this, 'free_llist');
     this.active = new Cell(this, 'active');
+    // memalloc.c: IRQs off around 'active' in unit_alloc()/unit_free(), and
+    // local_irq_save() in the refill on PREEMPT_RT, "but prog_B could be a
+    // perf_event NMI prog": only an NMI may find it taken
+    this.active.nestsOnlyInNmi = true;
     this.free_llist_extra = new LlistHead(this, 'free_llist_extra');
     this.refill_work = new IrqWork(this, 'refill_work', (x) => (this.ops.bpf_mem_refill as (x: Context, c: unknown) => Gen<void>)(x, this), 'bpf_mem_refill');
     this.free_cnt = new Cell(this, 'free_cnt');

@@ -71,7 +71,7 @@ describe('unit_free()', () => {
     const { k, c0 } = setup();
     const x = ctx(k, 0);
     const objs = [owned(k, c0), owned(k, c0), owned(k, c0), owned(k, c0)];
-    c0.refill_work.pending = false;
+    c0.refill_work.pending = c0.refill_work.queued = false; // as if the irq_work had run
     k.pendingIrqWork.clear();
     for (const o of objs.slice(0, 3)) drive(c0.ops.unit_free(x, c0, o));
     expect(c0.free_cnt.v).toBe(3);
@@ -87,7 +87,7 @@ describe('unit_free_rcu()', () => {
     const { k, ma, c0 } = setup();
     const [a, b] = [owned(k, c0), owned(k, c0)];
     k.pendingIrqWork.clear();
-    c0.refill_work.pending = false;
+    c0.refill_work.pending = c0.refill_work.queued = false; // as if the irq_work had run
     const x = ctx(k, 0);
     drive(ma.ops.bpf_mem_cache_free_rcu(x, ma, a));
     drive(ma.ops.bpf_mem_cache_free_rcu(x, ma, b));
@@ -101,7 +101,7 @@ describe('unit_free_rcu()', () => {
     const { k, c0 } = setup();
     const o = owned(k, c0);
     k.pendingIrqWork.clear();
-    c0.refill_work.pending = false;
+    c0.refill_work.pending = c0.refill_work.queued = false; // as if the irq_work had run
     c0.call_rcu_in_progress.v = 1;
     drive(c0.ops.unit_free_rcu(ctx(k, 0), c0, o));
     expect(c0.refill_work.pending).toBe(false);
