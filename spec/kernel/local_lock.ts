@@ -18,7 +18,11 @@
 // survive the real ones.
 import { kfunc, type Context } from './context.ts';
 import { maySpin, trylockOutcome } from './nospin.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { Violation, shared, type Gen, type Owner } from './types.ts';
+
+/** The outcome of each context's last local_trylock() (coverage
+ *  predicates read it: spec/sheaves/situations.ts) */
+export const lastTrylock = shared('lastTrylock', () => new WeakMap<Context, { lock: LocalTrylock; ok: boolean; holder: Context | null }>());
 
 export class LocalTrylock {
   holder: Context | null = null;
@@ -55,12 +59,14 @@ export const localTrylock = kfunc('local_trylock', function* (x: Context, l: Loc
   const rt = x.k.cfg.preemptRt;
   const h = l.holder;
   if (rt && (x.level === 'hardirq' || x.level === 'nmi')) {
+    lastTrylock.set(x, { lock: l, ok: false, holder: h });
     yield x.k.labels ? `local_trylock(&${l.field}) = 0 (in_${x.level === 'nmi' ? 'nmi' : 'hardirq'}() on PREEMPT_RT)` : '';
     return false;
   }
   const ok = h === null;
   trylockOutcome(x, ok, h, `local_trylock(&${l.field})`);
   if (ok) l.acquire(x);
+  lastTrylock.set(x, { lock: l, ok, holder: h });
   yield x.k.labels ? `local_trylock(&${l.field}) = ${ok ? 1 : 0}${ok ? '' : ` (held by ${h!.label})`}` : '';
   return ok;
 });
