@@ -11,7 +11,9 @@
 // its local_trylock() then fails; in hardirq or NMI local_trylock() fails
 // outright (in_nmi() | in_hardirq()). local_lock() is a sleeping lock: the
 // waiter sleeps (the holder beneath it runs on, R5), and taking it where
-// the context may not block is NoSpinWhereForbidden.
+// the context may not block (hardirq, NMI, IRQs or preemption off, a raw
+// spinlock held; softirqs run in threads on RT and may) is
+// NoSpinWhereForbidden.
 //
 // Trylock failures are never injected here: on !RT one that fails without
 // an interrupt over the holder cannot happen, and the family's code must
@@ -86,8 +88,8 @@ export const localLock = kfunc('local_lock', function* (x: Context, l: LocalTryl
     return;
   }
   // a sleeping lock: only where the context may block
-  if (x.level !== 'task' || x.k.cpus[x.cpu]!.irqsOff || x.spinlocks > 0 || x.preemptCount > 0) {
-    throw new Violation('NoSpinWhereForbidden', `local_lock(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level !== 'task' ? `in ${x.level}` : 'where it may not block'}`);
+  if ((x.level !== 'task' && x.level !== 'softirq') || x.k.cpus[x.cpu]!.irqsOff || x.spinlocks > 0 || x.preemptCount > 0) {
+    throw new Violation('NoSpinWhereForbidden', `local_lock(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level === 'hardirq' || x.level === 'nmi' ? `in ${x.level}` : 'where it may not block'}`);
   }
   if (l.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${l.name} it already holds`);
   while (l.holder !== null) {

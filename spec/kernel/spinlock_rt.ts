@@ -5,7 +5,8 @@
 // IRQs and preemption stay on, a waiter sleeps while the holder runs (the
 // holder may be the task it preempted, R5), and taking it where the
 // context may not block (hardirq, NMI, IRQs off, a raw spinlock or
-// preemption off) is NoSpinWhereForbidden. Every acquire that may spin or
+// preemption off) is NoSpinWhereForbidden. Softirqs, RCU callbacks among
+// them, run in threads on PREEMPT_RT and may block on it. Every acquire that may spin or
 // sleep is judged where spinning is forbidden (nospin.ts); spin_trylock
 // never is, and fails when held or when a 'trylock' fault is armed.
 import type { Context } from './context.ts';
@@ -24,8 +25,8 @@ export function* spinLockIrqsave(x: Context, l: RawSpinlock): Gen<boolean> {
   if (!sleepingLock(x, l)) return yield* rawSpinLockIrqsave(x, l);
   x.k.touch(x, l.owner, l.field);
   x.touched = `${l.owner.name}.${l.field}`;
-  if (x.level !== 'task' || x.k.cpus[x.cpu]!.irqsOff || x.spinlocks > 0 || x.preemptCount > 0) {
-    throw new Violation('NoSpinWhereForbidden', `spin_lock_irqsave(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level !== 'task' ? `in ${x.level}` : 'where it may not block'}`);
+  if ((x.level !== 'task' && x.level !== 'softirq') || x.k.cpus[x.cpu]!.irqsOff || x.spinlocks > 0 || x.preemptCount > 0) {
+    throw new Violation('NoSpinWhereForbidden', `spin_lock_irqsave(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level === 'hardirq' || x.level === 'nmi' ? `in ${x.level}` : 'where it may not block'}`);
   }
   if (l.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${l.field} it already holds`);
   while (l.holder !== null) {

@@ -44,6 +44,11 @@ import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu
 import { slubSheaves } from './slub-sheaves.ts';
 import { kmallocNolock } from './kmalloc-nolock.ts';
 import { slubSheavesRefillFlush } from './control-slub-sheaves-refill-flush.ts';
+import { sheavesBulkFreeLeaksRemote } from './bug-sheaves-bulk-free-leaks-remote.ts';
+import { sheavesNullBarn } from './bug-sheaves-null-barn.ts';
+import { sheavesPfmemallocCached } from './bug-sheaves-pfmemalloc-cached.ts';
+import { sheavesSlabCount } from './bug-sheaves-slab-count.ts';
+import { nolockKfreeAllowsSpin } from './bug-nolock-kfree-allows-spin.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -91,6 +96,11 @@ export const POLICIES: readonly Policy<any>[] = [
   slubSheaves,
   kmallocNolock,
   slubSheavesRefillFlush,
+  sheavesBulkFreeLeaksRemote,
+  sheavesNullBarn,
+  sheavesPfmemallocCached,
+  sheavesSlabCount,
+  nolockKfreeAllowsSpin,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

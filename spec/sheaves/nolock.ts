@@ -18,7 +18,6 @@ import type { Obj } from '../kernel/obj.ts';
 import { kmallocSizeRoundup } from '../kernel/slab.ts';
 import { shared, type Gen, type Owner } from '../kernel/types.ts';
 import { __slabAllocNode, allocFromPcs } from './alloc.ts';
-import { freeToPcs } from './free.ts';
 import { __GFP_NOMEMALLOC, __GFP_NOWARN, type Gfp } from './gfp.ts';
 import type { KmemCache } from './pcs.ts';
 import { __slabFree, virtToSlab } from './slab.ts';
@@ -125,7 +124,7 @@ export const kfreeNolock = kfunc('kfree_nolock', function* (x: Context, object: 
   noSpinEnter(x, 'kfree_nolock');
   try {
     if (slab.node === numaMemId(x.k, x.cpu)) {
-      if (yield* freeToPcs(x, s, object, false)) return;
+      if (yield* s.ops.kfree_nolock_to_pcs(x, s, object)) return;
     }
     // __slab_free() might need the list_lock: defer instead
     yield* deferFree(x, s, object);

@@ -6,7 +6,7 @@ import type { Context } from '../kernel/context.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import { getBarn, type NodeBarn } from './barn.ts';
-import { freeToPcsBulkTail } from './free.ts';
+import { freeToPcs, freeToPcsBulkTail } from './free.ts';
 import type { Gfp } from './gfp.ts';
 import { freeEmptySheaf, type KmemCache, type SlabSheaf, type SlubPercpuSheaves } from './pcs.ts';
 import { kfreeRcuSheafSubmit } from './rcu.ts';
@@ -38,6 +38,8 @@ export interface SheavesOps {
    *  partial refill put in it (fixed upstream by 464b1c115852, which
    *  flushes it first) */
   free_unfilled_sheaf(x: Context, s: KmemCache, sh: SlabSheaf): Gen<void>;
+  /** kfree_nolock(): free_to_pcs(s, x, false), no spinning */
+  kfree_nolock_to_pcs(x: Context, s: KmemCache, obj: Obj): Gen<boolean>;
 }
 
 let table: SheavesOps | null = null;
@@ -52,6 +54,7 @@ export function sheavesOps(): SheavesOps {
     free_new_slab_nolock: freeNewSlabNolock,
     kfree_rcu_sheaf_submit: kfreeRcuSheafSubmit,
     free_unfilled_sheaf: freeEmptySheaf,
+    kfree_nolock_to_pcs: (x, s, obj) => freeToPcs(x, s, obj, false),
   });
 }
 

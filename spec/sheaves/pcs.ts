@@ -281,16 +281,19 @@ export const sheafFlushMain = kfunc('sheaf_flush_main', function* (x: Context, s
   }
 });
 
-/** sheaf_flush_unused(): a sheaf no CPU holds, no lock needed. */
+/** sheaf_flush_unused(): a sheaf no CPU holds, no lock needed. The C
+ *  frees objects[] and then sets size = 0; nobody else sees the sheaf, so
+ *  the model empties it first: its slots no longer hold the objects once
+ *  __kmem_cache_free_bulk() has them (they may be handed out again before
+ *  it returns). */
 export const sheafFlushUnused = kfunc('sheaf_flush_unused', function* (x: Context, s: KmemCache, sh: SlabSheaf): Gen<void> {
   touchSheaf(x, sh);
   if (!sh.size) return;
-  yield* __kmemCacheFreeBulk(x, s, sh.objects.slice(0, sh.size) as Obj[]);
-  touchSheaf(x, sh);
+  const objs = sh.objects.slice(0, sh.size) as Obj[];
   sh.objects.fill(null);
   sh.size = 0;
   links.version++;
-  yield x.k.labels ? `${sh.name}->size = 0` : '';
+  yield* __kmemCacheFreeBulk(x, s, objs);
 });
 
 /** What the code tells the model where an invariant is judged at a point

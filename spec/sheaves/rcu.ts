@@ -206,9 +206,9 @@ const kvfreeRcuCb = kfunc('kvfree_rcu_cb', function* (x: Context, obj: Obj): Gen
   yield* slabFree(x, s, obj);
 });
 
-/** flush_rcu_sheaf(): the work on one CPU: its rcu_free sheaf, however
+/** flush_rcu_sheaf(): the work on one CPU (the kworker names it): its rcu_free sheaf, however
  *  full, to call_rcu() */
-export const flushRcuSheaf = kfunc('flush_rcu_sheaf', function* (x: Context, s: KmemCache): Gen<void> {
+export function* flushRcuSheaf(x: Context, s: KmemCache): Gen<void> {
   const pcs = yield* pcsLock(x, s);
   const rcuFree = pcs.rcu_free;
   pcs.rcu_free = null;
@@ -216,7 +216,7 @@ export const flushRcuSheaf = kfunc('flush_rcu_sheaf', function* (x: Context, s: 
   yield x.k.labels ? `rcu_free = ${rcuFree ? rcuFree.name : 'NULL'}; pcs->rcu_free = NULL` : '';
   yield* pcsUnlock(x, s);
   if (rcuFree) yield* callRcu(x, rcuFree.rcu_head, (y) => rcuFreeSheafNobarn(y, rcuFree), 'rcu_free_sheaf_nobarn');
-});
+}
 
 /** flush_rcu_sheaves_on_cache(): flush_rcu_sheaf() on every online CPU,
  *  whether or not it has an rcu_free sheaf (a racing __kfree_rcu_sheaf()

@@ -39,15 +39,15 @@ const S = {
   rcuSubmit: { name: 'kfree-rcu-sheaf-submitted', text: '__kfree_rcu_sheaf() filled a sheaf and queued it for a grace period', fns: ['__kfree_rcu_sheaf'], when: (x: Context) => x.touched.endsWith('.rcu_head') },
   rcuFlushed: { name: 'rcu-sheaf-flushed-by-barrier', text: 'flush_rcu_sheaf() took a partly filled rcu_free sheaf off a CPU', fns: ['flush_rcu_sheaf'], when: (x: Context) => x.touched.endsWith('.rcu_head') },
   kfreeRcuFallback: { name: 'kfree-rcu-fallback', text: 'kvfree_call_rcu() fell back to the batches', fns: ['kvfree_call_rcu'], when: (x: Context) => x.touched.endsWith('.rcu') },
-  deferred: { name: 'kfree-nolock-deferred', text: 'kfree_nolock() deferred a free to the llist and irq_work', fns: ['defer_free'], act: 'put on list' },
-  deferredNmi: { name: 'kfree-nolock-deferred-in-nmi', text: 'kfree_nolock() in NMI deferred a free', fns: ['defer_free'], act: 'put on list', level: 'nmi' },
+  deferred: { name: 'kfree-nolock-deferred', text: 'kfree_nolock() deferred a free to the llist and irq_work', fns: ['defer_free'], act: 'put on list', when: () => true },
+  deferredNmi: { name: 'kfree-nolock-deferred-in-nmi', text: 'kfree_nolock() in NMI deferred a free', fns: ['defer_free'], act: 'put on list', when: (x: Context) => x.level === 'nmi' },
   drained: { name: 'deferred-frees-drained', text: 'free_deferred_objects() freed a deferred object to its slab', fns: ['__slab_free'], act: 'to slab', when: (x: Context) => within(x, 'free_deferred_objects') },
   nolockNmi: { name: 'kmalloc-nolock-in-nmi', text: 'kmalloc_nolock() in NMI took an object from the sheaves', fns: ['alloc_from_pcs'], act: 'taken off list', when: (x: Context) => x.level === 'nmi' },
   nolockRtBail: { name: 'kmalloc-nolock-rt-irq', text: 'kmalloc_nolock() in NMI or hardirq on PREEMPT_RT returned NULL at once', fns: ['kmalloc_nolock'], when: (x: Context, k: Kernel) => k.cfg.preemptRt && x.level !== 'task' && x.fns.length > 0 && x.fn === 'kmalloc_nolock' },
-  nolockNewSlabTrylock: { name: 'new-slab-trylock-fails', text: 'alloc_from_new_slab() could not take list_lock without spinning and gave the slab back', fns: ['free_new_slab_nolock'] },
+  nolockNewSlabTrylock: { name: 'new-slab-trylock-fails', text: 'alloc_from_new_slab() could not take list_lock without spinning and gave the slab back', fns: ['free_new_slab_nolock'], when: () => true },
   destroyInflight: { name: 'destroy-with-inflight', text: 'kmem_cache_destroy() began with RCU callbacks, irq_work or works still in flight', fns: ['kvfree_rcu_barrier_on_cache', 'flush_rcu_sheaves_on_cache'], when: (x: Context, k: Kernel) => within(x, 'kmem_cache_destroy') && x.touched.endsWith('flush_lock') && (k.rcu.rcu.inflight.size > 0 || k.rcu.trace.inflight.size > 0 || k.pendingIrqWork.size > 0 || k.pendingWork.size > 0) },
   cpuDead: { name: 'cpu-dead-flush', text: 'slub_cpu_dead() flushed a dead CPU\'s sheaves to the slabs', fns: ['__slab_free'], act: 'to slab', when: (x: Context) => within(x, 'slub_cpu_dead') },
-  flushAll: { name: 'flush-all-work', text: 'a flush_cpu_sheaves() work emptied a CPU\'s sheaves at destroy', fns: ['pcs_flush_all'] },
+  flushAll: { name: 'flush-all-work', text: 'a flush_cpu_sheaves() work emptied a CPU\'s sheaves at destroy', fns: ['pcs_flush_all'], when: (x: Context) => x.touched.endsWith('.lock') && x.k.cpus[x.cpu]!.stack.length > 0 },
 } as const satisfies Record<string, Situation>;
 
 export const SLUB_SHEAVES_SITUATIONS: readonly Situation[] = [

@@ -166,11 +166,11 @@ export function __freeSlab(x: Context, s: KmemCache, slab: Slab): void {
 
 /** free_new_slab_nolock(): a slab just allocated and never counted goes
  *  back (SheavesOps.free_new_slab_nolock). */
-export function* freeNewSlabNolock(x: Context, s: KmemCache, slab: Slab): Gen<void> {
+export const freeNewSlabNolock = kfunc('free_new_slab_nolock', function* (x: Context, s: KmemCache, slab: Slab): Gen<void> {
   __freeSlab(x, s, slab);
   x.touched = 'pages';
-  yield x.k.labels ? `free_new_slab_nolock(${slab.name})` : '';
-}
+  yield x.k.labels ? `__free_slab(${slab.name}, allow_spin = false)` : '';
+});
 
 export function incSlabsNode(s: KmemCache, node: number): void {
   const n = s.node[node];

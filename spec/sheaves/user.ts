@@ -10,7 +10,7 @@
 // every CPU, so of both nodes: remote objects in one bulk free),
 // kfree_rcu(), and kfree_rcu() followed by kvfree_rcu_barrier() (a user
 // waiting for its kfree_rcu()s, which flushes every CPU's rcu sheaf while
-// other users run). The stash is an llist (llist_add / llist_del_all:
+// other users run; only by a task alone on its CPU, see below). The stash is an llist (llist_add / llist_del_all:
 // atomic, any context). A per-CPU irq_work, raised on the next CPU by the
 // bulk allocations (irq_work_queue_on(): it lands in the middle of what
 // that CPU does, a sheaves lock held or not), is the hardirq user (the RT kthread on PREEMPT_RT): it frees
@@ -111,7 +111,11 @@ export function* slabUserFree(x: Context, u: SlabUser, obj: Obj): Gen<void> {
       return;
     case 3:
       yield* kvfreeCallRcu(x, obj);
-      yield* kvfreeRcuBarrier(x, [u.s]);
+      // only a task alone on its CPU waits: kworkers are threads of their
+      // own in the kernel, but the model bounds the tasks one CPU stacks,
+      // and a second waiter above the first would keep out the flush work
+      // both wait for
+      if (x.k.cpus[x.cpu]!.stack[0] === x) yield* kvfreeRcuBarrier(x, [u.s]);
       return;
     default:
       yield* kmemCacheFree(x, u.s, obj);
