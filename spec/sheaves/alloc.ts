@@ -8,7 +8,7 @@
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mightSleep } from '../kernel/might_sleep.ts';
 import { trylockRetryReset } from '../kernel/nospin.ts';
-import type { Obj } from '../kernel/obj.ts';
+import { links, type Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf, barnReplaceEmptySheaf } from './barn.ts';
 import { __GFP_NOMEMALLOC, gfpflagsAllowBlocking, gfpflagsAllowSpinning, gfpName, type Gfp } from './gfp.ts';
@@ -110,6 +110,7 @@ export const allocFromPcs = kfunc('alloc_from_pcs', function* (x: Context, s: Km
   const object = main.objects[--main.size]!;
   main.objects[main.size] = null;
   object.next = null;
+  links.version++;
   x.obj = object;
   x.act = 'taken off list';
   yield x.k.labels ? `${object.name} = ${main.name}->objects[--size] (${main.size})` : '';
@@ -156,6 +157,7 @@ export const allocFromPcsBulk = kfunc('alloc_from_pcs_bulk', function* (x: Conte
       o.next = null;
       p.push(o);
     }
+    links.version++;
     yield x.k.labels ? `${batch} object(s) off ${main.name} (${main.size} left)` : '';
     yield* pcsUnlock(x, s);
     allocated += batch;

@@ -32,8 +32,10 @@ export const MAX_EMPTY_SHEAVES = 10;
 const SHEAF_HEADER = 32;
 
 /** struct slab_sheaf. A Holder: its objects[0..size) are linked through
- *  their free pointer when walked, so Conservation sees them. */
+ *  their free pointer when walked, so Conservation sees them. Tracked:
+ *  every change of objects[0..size) bumps links.version. */
 export class SlabSheaf implements Owner, Holder {
+  readonly tracked = true;
   freed = false;
   readonly name: string;
   readonly objects: (Obj | null)[];
@@ -218,7 +220,7 @@ export function* allocEmptySheaf(x: Context, s: KmemCache, gfp: Gfp): Gen<SlabSh
 /** free_empty_sheaf(): kfree(sheaf). Objects still in it are lost at
  *  this step (Conservation, judged here rather than at the next
  *  quiescent point). */
-export function* freeEmptySheaf(x: Context, s: KmemCache, sh: SlabSheaf): Gen<void> {
+export const freeEmptySheaf = kfunc('free_empty_sheaf', function* (x: Context, s: KmemCache, sh: SlabSheaf): Gen<void> {
   touchSheaf(x, sh, 'kfree');
   if (sh.size > 0) {
     const lost = sh.objects.slice(0, sh.size).map((o) => o!.name).join(' ');
@@ -229,8 +231,8 @@ export function* freeEmptySheaf(x: Context, s: KmemCache, sh: SlabSheaf): Gen<vo
   x.k.unregister(sh);
   s.sheaves.delete(sh);
   links.version++;
-  yield x.k.labels ? `free_empty_sheaf(${sh.name})${sh.size ? ` with ${sh.size} object(s) in it` : ''}` : '';
-}
+  yield x.k.labels ? `kfree(${sh.name})` : '';
+});
 
 /** refill_sheaf(): fill to capacity; -ENOMEM when short (what it got
  *  stays in the sheaf). */

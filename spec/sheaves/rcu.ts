@@ -153,6 +153,8 @@ export const __kfreeRcuSheaf = kfunc('__kfree_rcu_sheaf', function* (x: Context,
 /** Objects waiting in the kfree_rcu batches (the fallback): a Holder, so
  *  Conservation counts them in flight. */
 export class KfreeRcuBatches implements Holder, Owner {
+  /** every add and delete bumps links.version */
+  readonly tracked = true;
   readonly name = 'kfree_rcu batches';
   freed = false;
   readonly objs = new Set<Obj>();

@@ -88,7 +88,7 @@ export class KmemCacheNode implements Owner {
 }
 
 /** The page allocator the slabs come from, per modelled machine: pages
- *  counted in objects. Below the min watermark (the last quarter of the
+ *  counted in objects. Below the min watermark (the last half of the
  *  pool, at least a slab) only an allocation that may use the reserves
  *  (gfp_pfmemalloc_allowed()) gets a page, and that page is pfmemalloc. */
 export class PageAllocator {
@@ -102,7 +102,7 @@ export class PageAllocator {
   newestAt = -1;
   constructor(readonly k: Kernel) {}
   get reserve(): number {
-    return Math.floor(this.k.cfg.maxObjects / 4);
+    return Math.floor(this.k.cfg.maxObjects / 2);
   }
 }
 const pagers = shared('sheavesPages', () => new WeakMap<Kernel, PageAllocator>());

@@ -146,6 +146,8 @@ export function* slabUserCpuDead(x: Context, u: SlabUser, cpu: number): Gen<void
 /** Objects in flight that are on no list of the kernel's: a Holder, so
  *  Conservation counts them as in flight rather than lost. */
 export class SetHolder implements Holder {
+  /** every add and delete bumps links.version */
+  readonly tracked = true;
   readonly objs = new Set<Obj>();
   constructor(
     readonly name: string,
