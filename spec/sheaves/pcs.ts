@@ -224,7 +224,7 @@ export const freeEmptySheaf = kfunc('free_empty_sheaf', function* (x: Context, s
   touchSheaf(x, sh, 'kfree');
   if (sh.size > 0) {
     const lost = sh.objects.slice(0, sh.size).map((o) => o!.name).join(' ');
-    throw new Violation('Conservation', `${x.fn} on cpu${x.cpu} (${x.label}) frees ${sh.name} with ${sh.size} object(s) still in it: ${lost} are lost`);
+    throw new Violation('Conservation', `${x.fn} on cpu${x.cpu} (${x.label}) frees ${sh.name} with ${sh.size} object(s) still in it: ${lost} lost`);
   }
   sh.freed = true;
   x.k.slab.structs.delete(sh);
