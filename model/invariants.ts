@@ -36,7 +36,7 @@ export const INVARIANTS = {
   SheafInOnePlace: 'every sheaf is in exactly one place: main, spare or rcu_free of one CPU, one barn list, one RCU callback, or one context\'s hands',
   MainSheafPresent: "a CPU's pcs->main is never NULL while its cpu_sheaves lock is not held",
   NoSpinWhereForbidden: 'no acquire that may spin or sleep, and no allocation that may, in NMI or on an allow_spin = false path (judged at the acquire); no trylock retried without bound against the context it interrupted',
-  KvfreeRcuBarrierComplete: 'when kvfree_rcu_barrier_on_cache() returns, no object of the cache freed with kfree_rcu() before it began is still waiting',
+  KvfreeRcuBarrierComplete: 'when a kvfree_rcu barrier of a cache returns, no object of the cache whose kfree_rcu() returned before the barrier began still waits for its callback',
   DestroyLeavesNothing: 'when kmem_cache_destroy() has shut the cache down, nothing is left cached in sheaves, barns or deferred lists, and no slab is counted or listed on any node',
   SlabCountsMatch: "at quiescence each node's nr_slabs counts its slabs and nr_partial its partial list, and each slab's inuse counts its objects out of the slab",
   PfmemallocOnlyToReserves: 'an allocation that may not use memory reserves (gfp_pfmemalloc_allowed() false) never gets an object of a pfmemalloc slab',

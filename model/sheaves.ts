@@ -38,7 +38,9 @@ export function placesOf(s: KmemCache, sh: SlabSheaf): string[] {
 
 export class SheavesModel implements Audited, SheavesJudge {
   /** objects kvfree_call_rcu() took and whose callback has not run, with
-   *  the sequence number of that call */
+   *  the sequence number of that call's return (Infinity while the call is
+   *  still in progress: a barrier racing with a kfree_rcu() promises
+   *  nothing for it, only for the calls that returned before it began) */
   private readonly pending = new Map<Obj, number>();
   private seq = 0;
   /** barriers in progress: the last kfree_rcu() before each began */
@@ -58,7 +60,12 @@ export class SheavesModel implements Audited, SheavesJudge {
   }
 
   kfreeRcu(_x: Context, _s: KmemCache, obj: Obj): void {
-    this.pending.set(obj, ++this.seq);
+    this.pending.set(obj, Infinity);
+  }
+
+  kfreeRcuReturned(_x: Context, _s: KmemCache, obj: Obj): void {
+    // its callback may have run already: then there is nothing to wait for
+    if (this.pending.has(obj)) this.pending.set(obj, ++this.seq);
   }
 
   rcuDone(objs: readonly Obj[]): void {

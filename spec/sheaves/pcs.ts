@@ -303,8 +303,10 @@ export const sheafFlushUnused = kfunc('sheaf_flush_unused', function* (x: Contex
 export interface SheavesJudge {
   /** an allocation with gfp returns obj (PfmemallocOnlyToReserves) */
   allocated(x: Context, s: KmemCache, obj: Obj, gfp: Gfp): void;
-  /** kvfree_call_rcu() took obj */
+  /** kvfree_call_rcu() took obj / returned: a barrier that begins after
+   *  the return must wait for obj's callback */
   kfreeRcu(x: Context, s: KmemCache, obj: Obj): void;
+  kfreeRcuReturned(x: Context, s: KmemCache, obj: Obj): void;
   /** the RCU callback that waited for objs ran */
   rcuDone(objs: readonly Obj[]): void;
   /** kvfree_rcu_barrier_on_cache() begins / returns */

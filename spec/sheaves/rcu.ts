@@ -189,13 +189,17 @@ export const kvfreeCallRcu = kfunc('kvfree_call_rcu', function* (x: Context, obj
   x.k.touch(x, s, 'cpu_sheaves');
   s.judge?.kfreeRcu(x, s, obj);
   if (!x.k.cfg.preemptRt && s.cpu_sheaves && slab.node === numaMemId(x.k, x.cpu)) {
-    if (yield* __kfreeRcuSheaf(x, s, obj)) return;
+    if (yield* __kfreeRcuSheaf(x, s, obj)) {
+      s.judge?.kfreeRcuReturned(x, s, obj);
+      return;
+    }
   }
   const b = kfreeRcuBatches(x.k);
   b.objs.add(obj);
   links.version++;
   const head = new RcuHead({ name: obj.name, freed: false }, 'rcu');
   yield* callRcu(x, head, (y) => kvfreeRcuCb(y, obj), 'kvfree_rcu_cb');
+  s.judge?.kfreeRcuReturned(x, s, obj);
 });
 
 /** kvfree_rcu_cb(): the batch's object goes to slab_free() */
