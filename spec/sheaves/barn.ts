@@ -50,10 +50,15 @@ function at(x: Context, b: NodeBarn, what: string): void {
   x.touched = `${b.name}.${what}`;
 }
 
+/** Each context's last racy read of a barn count (coverage predicates
+ *  read it: spec/sheaves/situations.ts) */
+export const lastRacyRead = new WeakMap<Context, { barn: NodeBarn; what: 'nr_full' | 'nr_empty'; v: number }>();
+
 /** data_race(barn->nr_*): a racy read, one step */
-function* racy(x: Context, b: NodeBarn, what: 'nr_full' | 'nr_empty'): Gen<number> {
+export function* racy(x: Context, b: NodeBarn, what: 'nr_full' | 'nr_empty'): Gen<number> {
   at(x, b, what);
   const v = b[what];
+  lastRacyRead.set(x, { barn: b, what, v });
   yield x.k.labels ? `data_race(${b.name}->${what}) (${v})` : '';
   return v;
 }

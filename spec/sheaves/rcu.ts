@@ -18,7 +18,7 @@ import { callRcu, rcuBarrier, RcuHead } from '../kernel/rcupdate.ts';
 import { shared, type Gen, type Owner } from '../kernel/types.ts';
 import { flushWork, queueWorkOn } from '../kernel/workqueue_on.ts';
 import { WARN_ON_ONCE } from '../kernel/bug.ts';
-import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf, getBarn } from './barn.ts';
+import { barnGetEmptySheaf, barnPutEmptySheaf, barnPutFullSheaf, getBarn, racy } from './barn.ts';
 import { slubFlush } from './flush.ts';
 import { GFP_NOWAIT } from './gfp.ts';
 import { allocEmptySheaf, cacheHasSheaves, freeEmptySheaf, pcsLock, pcsTrylock, pcsUnlock, sheafFlushUnused, touchSheaf, type KmemCache, type SlabSheaf, type SlubPercpuSheaves } from './pcs.ts';
@@ -59,10 +59,7 @@ export const rcuFreeSheaf = kfunc('rcu_free_sheaf', function* (x: Context, sh: S
     else {
       barn = n.barn!;
       if (sh.size !== 0) {
-        x.touched = `${barn.name}.nr_full`;
-        const full = barn.nr_full;
-        yield x.k.labels ? `data_race(${barn.name}->nr_full) (${full})` : '';
-        if (full < s.max_full_sheaves) {
+        if ((yield* racy(x, barn, 'nr_full')) < s.max_full_sheaves) {
           yield* barnPutFullSheaf(x, barn, sh);
           return;
         }
@@ -73,10 +70,7 @@ export const rcuFreeSheaf = kfunc('rcu_free_sheaf', function* (x: Context, sh: S
   if (flush) yield* sheafFlushUnused(x, s, sh);
   // empty:
   if (barn) {
-    x.touched = `${barn.name}.nr_empty`;
-    const empty = barn.nr_empty;
-    yield x.k.labels ? `data_race(${barn.name}->nr_empty) (${empty})` : '';
-    if (empty < s.max_empty_sheaves) {
+    if ((yield* racy(x, barn, 'nr_empty')) < s.max_empty_sheaves) {
       yield* barnPutEmptySheaf(x, barn, sh);
       return;
     }

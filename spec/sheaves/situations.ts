@@ -6,6 +6,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { lastTrylock } from '../kernel/local_lock.ts';
 import { numaMemId } from '../kernel/numa.ts';
 import type { Situation } from '../policies/policy.ts';
+import { lastRacyRead } from './barn.ts';
 import { pageAllocator, virtToSlab } from './slab.ts';
 
 const within = (x: Context, fn: string): boolean => x.fns.includes(fn);
@@ -21,6 +22,13 @@ function remoteToSlab(x: Context, k: Kernel): boolean {
   return x.act === 'to slab' && x.obj !== null && virtToSlab(x.obj).node !== numaMemId(k, x.cpu);
 }
 
+/** x's racy read of this step found the barn count at the cache's limit */
+function atLimit(x: Context, what: 'nr_full' | 'nr_empty'): boolean {
+  const r = lastRacyRead.get(x);
+  if (!r || r.what !== what || !x.touched.endsWith(`.${what}`)) return false;
+  return r.v >= (what === 'nr_full' ? r.barn.cache.max_full_sheaves : r.barn.cache.max_empty_sheaves);
+}
+
 const S = {
   trylockNmi: { name: 'trylock-fails:nmi', text: 'an NMI found the cpu_sheaves lock taken by the context it interrupted', fns: ['local_trylock'], level: 'nmi', when: (x: Context) => trylockFailed(x) },
   trylockHardirq: { name: 'trylock-fails:hardirq', text: 'a hardirq found the cpu_sheaves lock taken by the context it interrupted', fns: ['local_trylock'], when: (x: Context) => x.level === 'hardirq' && trylockFailed(x) },
@@ -29,8 +37,8 @@ const S = {
   remoteFree: { name: 'remote-free', text: 'slab_free() sent a remote object to its slab', fns: ['__slab_free'], act: 'to slab', when: (x: Context, k: Kernel) => within(x, 'slab_free') && remoteToSlab(x, k) },
   pfmemallocSlab: { name: 'pfmemalloc-slab', text: 'new_slab() gave a page from the memory reserves', fns: ['new_slab'], when: (_x: Context, k: Kernel) => pageAllocator(k).newestAt === k.steps && pageAllocator(k).newest!.pfmemalloc },
   pfmemallocFree: { name: 'pfmemalloc-object-to-slab', text: 'an object of a pfmemalloc slab was freed past the sheaves', fns: ['__slab_free'], act: 'to slab', when: (x: Context) => x.obj !== null && virtToSlab(x.obj).pfmemalloc },
-  barnFullLimit: { name: 'barn-at-full-limit', text: 'barn_replace_full_sheaf() found the barn at its full-sheaves limit (-E2BIG)', fns: ['__slab_free'], act: 'to slab', when: (x: Context) => within(x, '__pcs_replace_full_main') && within(x, 'sheaf_flush_unused') },
-  barnEmptyLimit: { name: 'barn-at-empty-limit', text: 'rcu_free_sheaf() found the barn at its empty-sheaves limit and freed the sheaf', fns: ['free_empty_sheaf'], when: (x: Context) => within(x, 'rcu_free_sheaf') },
+  barnFullLimit: { name: 'barn-at-full-limit', text: 'a free found the barn at its full-sheaves limit (barn_replace_full_sheaf() -E2BIG, or rcu_free_sheaf() flushing)', fns: ['barn_replace_full_sheaf', 'rcu_free_sheaf'], when: (x: Context) => atLimit(x, 'nr_full') },
+  barnEmptyLimit: { name: 'barn-at-empty-limit', text: 'rcu_free_sheaf() found the barn at its empty-sheaves limit and freed the sheaf', fns: ['rcu_free_sheaf'], when: (x: Context) => atLimit(x, 'nr_empty') },
   refillRelock: { name: 'refill-unlock-relock', text: '__pcs_replace_empty_main() refilled unlocked and took the lock again', fns: ['local_lock'], when: (x: Context) => within(x, '__pcs_replace_empty_main') },
   refillReconcile: { name: 'refill-found-main-refilled', text: '__pcs_replace_empty_main() relocked to find main and spare refilled meanwhile and put its sheaf in the barn', fns: ['barn_put_full_sheaf'], when: (x: Context) => within(x, '__pcs_replace_empty_main') },
   installReconcile: { name: 'install-empty-reconciled', text: '__pcs_install_empty_sheaf() found the sheaves changed while it allocated', fns: ['barn_put_empty_sheaf', 'barn_put_full_sheaf'], when: (x: Context) => within(x, '__pcs_install_empty_sheaf') },
@@ -77,6 +85,7 @@ export const KMALLOC_NOLOCK_SITUATIONS: readonly Situation[] = [
   S.trylockHardirq,
   S.trylockRt,
   S.remoteFree,
+  S.barnFullLimit,
   S.deferred,
   S.deferredNmi,
   S.drained,

@@ -102,7 +102,7 @@ export class PageAllocator {
   newestAt = -1;
   constructor(readonly k: Kernel) {}
   get reserve(): number {
-    return Math.floor(this.k.cfg.maxObjects / 2);
+    return Math.floor(this.k.cfg.maxObjects / 4);
   }
 }
 const pagers = shared('sheavesPages', () => new WeakMap<Kernel, PageAllocator>());

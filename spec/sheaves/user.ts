@@ -8,9 +8,10 @@
 // (__GFP_MEMALLOC); frees take turns through kmem_cache_free(),
 // kmem_cache_free_bulk() of the object and the whole stash (objects of
 // every CPU, so of both nodes: remote objects in one bulk free),
-// kfree_rcu(), and kfree_rcu() followed by kvfree_rcu_barrier() (a user
+// kfree_rcu() twice, kfree_rcu() followed by kvfree_rcu_barrier() (a user
 // waiting for its kfree_rcu()s, which flushes every CPU's rcu sheaf while
-// other users run; only by a task alone on its CPU, see below). The stash is an llist (llist_add / llist_del_all:
+// other users run; only by a task alone on its CPU, see below), and
+// kmem_cache_free() again. The stash is an llist (llist_add / llist_del_all:
 // atomic, any context). A per-CPU irq_work, raised on the next CPU by the
 // bulk allocations (irq_work_queue_on(): it lands in the middle of what
 // that CPU does, a sheaves lock held or not), is the hardirq user (the RT kthread on PREEMPT_RT): it frees
@@ -100,16 +101,17 @@ export function* slabUserAlloc(x: Context, u: SlabUser): Gen<Obj | null> {
 /** A syscall frees an object it owned. */
 export function* slabUserFree(x: Context, u: SlabUser, obj: Obj): Gen<void> {
   const f = u.frees++;
-  switch (f % 5) {
+  switch (f % 6) {
     case 1: {
       const rest = [...eachSafe(x, yield* llistDelAll(x, u.stash))];
       yield* kmemCacheFreeBulk(x, u.s, [obj, ...rest]);
       return;
     }
     case 2:
+    case 3:
       yield* kvfreeCallRcu(x, obj);
       return;
-    case 3:
+    case 4:
       yield* kvfreeCallRcu(x, obj);
       // only a task alone on its CPU waits: kworkers are threads of their
       // own in the kernel, but the model bounds the tasks one CPU stacks,
