@@ -40,6 +40,7 @@ export const INVARIANTS = {
   DestroyLeavesNothing: 'when kmem_cache_destroy() has shut the cache down, nothing is left cached in sheaves, barns or deferred lists, and no slab is counted or listed on any node',
   SlabCountsMatch: "at quiescence each node's nr_slabs counts its slabs and nr_partial its partial list, and each slab's inuse counts its objects out of the slab",
   PfmemallocOnlyToReserves: 'an allocation that may not use memory reserves (gfp_pfmemalloc_allowed() false) never gets an object of a pfmemalloc slab',
+  PfmemallocNotCached: 'at quiescence no object of a pfmemalloc slab sits in a main or spare sheaf or a barn, where any allocation could take it (kfree_rcu sheaves may hold one: rcu_free_sheaf() flushes them)',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;
@@ -52,7 +53,7 @@ export const PCPU_INVARIANTS = INVARIANT_NAMES.filter((n) => n.startsWith('Pcpu'
 
 /** The sheaves invariants: checked for the policies that promise them
  *  (spec/sheaves/), not reported as vacuously held for the others. */
-export const SHEAVES_INVARIANTS: InvariantName[] = ['SheafInOnePlace', 'MainSheafPresent', 'NoSpinWhereForbidden', 'KvfreeRcuBarrierComplete', 'DestroyLeavesNothing', 'SlabCountsMatch', 'PfmemallocOnlyToReserves'];
+export const SHEAVES_INVARIANTS: InvariantName[] = ['SheafInOnePlace', 'MainSheafPresent', 'NoSpinWhereForbidden', 'KvfreeRcuBarrierComplete', 'DestroyLeavesNothing', 'SlabCountsMatch', 'PfmemallocOnlyToReserves', 'PfmemallocNotCached'];
 
 /** Checked for every policy; NoReuseBeforeGracePeriod, the chunk-map and
  *  the sheaves invariants only where promised. */

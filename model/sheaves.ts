@@ -149,6 +149,21 @@ export class SheavesModel implements Audited, SheavesJudge {
           if (slab.freed || !slab.partial) fail('SlabCountsMatch', `${slab.name} is on ${n.name}->partial but ${slab.freed ? 'freed' : 'not marked SL_partial'}`);
         }
       }
+      const cached = (sh: SlabSheaf | null, where: string): void => {
+        if (!sh) return;
+        for (let i = 0; i < sh.size; i++) {
+          const o = sh.objects[i]!;
+          if (virtToSlab(o).pfmemalloc) fail('PfmemallocNotCached', `${o.name} of pfmemalloc ${virtToSlab(o).name} sits in ${where} (${sh.name})`);
+        }
+      };
+      for (const pcs of s.cpu_sheaves) {
+        cached(pcs.main, `${pcs.name}->main`);
+        cached(pcs.spare, `${pcs.name}->spare`);
+      }
+      for (const n of s.node) {
+        const b = n?.barn;
+        if (b) for (const sh of b.sheaves_full) cached(sh, `${b.name}->sheaves_full`);
+      }
       for (const slab of s.slabs) {
         const out = slab.objects - slab.freelist.length;
         if (slab.inuse !== out) fail('SlabCountsMatch', `${slab.name}->inuse is ${slab.inuse} with ${out} object(s) out of it`);

@@ -7,5 +7,5 @@ export const sheavesPfmemallocCached = sheavesVariant(
   'bug/sheaves-pfmemalloc-cached',
   'slab_free() caches objects of pfmemalloc slabs in the sheaves (fixed by 1ce20c28eafd)',
   { slab_free_to_pcs_ok: (x, s, slab, node) => slab.node === node },
-  { bug: { invariants: ['PfmemallocOnlyToReserves'], why: 'a reclaim-path allocation gets a page from the reserves; its object, freed, goes into a sheaf, and a GFP_KERNEL allocation takes it' } },
+  { bug: { invariants: ['PfmemallocNotCached', 'PfmemallocOnlyToReserves'], why: 'a reclaim-path allocation gets a page from the reserves; its object, freed, goes into a sheaf, where a GFP_KERNEL allocation may take it' } },
 );
