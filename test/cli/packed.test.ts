@@ -46,6 +46,47 @@ describe('the packed package, installed in a project of its own', () => {
     expect(readFileSync(join(pkg, 'LICENSE'), 'utf8')).toMatch(/GNU GENERAL PUBLIC LICENSE\s+Version 2, June 1991/);
   });
 
+  it('runs the built-in policies as from the checkout, on the first and every later run (the bundle is built by the first)', () => {
+    const builtin = join(tmp(), 'builtin');
+    mkdirSync(builtin);
+    writeFileSync(join(builtin, 'package.json'), readFileSync(join(proj, 'package.json')));
+    symlinkSync(join(proj, 'node_modules'), join(builtin, 'node_modules'));
+    const noStack = (r: { err: string }): void => expect(r.err).not.toMatch(/ENOENT|\n\s+at |Node\.js v/);
+    // the default check, at a small budget: twice (the first builds the bundle, the second starts from it)
+    for (const run of [1, 2]) {
+      const r = sh('npx allocspec check --runs 10 --quiet', builtin);
+      noStack(r);
+      expect(r.code, `run ${run}: ${r.err}`).toBe(0);
+      expect(r.out).toMatch(/^bpf-ma\s/m);
+    }
+    const cache = join(proj, 'node_modules', 'allocspec', 'node_modules', '.cache', 'allocspec');
+    expect(readdirSync(cache).some((f) => /^bundle-.*\.mjs$/.test(f))).toBe(true);
+    for (const run of [1, 2]) {
+      const r = sh('npx allocspec check --policy bpf-ma --config fixed --runs 50 --quiet', builtin);
+      noStack(r);
+      expect(r.code, `run ${run}: ${r.err}`).toBe(0);
+    }
+    // a zoo variant: exit 1, its fixture in the user's project, replay reproduces; the second run too
+    for (const run of [1, 2]) {
+      const r = sh('npx allocspec check --policy bug/unit-free-ignores-active --config fixed --runs 250 --quiet', builtin);
+      noStack(r);
+      expect(r.code, `run ${run}: ${r.err}`).toBe(1);
+      const saved = r.out.match(/^ {2}saved: (counterexamples\/bug\/unit-free-ignores-active\/\S+\.json)$/m)![1]!;
+      expect(existsSync(join(builtin, saved))).toBe(true);
+      const replay = sh(r.out.match(/^ {2}replay: (.+)$/m)![1]!, builtin);
+      noStack(replay);
+      expect(replay.code).toBe(1);
+      expect(replay.out).toMatch(/violation reproduces: Conservation/);
+    }
+    const report = sh('npx allocspec check --report percpu', builtin);
+    noStack(report);
+    expect(report.code).toBe(0);
+    expect(report.out).toMatch(/^4 CPUs, all 11 buckets/m);
+    const version = sh('npx allocspec --version', builtin);
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/^allocspec \d+\.\d+\.\d+\n$/);
+  }, 240_000);
+
   it("breaks the tutorial's policy: check exits 1 with the fixture in the project, replay --expect exits 0, --junit is JUnit XML", () => {
     const src = readFileSync(join(REPO, 'docs', 'examples', 'my-policy.ts'), 'utf8');
     const broken = src.replace('localIncReturn(x, c.active)) === 1)', 'localIncReturn(x, c.active)) >= 1)');
