@@ -15,7 +15,9 @@ import { explore, runCommands } from './explore.ts';
 import { knownObservations } from './shrink.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
 import { inside, shownPath, userCwd, userPath } from './paths.ts';
-import { resolvePolicy } from './policies.ts';
+import { looksLikePath, resolvePolicy } from './policies.ts';
+import { findPolicy, POLICIES } from '../spec/policies/index.ts';
+import { didYouMean } from './errors.ts';
 import { asPolicyError } from './watch.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
@@ -135,8 +137,17 @@ export async function loadFixture(file: string): Promise<LoadedFixture> {
       throw new UsageError(`${name}: field 'policyFile': '${fixture.policyFile}' is outside the project (${project ?? userCwd()}); not loading it`);
     }
   }
+  if (policyFile === undefined) {
+    // a fixture is data: its 'policy' names a built-in, never a file to
+    // import (a file is loaded only through 'policyFile', inside the project)
+    const builtin = findPolicy(fixture.policy);
+    if (!builtin) {
+      const what = looksLikePath(fixture.policy) ? 'looks like a path; a fixture loads a policy file only through \'policyFile\'' : `is not a built-in policy${didYouMean(fixture.policy, POLICIES.map((p) => p.name))}`;
+      throw new UsageError(`${name}: field 'policy': '${fixture.policy}' ${what}; not loading it`);
+    }
+  }
   try {
-    ({ policy } = await resolvePolicy(policyFile ?? fixture.policy));
+    ({ policy } = policyFile === undefined ? { policy: findPolicy(fixture.policy)! } : await resolvePolicy(policyFile));
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) throw new UsageError(`${name}: field '${field}': ${e.message}`);
     throw e;

@@ -169,6 +169,36 @@ describe('faults', () => {
     expect(oneLine(io.stderr())).toMatch(/field 'policyFile': '\.\.\/\.\.\/[^']+\/evil\.ts' is outside the project \(.+\); not loading it$/);
   });
 
+  it.each(['relative', 'absolute'])("a fixture is data: a 'policy' that is a %s path is never imported, one line, exit 2", async (kind) => {
+    const project = tmp();
+    writeFileSync(join(project, 'package.json'), '{}\n');
+    // importing this module would leave a file behind
+    const marker = join(project, 'IMPORTED');
+    const evil = join(project, 'evil.ts');
+    writeFileSync(evil, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nimport { bpfMa } from '${REPO}/spec/policies/bpf-ma.ts';\nexport default { ...bpfMa, name: 'evil' };\n`);
+    const f: Fixture = JSON.parse(readFileSync(ZOO_FIXTURE, 'utf8'));
+    mkdirSync(join(project, 'counterexamples', 'evil'), { recursive: true });
+    const file = join(project, 'counterexamples', 'evil', 'x.json');
+    writeFileSync(file, JSON.stringify({ ...f, policy: kind === 'relative' ? '../../evil.ts' : evil }));
+    for (const args of [['replay', file], ['replay', join(project, 'counterexamples'), '--expect'], ['replay', file, '--hook-timeout', '0']]) {
+      const io = captureIo();
+      expect(await main(args, io)).toBe(2);
+      expect(oneLine(io.stderr())).toMatch(/field 'policy': '[^']*evil\.ts' looks like a path; a fixture loads a policy file only through 'policyFile'; not loading it$/);
+      expect(io.stdout()).toBe('');
+      expect(existsSync(marker)).toBe(false);
+    }
+  });
+
+  it("a fixture's unknown built-in policy is one line with a suggestion, exit 2", async () => {
+    const dir = tmp();
+    const f: Fixture = JSON.parse(readFileSync(ZOO_FIXTURE, 'utf8'));
+    const file = join(dir, 'x.json');
+    writeFileSync(file, JSON.stringify({ ...f, policy: 'bug/unit-free-ignore-active' }));
+    const io = captureIo();
+    expect(await main(['replay', file], io)).toBe(2);
+    expect(oneLine(io.stderr())).toMatch(/field 'policy': 'bug\/unit-free-ignore-active' is not a built-in policy \(did you mean 'bug\/unit-free-ignores-active'\?\); not loading it$/);
+  });
+
   it('a livelock trace folds its repeated steps', async () => {
     const dir = tmp();
     const file = policyFile(dir, 'loop', "function* (x, s, size) { if (x.k.steps > 20) for (;;) { yield 'spin a'; yield 'spin b'; } return yield* bpfMa.alloc(x, s, size); }");
