@@ -6,19 +6,17 @@
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isInvariant } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
-import { explore, runCommands } from './explore.ts';
-import { knownObservations } from './shrink.ts';
+import { explore } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
-import { inside, shownPath, userCwd, userPath } from './paths.ts';
+import { inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
+import { fixtureRun, judgeFixture, updateCommand, type Judgement } from './regress.ts';
 import { looksLikePath, resolvePolicy } from './policies.ts';
 import { findPolicy, POLICIES } from '../spec/policies/index.ts';
 import { didYouMean } from './errors.ts';
-import { asPolicyError } from './watch.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
@@ -169,8 +167,9 @@ export interface ReplayOutcome {
   explanation: Explanation;
   /** the invariant the run broke, if any */
   violated: string | null;
-  /** the run ended as the fixture states */
+  /** the run ended as the gate expects (harness/regress.ts judgeFixture) */
   matches: boolean;
+  judgement: Judgement;
   /** spec/model sources changed since the fixture was saved */
   stale: boolean;
   /** the trace differs from the one the fixture was saved with */
@@ -184,16 +183,17 @@ export interface ReplayOutcome {
 
 function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'> & { expect?: Fixture['expect'] }) {
   const rec = new TraceRecorder();
-  // the policy's known observations are noted, not thrown, except the one the fixture is about
-  const tolerate = knownObservations(policy);
-  if (f.expect?.invariant) tolerate.delete(f.expect.invariant);
-  let violation;
-  try {
-    ({ violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant), tolerate }));
-  } catch (e) {
-    throw asPolicyError(policy, e);
-  }
+  // the run check's regression replay judges too (harness/regress.ts)
+  const violation = fixtureRun(policy, { ...f, config: cfg }, rec);
   return { events: rec.events, trace: renderText(rec.events, cfg.cpus), violation };
+}
+
+/** Was the fixture saved against other allocspec sources? Its specHash
+ *  covers spec/, model/ and the command semantics; a user's policy file is
+ *  not part of it (fixtures saved before it was left out hashed it too:
+ *  those match with it). */
+function isStale(f: Fixture, policyFile: string | undefined): boolean {
+  return f.specHash !== specHash() && !(policyFile && f.specHash === specHash([policyFile]));
 }
 
 export async function replayFixture(file: string): Promise<ReplayOutcome> {
@@ -212,19 +212,21 @@ export async function replayFixture(file: string): Promise<ReplayOutcome> {
   });
   const got = violation?.invariant ?? null;
   const want = f.expect.invariant;
+  const judgement = judgeFixture(policy, f, got);
   let verdictLine: string;
   if (f.expect.verdict === 'holds') {
     verdictLine = got === null ? `${name}: holds, as the fixture expects` : `${name}: violates ${got}, but the fixture expects it to hold`;
   } else if (got === want) verdictLine = `${name}: violation reproduces: ${want}`;
-  else if (got === null) verdictLine = `${name}: no longer reproduces: no invariant is violated (the fixture expects ${want})`;
+  else if (got === null) verdictLine = `${name}: no longer reproduces: no invariant is violated (the fixture expects ${want})${judgement.fixed ? `; the bug is fixed: record it with ${updateCommand(file)}` : ''}`;
   else verdictLine = `${name}: does not reproduce as saved: ${got} is violated instead of ${want}`;
   return {
     name,
     trace,
     explanation,
     violated: got,
-    matches: explanation.verdict.matches,
-    stale: f.specHash !== specHash(policyFile ? [policyFile] : []),
+    matches: judgement.ok,
+    judgement,
+    stale: isStale(f, policyFile),
     traceChanged: sha256(trace) !== f.traceDigest,
     verdictLine,
     fixture: f,
@@ -309,7 +311,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
   const status = (s: string): void => (format === 'text' || v.out !== undefined ? io.out(s) : io.err(s));
   const done: { trace: string; explanation: Explanation }[] = [];
   const lines: string[] = [];
-  const outcomes: ReplayOutcome[] = [];
+  const outcomes: (ReplayOutcome & { file: string })[] = [];
   let violated = false;
 
   if (bySeed) {
@@ -345,19 +347,30 @@ export async function replay(args: string[], io: Io): Promise<number> {
     violated = true;
   } else {
     for (const file of files) {
-      const r = await replayFixture(file);
-      if (r.stale) io.err(`${r.name}: stale fixture: the sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
-      if (r.traceChanged) io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs); the verdict is judged on the invariant\n`);
-      if (v.update && (r.stale || r.traceChanged)) {
-        // after an intended change to the spec: keep the commands and the
-        // verdict, refresh what the fixture records of the sources and trace
-        if (!r.matches) io.err(`${r.name}: not updated: it no longer ends as it states\n`);
+      const r = { ...(await replayFixture(file)), file };
+      const own = r.policyFile !== undefined;
+      if (r.stale) io.err(`${r.name}: stale fixture: the ${own ? 'allocspec ' : ''}sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
+      // a fixed bug changes the trace: that is what the gate's line says
+      if (r.traceChanged && !r.judgement.fixed) {
+        io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs${own ? `; ${shownPath(r.policyFile!)} or allocspec changed` : ''}); the verdict is judged on the invariant\n`);
+      }
+      if (v.update && (r.stale || r.traceChanged || r.judgement.fixed)) {
+        // after an intended change: keep the commands, refresh what the
+        // fixture records of the sources and the trace; a regression whose
+        // bug is fixed is recorded as `holds` (red if the bug comes back)
+        if (!r.matches) io.err(`${r.name}: not updated: it does not end as the gate expects (${r.judgement.text})\n`);
         else {
-          const fresh: Fixture = { ...r.fixture, specHash: specHash(r.policyFile ? [r.policyFile] : []), traceDigest: r.traceDigest };
+          const fixedNow = r.judgement.fixed;
+          const fresh: Fixture = {
+            ...r.fixture,
+            specHash: specHash(),
+            ...(fixedNow ? { expect: { verdict: 'holds' as const, invariant: null, message: null } } : {}),
+            traceDigest: r.traceDigest,
+          };
           const tmp = `${file}.tmp-${process.pid}`; // file is absolute (fixtureFiles)
           writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
           renameSync(tmp, file);
-          io.err(`${r.name}: updated (specHash and traceDigest)\n`);
+          io.err(fixedNow ? `${r.name}: recorded the fix (expect: holds; red again if ${r.fixture.expect.invariant} comes back)\n` : `${r.name}: updated (specHash and traceDigest)\n`);
         }
       }
       done.push(r);
@@ -368,18 +381,19 @@ export async function replay(args: string[], io: Io): Promise<number> {
   }
 
   if (v.expect) {
-    // the CI gate: a verdict line per fixture, the trace of each one that
-    // does not end as it states, one summary line
+    // the CI gate (harness/regress.ts: one semantics with check): one line
+    // per fixture, the replay command of each red one, one summary line
     const bad = outcomes.filter((r) => !r.matches);
+    const fixed = outcomes.filter((r) => r.judgement.fixed && r.fixture.expect.verdict === 'violates');
     for (const r of outcomes) {
-      if (!r.matches) io.out(render('text', [r]));
-      io.out(`${r.matches ? 'ok  ' : 'FAIL'} ${r.verdictLine}\n`);
+      io.out(`${r.matches ? 'ok  ' : 'FAIL'} ${r.name}: ${r.judgement.text}${r.matches ? '' : `; replay: ${replayCommand(r.file)}`}\n`);
     }
     io.out(
       bad.length
-        ? `replay --expect: ${bad.length} of ${outcomes.length} fixture(s) do not end as they state\n`
-        : `replay --expect: all ${outcomes.length} fixture(s) end as they state\n`,
+        ? `replay --expect: ${bad.length} of ${outcomes.length} fixture(s) do not end as the gate expects\n`
+        : `replay --expect: all ${outcomes.length} fixture(s) end as the gate expects\n`,
     );
+    if (fixed.length && !v.update) io.out(`replay --expect: ${fixed.length} fixed counterexample(s); record the fix${fixed.length > 1 ? 'es' : ''} with: ${updateCommand(given[0]!, given.slice(1))}\n`);
     return bad.length ? 1 : 0;
   }
 

@@ -836,8 +836,8 @@ async function checkWith(
   });
   const res = reportCheck({ ...o, json: undefined }, io, runs, t0, saved);
   if (regressions.length) {
-    io.out(`\n${regressions.length} saved counterexample(s) still violate (replayed before exploring):\n`);
-    for (const r of regressions) io.out(`  ${r.policy}: ${r.invariant} [${r.config}] ${r.fixture}\n    replay: ${r.replay}\n`);
+    io.out(`\n${regressions.length} saved counterexample(s) do not end as the gate expects (replayed before exploring; docs/ci.md):\n`);
+    for (const r of regressions) io.out(`  ${r.policy} [${r.config}] ${r.fixture}: ${r.text}\n    replay: ${r.replay}\n`);
     res.exit = 1;
   }
   // CI reports

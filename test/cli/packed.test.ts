@@ -107,9 +107,12 @@ describe('the packed package, installed in a project of its own', () => {
     expect(replay.code).toBe(1);
     expect(replay.out).toMatch(/violation reproduces: (NoKernelWarn|Conservation)/);
 
+    // the gate is red while the bug is there: one line, with the replay command
     const gate = sh('npx allocspec replay counterexamples --expect', proj);
-    expect(gate.code, gate.out + gate.err).toBe(0);
-    expect(gate.out).toMatch(/^replay --expect: all \d+ fixture\(s\) end as they state$/m);
+    expect(gate.code, gate.out + gate.err).toBe(1);
+    expect(gate.out).toContain(`: still violates `);
+    expect(gate.out).toContain(`; replay: ${replayCmd}\n`);
+    expect(gate.out).toMatch(/^replay --expect: 1 of 1 fixture\(s\) do not end as the gate expects$/m);
 
     const junit = parseXml(readFileSync(join(proj, 'junit.xml'), 'utf8'));
     expect(junit.name).toBe('testsuites');
@@ -134,7 +137,8 @@ describe('the packed package, installed in a project of its own', () => {
     const elsewhere = join(tmp(), 'checkout');
     cpSync(proj, elsewhere, { recursive: true, verbatimSymlinks: true });
     const moved = sh('npx allocspec replay counterexamples --expect', elsewhere);
-    expect(moved.code, moved.out + moved.err).toBe(0);
+    expect(moved.code, moved.out + moved.err).toBe(1);
+    expect(moved.out).toMatch(/^FAIL counterexamples\/my-eager-refill\/\S+\.json: still violates/m);
   }, 120_000);
 
   it("docs/ci.md's workflow steps pass, run locally", () => {
@@ -159,11 +163,13 @@ describe('the packed package, installed in a project of its own', () => {
     expect(report.policies.map((p: { policy: string }) => p.policy)).toEqual(['my-eager-refill']);
     expect(report.policies[0].configs).toEqual(['fixed', 'rt']);
     expect(sh(gate, ci).code).toBe(0);
-    // the gate judges fixtures when there are some
+    // the gate judges fixtures when there are some: red with the broken
+    // policy, green with the fixed one (ci/ has the tutorial's good policy)
     cpSync(join(proj, 'counterexamples'), join(ci, 'counterexamples'), { recursive: true });
-    cpSync(join(proj, 'my-policy.ts'), join(ci, 'my-policy.ts'));
     const judged = sh(gate, ci);
     expect(judged.code, judged.out + judged.err).toBe(0);
-    expect(judged.out).toMatch(/all \d+ fixture\(s\) end as they state/);
+    expect(judged.out).toMatch(/^ok {3}\S+: fixed: /m);
+    cpSync(join(proj, 'my-policy.ts'), join(ci, 'my-policy.ts'));
+    expect(sh(gate, ci).code).toBe(1);
   }, 120_000);
 });
