@@ -1,4 +1,6 @@
-// Errors the CLI turns into one line and exit code 2.
+// Errors the CLI turns into one line and exit code 2, and the helpers that
+// make those lines (did-you-mean, flag parsing).
+import { parseArgs } from 'node:util';
 
 /** Bad usage or bad input (flag, fixture, policy name). */
 export class UsageError extends Error {
@@ -51,4 +53,45 @@ export function nearest(word: string, known: readonly string[]): string | undefi
 export function didYouMean(word: string, known: readonly string[], show: (k: string) => string = (k) => `'${k}'`): string {
   const n = nearest(word, known);
   return n === undefined ? '' : ` (did you mean ${show(n)}?)`;
+}
+
+/** node:util parseArgs, with its faults as one plain line: an unknown
+ *  option gets a did-you-mean; a negative number after an option that takes
+ *  a value is that value (`--runs -1`), so the flag's own check names it. */
+export function parseFlags<O extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+  cmd: string,
+  args: string[],
+  options: O,
+): { values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string }; positionals: string[] } {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    const next = args[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d|^-\.\d/.test(next)) {
+      joined.push(`${a}=${next}`);
+      i++;
+    } else joined.push(a);
+    if (a === '--') joined.push(...args.slice(i + 1)), (i = args.length);
+  }
+  try {
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true }) as never;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const flags = Object.keys(options).map((k) => `--${k}`);
+    const help = `allocspec ${cmd} --help`;
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const opt = /Unknown option '([^']+)'/.exec(err.message)?.[1] ?? '?';
+      const bare = opt.split('=')[0]!;
+      const near = nearest(bare, flags);
+      throw new UsageError(`${cmd}: unknown option '${bare}' (${near ? `did you mean ${near}? ` : ''}${help} lists the options)`);
+    }
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const opt = /Option '(-\w, )?(--[\w-]+)/.exec(err.message)?.[2];
+      if (opt && options[opt.slice(2)]?.type === 'boolean') throw new UsageError(`${cmd}: ${opt} takes no value`);
+      if (opt) throw new UsageError(`${cmd}: ${opt} needs a value`);
+    }
+    if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`${cmd}: unexpected argument (${help})`);
+    throw new UsageError(`${cmd}: ${err.message.split('\n')[0]!.replaceAll(/\s+/g, ' ')}`);
+  }
 }

@@ -5,18 +5,17 @@
 // time, locale, environment or absolute path.
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { explore } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
-import { inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
+import { checkPath, inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
 import { fixtureRun, judgeFixture, updateCommand, type Judgement } from './regress.ts';
 import { looksLikePath, resolvePolicy } from './policies.ts';
 import { findPolicy, POLICIES } from '../spec/policies/index.ts';
-import { didYouMean } from './errors.ts';
+import { didYouMean, parseFlags } from './errors.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
@@ -82,6 +81,7 @@ export function fixtureFiles(args: readonly string[]): string[] {
     }
   };
   for (const a of args) {
+    checkPath('replay', a, 'read');
     const abs = userPath(a);
     let dir = false;
     try {
@@ -249,32 +249,23 @@ function render(format: Format, xs: { trace: string; explanation: Explanation }[
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        policy: { type: 'string' },
-        seed: { type: 'string' },
-        path: { type: 'string' },
-        config: { type: 'string' },
-        runs: { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        update: { type: 'boolean' },
-        expect: { type: 'boolean' },
-        'hook-timeout': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`replay: ${(e as Error).message.split('\n')[0]!}`);
-  }
+  return parseFlags('replay', args, {
+    policy: { type: 'string' },
+    seed: { type: 'string' },
+    path: { type: 'string' },
+    config: { type: 'string' },
+    runs: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    update: { type: 'boolean' },
+    expect: { type: 'boolean' },
+    'hook-timeout': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
 }
 
 function nat(flag: string, v: string, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`replay: --${flag}: expected an integer from 0 to ${max}, got '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`replay: --${flag}: expected a whole number from 0 to ${max}, got '${v}'`);
   return Number(v);
 }
 
@@ -293,6 +284,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
   }
   if (!bySeed && !given.length) throw new UsageError('replay: give fixture files or directories (counterexamples/), or --policy P --seed S');
   if (v.expect && bySeed) throw new UsageError('replay: --expect goes with fixture files or directories');
+  if (v.out !== undefined && v.out !== '-') checkPath('replay: --out', v.out, 'file');
   const files = bySeed ? [] : fixtureFiles(given);
   const ht = v['hook-timeout'] ?? '5';
   if (!/^\d+(\.\d+)?$/.test(ht) || Number(ht) > 3600) throw new UsageError(`replay: --hook-timeout: expected seconds from 0 to 3600, got '${ht}'`);
@@ -319,7 +311,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
     const seed = nat('seed', v.seed, 2 ** 31 - 1);
     const runs = v.runs === undefined ? DEFAULT_RUNS : Math.max(1, nat('runs', v.runs, 10_000_000));
     const base = CONFIGS[v.config ?? 'fixed'];
-    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}' (known: ${Object.keys(CONFIGS).join(', ')})`);
+    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}'${didYouMean(v.config!, Object.keys(CONFIGS))} (known: ${Object.keys(CONFIGS).join(', ')})`);
     if (v.path !== undefined && !/^\d+(:\d+)*$/.test(v.path)) throw new UsageError(`replay: --path: expected a fast-check path such as '3:0:1', got '${v.path}'`);
     const { policy } = await resolvePolicy(v.policy);
     const cfg = { ...base };

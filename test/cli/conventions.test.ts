@@ -39,7 +39,7 @@ describe('allocspec CLI conventions', () => {
 
   it.each([
     [['check', 'bpf-ma'], /^allocspec: check: unexpected argument 'bpf-ma'/],
-    [['bench', '--bogus'], /^allocspec: bench: Unknown option '--bogus'/],
+    [['bench', '--bogus'], /^allocspec: bench: unknown option '--bogus' \(allocspec bench --help lists the options\)\n$/],
     [['check', '--hook-timeout', 'soon'], /^allocspec: --hook-timeout: expected seconds/],
     [['replay', 'no/such/file.json'], /^allocspec: no\/such\/file\.json: cannot read \(ENOENT\)/],
   ])('bad usage is one line and exit 2: %j', async (argv, msg) => {
