@@ -8,7 +8,7 @@ import type { CheckOptions, Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
 import { didYouMean, nearest, parseFlags, PolicyError, UsageError } from './errors.ts';
 import { MAX_COMMANDS } from './limits.ts';
-import { checkPath, ROOT, userPath } from './paths.ts';
+import { checkCommand, checkPath, ROOT, userPath } from './paths.ts';
 
 /** Runs per (policy, configuration) when --runs is not given: sized so the
  *  default check takes about a minute on a 2-core machine. */
@@ -239,6 +239,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     ...(v.junit !== undefined ? { junit: String(v.junit) } : {}),
     regress: !v['no-regress'],
     stdout: io.out,
+    interrupt: { rerun: checkCommand(args) },
   });
   return exit;
 }

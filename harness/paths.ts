@@ -38,6 +38,20 @@ export function shownPath(p: string): string {
   return inside(userCwd(), abs) ? relative(userCwd(), abs).split(sep).join('/') || '.' : abs;
 }
 
+/** A word as a POSIX shell reads it back. */
+function shellWord(s: string): string {
+  return /^[\w./@:+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/** The command that runs `allocspec check ARGS` again, as it works where
+ *  it is printed (see replayCommand). */
+export function checkCommand(args: readonly string[]): string {
+  const a = args.map(shellWord).join(' ');
+  if (userCwd() === ROOT) return `npm run check --${a ? ` ${a}` : ''}`;
+  if (resolve(process.cwd()) === ROOT) return `npm --prefix ${ROOT} run check --${a ? ` ${a}` : ''}`;
+  return `npx allocspec check${a ? ` ${a}` : ''}`;
+}
+
 /** The command that replays `target` (a fixture file or directory), as it
  *  works where it is printed: `npm run replay` inside this checkout,
  *  `npm --prefix` when the check ran that way, `npx allocspec` elsewhere. */
