@@ -1,22 +1,22 @@
 // Faults: each is one line on stderr and its documented exit code, and a
 // counterexample found is never lost.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../harness/cli.ts';
 import { fixturePath, policyDir, type Fixture } from '../../harness/fixture.ts';
 import { captureIo } from '../helpers/io.ts';
+import { makeFixture } from '../harness/fixture-helpers.ts';
 import { CONFIGS } from '../../harness/config.ts';
 import { checkJobs } from '../../harness/workers.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
 import { REPO, tmpDirs } from './tmp.ts';
 
 const tmp = tmpDirs();
-const ZOO_FIXTURE = (() => {
-  const d = join(REPO, 'counterexamples', 'bug', 'unit-free-ignores-active');
-  return join(d, readdirSync(d).find((f) => f.endsWith('.json'))!);
-})();
+// a zoo variant's fixture, found now in a temporary directory (the
+// checkout's counterexamples/ may hold more after README examples ran)
+const ZOO_FIXTURE = makeFixture(tmp()).file;
 
 /** One line on stderr, starting with allocspec: */
 function oneLine(err: string): string {
