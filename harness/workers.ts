@@ -882,7 +882,9 @@ async function checkWith(
     res.exit = 1;
   }
   // CI reports
-  const suites: SuiteResult[] = runs.map(({ policy, results }) => {
+  const annotate = process.env.GITHUB_ACTIONS === 'true';
+  const { violationSite } = annotate ? await import('./site.ts') : { violationSite: undefined };
+  const suites: SuiteResult[] = runs.map(({ policy, file, results }) => {
     const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
     const f = policy.findings;
     const cases: SuiteResult['cases'] = checkedInvariants(promise, policy).flatMap((inv) =>
@@ -890,10 +892,12 @@ async function checkWith(
         const cx = r.counterexample?.invariant === inv ? r.counterexample : null;
         const s = cx ? saved.get(`${policy.name}|${r.config}`) : undefined;
         const known = r.known.some((k) => k.invariant === inv);
+        // annotations: the user's policy file and line, when the violation fired in their code
+        const site = cx && file && violationSite ? violationSite(policy, file, o.configs.find((c) => c.name === r.config)!, promise, cx.commands, cx.invariant) : null;
         return {
           invariant: inv,
           config: r.config,
-          ...(cx && s ? { failure: { message: cx.message, trace: s.trace, fixture: shownPath(s.path), replay: replayCommandOf(s.path) } } : {}),
+          ...(cx && s ? { failure: { message: cx.message, trace: s.trace, fixture: shownPath(s.path), replay: replayCommandOf(s.path), ...(site ? { site: { file: shownPath(site.file), line: site.line } } : {}) } } : {}),
           ...(known && f ? { known: `${f.why} (${f.doc}); runs ending there: ${r.knownHits[inv] ?? 0}` } : {}),
         };
       }),
@@ -903,7 +907,7 @@ async function checkWith(
     }
     return { policy: policy.name, cases };
   });
-  if (process.env.GITHUB_ACTIONS === 'true') stdout(githubAnnotations(suites));
+  if (annotate) stdout(githubAnnotations(suites));
   if (p.junit) writeReport('--junit', p.junit, renderJunit(suites), stdout);
   if (o.json && !p.shard) writeReport('--json', o.json, JSON.stringify(res.report, null, 2) + '\n', stdout);
   const found = new Map<string, Found>();
