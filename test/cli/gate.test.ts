@@ -65,7 +65,7 @@ describe('replay --expect', () => {
     const file = zooFixture(dir);
     const io = captureIo();
     expect(await main(['replay', file, '--format', 'json', '--out', join(tmp(), 'no', 'dir', 'x.json'), '--hook-timeout', '0'], io)).toBe(2);
-    expect(io.stderr()).toMatch(/^allocspec: replay: --out \S+: cannot write \(ENOENT\)\n$/);
+    expect(io.stderr()).toMatch(/^allocspec: replay: --out \S+: cannot write \(ENOENT: no directory \S+\)\n$/);
   });
 });
 

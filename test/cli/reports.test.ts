@@ -46,7 +46,7 @@ describe('--junit and GitHub annotations', () => {
   it('a known finding passes, with a note', async () => {
     const dir = tmp();
     const io = captureIo();
-    expect(await main(['check', '--policy', 'reuse-after-rcu-gp', '--config', 'fixed', '--fixtures', dir, '--junit', join(dir, 'j.xml'), '--quiet', '--no-regress'], io)).toBe(0);
+    expect(await main(['check', '--policy', 'reuse-after-rcu-gp', '--config', 'fixed', '--runs', '500', '--fixtures', dir, '--junit', join(dir, 'j.xml'), '--quiet', '--no-regress'], io)).toBe(0);
     const x = parseXml(readFileSync(join(dir, 'j.xml'), 'utf8'));
     expect(x.attrs.failures).toBe('0');
     const noted = x.children[0]!.children.filter((c) => c.children.some((e) => e.name === 'system-out'));
