@@ -8,14 +8,13 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
-import { PolicyError, UsageError } from './errors.ts';
+import { didYouMean, parseFlags, PolicyError, UsageError } from './errors.ts';
 import { explore } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
 import { checkPath, inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
 import { fixtureRun, judgeFixture, updateCommand, type Judgement } from './regress.ts';
 import { looksLikePath, resolvePolicy } from './policies.ts';
 import { findPolicy, POLICIES } from '../spec/policies/index.ts';
-import { didYouMean, parseFlags } from './errors.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
@@ -33,8 +32,10 @@ const REPLAY_HELP = `usage: allocspec replay FILE|DIR... [--expect]
        allocspec replay --policy NAME|FILE --seed N [--path P] [--config NAME] [--runs N]
   FILE|DIR          saved counterexamples (counterexamples/<policy>/<invariant>-<hash>.json);
                     a directory stands for every .json file under it
-  --expect          CI gate: exit 0 when every fixture ends as it states (violates or
-                    holds), 1 otherwise; prints a summary
+  --expect          CI gate (docs/ci.md): exit 0 when every fixture ends as the gate
+                    expects, 1 otherwise, one line each: a counterexample found in a
+                    policy is red while it still violates, green once fixed; a zoo
+                    variant's or a known finding's is green while it reproduces
   --policy --seed   regenerate through fast-check instead (the seed and path check printed)
   --path P          the fast-check path of the failing run (its first entry picks the run;
                     the shrink is replayed from there and arrives at the same commands)
@@ -42,14 +43,15 @@ const REPLAY_HELP = `usage: allocspec replay FILE|DIR... [--expect]
   --runs N          runs to explore (default ${DEFAULT_RUNS})
   --hook-timeout S  seconds a policy hook may run without yielding before it is reported
                     as a policy error (default 5; 0: no watchdog, no worker thread)
-  --update          refresh a stale fixture that still ends as it states: rewrite its
-                    specHash and traceDigest, keep its commands and verdict
+  --update          record fixes (a fixed counterexample then states holds) and refresh
+                    the specHash and traceDigest of fixtures that end as the gate
+                    expects; keeps their commands; never rewrites a red one
   --format F        text (default), json (the explanation as data), mermaid (sequence diagram), html (timeline)
   --out FILE        write the rendering to FILE instead of stdout (- for stdout)
   -h, --help        this text
 paths are relative to the directory you run allocspec in
-exit: 0 the runs are clean (with --expect: every fixture ends as it states)
-      1 a violation shows (with --expect: a fixture does not end as it states)
+exit: 0 the runs are clean (with --expect: every fixture ends as the gate expects)
+      1 a violation shows (with --expect: a fixture is red)
       2 bad usage or bad input (one line on stderr)`;
 
 /** The file as the output names it: relative to the repository when it is
