@@ -21,7 +21,8 @@ export const DEFAULT_HOOK_TIMEOUT = 5;
 const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included)
       1 a violation (its counterexample saved and printed first)
       2 bad usage, bad input, a policy error, or a report that cannot be written
-        (one line on stderr)`;
+        (one line on stderr)
+    130 interrupted (Ctrl-C): the runs done per job, the seed and how to go on`;
 
 const USAGE = `usage: allocspec <check|replay|merge|bench> [options]
   check   explore policies and check invariants (default: every correct built-in policy)
@@ -53,7 +54,7 @@ const CHECK_HELP = `usage: allocspec check [options]
   --quiet                no progress lines
   --progress             live progress (runs done/budget, rate, ETA) on stderr even when it
                          is not a terminal (on a terminal it is on by default)
-  --workers N            worker threads (default: number of cores); each (policy, config)
+  --workers N            worker threads (default and most: number of cores); each (policy, config)
                          job's runs are cut into chunks of 250 that the workers share
   --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
   --strategy uniform|pct fast-check generation (default) or PCT priority schedules
