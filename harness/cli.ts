@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { InvariantName } from '../model/invariants.ts';
 import type { CheckOptions, Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
-import { didYouMean, nearest, parseFlags, PolicyError, UsageError } from './errors.ts';
+import { didYouMean, meanPrefix, nearest, parseFlags, PolicyError, UsageError } from './errors.ts';
 import { MAX_COMMANDS } from './limits.ts';
 import { checkCommand, checkPath, ROOT, userPath } from './paths.ts';
 
@@ -154,7 +154,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
       io.out(renderPercpuChunkReport(percpuChunkReport()));
       return 0;
     }
-    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}'${didYouMean(String(v.report), ['percpu', 'percpu-chunk'])} (known: percpu, percpu-chunk)`);
+    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (${meanPrefix(String(v.report), ['percpu', 'percpu-chunk'])}known: percpu, percpu-chunk)`);
     const { percpuReport, renderPercpuReport } = await import('./percpu-report.ts');
     io.out(renderPercpuReport(percpuReport([4, 8, 128])));
     return 0;
@@ -165,7 +165,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   const names = v.config ? String(v.config).split(',') : DEFAULT_PROFILE;
   const configs: CheckConfig[] = names.map((n) => {
     const c = CONFIGS[n];
-    if (!c) throw new UsageError(`--config: unknown configuration '${n}'${didYouMean(n, Object.keys(CONFIGS))} (known: ${Object.keys(CONFIGS).join(', ')})`);
+    if (!c) throw new UsageError(`--config: unknown configuration '${n}' (${meanPrefix(n, Object.keys(CONFIGS))}known: ${Object.keys(CONFIGS).join(', ')})`);
     return { ...c };
   });
   for (const c of configs) {
@@ -226,7 +226,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     });
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
-  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}'${didYouMean(strategy, ['uniform', 'pct'])} (known: uniform, pct)`);
+  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, ['uniform', 'pct'])}known: uniform, pct)`);
   const { checkJobs, defaultWorkers } = await import('./workers.ts');
   const { parseShard } = await import('./shard.ts');
   const pctDepth = int('pct-depth', v['pct-depth'] as string, 1, 100);
@@ -292,7 +292,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         (cmd === undefined ? io.err : io.out)(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${cmd}'${didYouMean(cmd, ['check', 'replay', 'merge', 'bench'])} (commands: check, replay, merge, bench; allocspec --help)`);
+        throw new UsageError(`unknown command '${cmd}' (${meanPrefix(cmd, ['check', 'replay', 'merge', 'bench'])}commands: check, replay, merge, bench; allocspec --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {

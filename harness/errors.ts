@@ -49,6 +49,13 @@ export function nearest(word: string, known: readonly string[]): string | undefi
   return sub.length === 1 ? sub[0] : undefined;
 }
 
+/** "did you mean 'x'? " for a near known word, else "": the start of a
+ *  parenthesis that goes on with the known words. */
+export function meanPrefix(word: string, known: readonly string[]): string {
+  const n = nearest(word, known);
+  return n === undefined ? '' : `did you mean '${n}'? `;
+}
+
 /** " (did you mean 'x'?)" for a near known word, else "". */
 export function didYouMean(word: string, known: readonly string[], show: (k: string) => string = (k) => `'${k}'`): string {
   const n = nearest(word, known);

@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
-import { didYouMean, parseFlags, PolicyError, UsageError } from './errors.ts';
+import { didYouMean, meanPrefix, parseFlags, PolicyError, UsageError } from './errors.ts';
 import { explore } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
 import { checkPath, inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
@@ -313,7 +313,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
     const seed = nat('seed', v.seed, 2 ** 31 - 1);
     const runs = v.runs === undefined ? DEFAULT_RUNS : Math.max(1, nat('runs', v.runs, 10_000_000));
     const base = CONFIGS[v.config ?? 'fixed'];
-    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}'${didYouMean(v.config!, Object.keys(CONFIGS))} (known: ${Object.keys(CONFIGS).join(', ')})`);
+    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}' (${meanPrefix(v.config!, Object.keys(CONFIGS))}known: ${Object.keys(CONFIGS).join(', ')})`);
     if (v.path !== undefined && !/^\d+(:\d+)*$/.test(v.path)) throw new UsageError(`replay: --path: expected a fast-check path such as '3:0:1', got '${v.path}'`);
     const { policy } = await resolvePolicy(v.policy);
     const cfg = { ...base };
