@@ -26,8 +26,10 @@
 // through an llist and an irq_work, as call_rcu() is not NMI-safe), and the
 // callback frees it with kfree_nolock() or, every other time, kfree(). Each
 // program also allocates a scratch buffer with kmalloc_nolock() and frees
-// it at once with kfree_nolock() in its own context, NMI included; a
-// per-CPU irq_work (hardirq) does the same, raised by the programs.
+// it at once with kfree_nolock() in its own context, NMI included (at task
+// level every other time with kfree(): a task-level free of a
+// kmalloc_nolock() object); a per-CPU irq_work (hardirq) does the same,
+// raised by the programs.
 import type { Context } from '../kernel/context.ts';
 import { initIrqWork, irqWorkQueue, irqWorkSync, IrqWork } from '../kernel/irq_work.ts';
 import { irqWorkQueueOn } from '../kernel/irq_work_on.ts';
@@ -195,10 +197,13 @@ export class BpfUser implements Owner {
   }
 }
 
-/** A scratch buffer: kmalloc_nolock() and kfree_nolock() in x's context */
+/** A scratch buffer: kmalloc_nolock(), then kfree_nolock() in x's
+ *  context, or at task level every other time kfree() */
 function* scratch(x: Context, u: BpfUser, size: number): Gen<void> {
   const o = yield* kmallocNolock(x, u.caches, size);
-  if (o) yield* kfreeNolock(x, o);
+  if (!o) return;
+  if (x.level === 'task' && u.scratch % 4 === 0) yield* kfree(x, o);
+  else yield* kfreeNolock(x, o);
 }
 
 /** A program (task or NMI) allocates an element, and a scratch buffer
