@@ -2,14 +2,12 @@
 // spare, rcu_free), the parts of struct kmem_cache the sheaves read, and
 // the sheaf helpers: __alloc_empty_sheaf(), free_empty_sheaf(),
 // refill_sheaf(), alloc_full_sheaf(), sheaf_flush_main(),
-// sheaf_flush_unused(), calculate_sheaf_capacity() and the order
-// arithmetic that gives objects per slab.
+// sheaf_flush_unused() (the size arithmetic: sizes.ts).
 //
 // Under cpu_sheaves->lock nothing else on the CPU touches the sheaves (an
 // interrupt's local_trylock() fails; on RT a preempting task's does), so
 // the statements one lock hold makes are one step; every lock and unlock,
 // every barn and slab operation is its own.
-import type { InvariantName } from '../../model/invariants.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Holder, Kernel } from '../kernel/kernel.ts';
 import { LocalTrylock, localLock, localTrylock, localUnlock } from '../kernel/local_lock.ts';
@@ -17,19 +15,16 @@ import { mightSleep } from '../kernel/might_sleep.ts';
 import { maySpin } from '../kernel/nospin.ts';
 import { links, type Obj } from '../kernel/obj.ts';
 import { RcuHead } from '../kernel/rcupdate.ts';
-import { kmallocSizeRoundup } from '../kernel/slab.ts';
 import { Violation, type Gen, type Owner } from '../kernel/types.ts';
 import { __GFP_NOMEMALLOC, gfpflagsAllowBlocking, type Gfp } from './gfp.ts';
 import { sheavesOps, type SheavesOps } from './ops.ts';
 import { __kmemCacheFreeBulk, pageAllocator, type KmemCacheNode, type Slab } from './slab.ts';
+import { calculateOrder, calculateSheafCapacity, orderObjects } from './sizes.ts';
 
-export const PAGE_SIZE = 4096;
 /** PCS_BATCH_MAX: on-stack batch of sheaf_flush_main(), free_to_pcs_bulk() */
 export const PCS_BATCH_MAX = 32;
 export const MAX_FULL_SHEAVES = 10;
 export const MAX_EMPTY_SHEAVES = 10;
-/** struct slab_sheaf before objects[]: rcu_head (16), cache, size, node */
-const SHEAF_HEADER = 32;
 
 /** struct slab_sheaf. A Holder: its objects[0..size) are linked through
  *  their free pointer when walked, so Conservation sees them. Tracked:
@@ -121,41 +116,6 @@ export class KmemCache implements Owner {
     this.sheaf_capacity = calculateSheafCapacity(this.size);
     this.min_partial = Math.min(10, Math.max(5, Math.floor(Math.log2(this.size) / 2)));
   }
-}
-
-function getOrder(size: number): number {
-  let order = 0;
-  while (PAGE_SIZE << order < size) order++;
-  return order;
-}
-function orderObjects(order: number, size: number): number {
-  return Math.floor((PAGE_SIZE << order) / size);
-}
-
-/** calculate_order() with slub_min_order 0, slub_max_order 3 and
- *  min_objects 4 * (fls(nr_cpus) + 1) */
-export function calculateOrder(size: number, cpus: number): number {
-  const maxOrder = 3;
-  let minObjects = 4 * (Math.floor(Math.log2(Math.max(cpus, 2))) + 1 + 1);
-  const maxObjects = Math.max(orderObjects(maxOrder, size), 1);
-  minObjects = Math.min(minObjects, maxObjects);
-  const minOrder = getOrder(minObjects * size);
-  for (let fraction = 16; fraction > 1; fraction /= 2) {
-    let order = minOrder;
-    for (; order <= maxOrder; order++) {
-      const slabSize = PAGE_SIZE << order;
-      if (slabSize % size <= slabSize / fraction) break;
-    }
-    if (order <= maxOrder) return order;
-  }
-  return getOrder(size);
-}
-
-/** calculate_sheaf_capacity(): the capacity, rounded up so the sheaf is
- *  exactly a kmalloc size bucket. */
-export function calculateSheafCapacity(size: number): number {
-  const capacity = size >= PAGE_SIZE ? 4 : size >= 1024 ? 12 : size >= 256 ? 26 : 60;
-  return (kmallocSizeRoundup(SHEAF_HEADER + 8 * capacity) - SHEAF_HEADER) / 8;
 }
 
 /** cache_has_sheaves(): the cache's sheaves are not the bootstrap sheaf */
@@ -316,4 +276,3 @@ export interface SheavesJudge {
   shutDown(x: Context, s: KmemCache): void;
 }
 
-export type Fail = (invariant: InvariantName, detail: string) => void;
