@@ -10,7 +10,8 @@
 // each run's verdict, the commands as they ran, the steps taken and the
 // distinct state fingerprints: changes only when behaviour does), `trace`
 // (a hash of each run's rendered trace and violation text: also changes when
-// a label or a message does), `situations` (the coverage counts).
+// a label or a message does), `situations` (the coverage counts, from the
+// untraced run, as exploration counts them).
 // With --compare, every line that differs from FILE is printed and the exit
 // code is 1 when a verdict or behaviour hash differs.
 import fc from 'fast-check';
@@ -62,9 +63,12 @@ export function digest(policy: Policy<unknown>, cfg: CheckConfig, runs: number):
   const trace = h();
   const situations = new Map<string, number>();
   for (const cmds of digestLists(policy, cfg, runs)) {
-    const rec = new TraceRecorder();
+    // coverage and states as exploration counts them (no tracer), then the
+    // same run traced
     const states = new Set<number>();
-    const r = runCommands(policy, cfg, cmds, { recorder: rec, situations, states });
+    const r = runCommands(policy, cfg, cmds, { situations, states });
+    const rec = new TraceRecorder();
+    runCommands(policy, cfg, cmds, { recorder: rec });
     const v = r.violation ? r.violation.invariant : 'clean';
     verdicts.set(v, (verdicts.get(v) ?? 0) + 1);
     behaviour.update(`${v}|${r.executed}|${JSON.stringify(r.effective)}|${r.sim ? r.sim.k.steps : 0}|${states.size}\n`);
