@@ -1,6 +1,7 @@
 import type { Gen, Level, ObjAct } from './types.ts';
 import type { Obj } from './obj.ts';
 import type { Kernel } from './kernel.ts';
+import type { Footprint, Loc } from './events.ts';
 
 import { shared } from './types.ts';
 
@@ -11,12 +12,29 @@ export function resetContextIds(): void {
 
 /** One execution context on one CPU: a BPF program, an irq_work handler,
  *  a kworker, an RCU callback in softirq, a syscall, an NMI program. */
-export class Context {
+export class Context implements Footprint {
   readonly id = ids.next++;
   /** kernel function names, outermost first (maintained by kfunc) */
   readonly fns: string[] = [];
-  /** what the last step touched (a list head, a counter), for traces */
-  touched = '';
+  // ---- this step's footprint (spec/kernel/events.ts), reset as each
+  // step begins (sched.ts step()) ----
+  /** the owners this step read and wrote, as its primitives record them */
+  readonly rd: Loc[] = [];
+  readonly wr: Loc[] = [];
+  /** the primitive taking this step ('' = the spec's own code) */
+  op = '';
+  /** the owner the primitive acted on */
+  target: Loc | null = null;
+  /** what the step's own code named as touched (text, no primitive) */
+  touchedText = '';
+  /** what the last step touched (a list head, a counter), for traces: the
+   *  primitive's target, or what the spec's own code named */
+  get touched(): string {
+    return this.touchedText !== '' ? this.touchedText : this.target !== null ? this.target.name : '';
+  }
+  set touched(v: string) {
+    this.touchedText = v;
+  }
   /** the object the last step acted on, and what it did to it (data for
    *  traces; set by the primitives, cleared by the tracer) */
   obj: Obj | null = null;

@@ -1,14 +1,17 @@
 // Plain fields of a freeable structure (c->low_watermark, copy->cache):
 // reading or writing one after the structure was freed is a use after
 // free, whoever does it (NoUseAfterFree). Structures declare such fields
-// with `field(owner, name)` accessors instead of bare properties.
+// with `field(owner, name)` accessors instead of bare properties. Each
+// access is also part of the current step's footprint (spec/kernel/
+// events.ts): the structure's plain fields, read or written.
 import { current } from './sched.ts';
 import { Violation, type Owner } from './types.ts';
 
 /** Check one access of `owner->name`. */
 export function use(owner: Owner, name: string, write = false): void {
-  if (!owner.freed) return;
   const x = current.x;
+  if (x !== null) (write ? x.wr : x.rd).push(owner);
+  if (!owner.freed) return;
   const who = x ? `${x.fn} on cpu${x.cpu} (${x.label})` : 'the harness';
   throw new Violation('NoUseAfterFree', `${who} ${write ? 'writes' : 'reads'} ${owner.name}->${name} after ${owner.name} was freed`);
 }

@@ -10,6 +10,7 @@
 import type { Context } from './context.ts';
 import { waitUntil } from './spinlock.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
+import { acts, writes } from './events.ts';
 
 export class IrqWork {
   /** IRQ_WORK_PENDING: claimed and not yet started */
@@ -51,7 +52,7 @@ export function initIrqWork(x: Context | null, w: IrqWork): void {
 export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   const k = x.k;
   k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'irq_work_claim', w, false);
   if (w.pending) {
     yield x.k.labels ? `irq_work_claim(&${w.field}) = false (pending)` : '';
     return false;
@@ -59,10 +60,11 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   w.pending = true;
   w.claimedBy = x;
   k.claimedIrqWork.add(w);
+  writes(x, w);
   yield x.k.labels ? `irq_work_claim(&${w.field})` : '';
   // preempt_disable(); __irq_work_queue_local(work); preempt_enable();
   k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, '__irq_work_queue_local', w, true);
   w.claimedBy = null;
   k.claimedIrqWork.delete(w);
   // llist_add() of a node that is already on the raised list corrupts the
@@ -80,10 +82,10 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
 /** irq_work_sync(): wait until the work is neither pending nor running. */
 export function* irqWorkSync(x: Context, w: IrqWork): Gen<void> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'irq_work_sync', w, false);
   yield x.k.labels ? `irq_work_sync(&${w.field})` : '';
   // PREEMPT_RT sleeps in rcuwait_wait_event(); otherwise cpu_relax() spins
-  yield* waitUntil(x, () => !w.pending && !w.busy, `irq_work_sync(${w.name})`, x.k.cfg.preemptRt);
+  yield* waitUntil(x, () => !w.pending && !w.busy, `irq_work_sync(${w.name})`, x.k.cfg.preemptRt, w);
 }
 
 /** The hardirq (or RT kthread) side: run a queued work once. The
@@ -98,9 +100,11 @@ export function* runIrqWork(x: Context, w: IrqWork): Gen<void> {
     w.queued = false;
     w.busy = true;
     x.k.pendingIrqWork.delete(w);
+    writes(x, w);
   }
   x.fns.push(w.fnName);
   yield* w.fn(x);
   x.fns.pop();
   w.busy = false;
+  writes(x, w);
 }

@@ -7,6 +7,7 @@ import { Rcu } from './rcupdate.ts';
 import type { IrqWork } from './irq_work.ts';
 import type { Work } from './workqueue.ts';
 import type { Cell } from './atomic.ts';
+import type { Event } from './events.ts';
 
 /** The configuration switches of the modelled kernel (BRIEF §1). Checker
  *  settings (runs, budgets) live in harness/config.ts, not here. */
@@ -92,6 +93,13 @@ export class Kernel {
    *  engine's primitives then yield '' instead of building their label
    *  (a template string a step is most of a step's garbage) */
   quiet = false;
+  /** where each step's Event goes while someone keeps them (fire()'s
+   *  caller, a trace, the footprint audit); null while exploring: then a
+   *  step builds no event (spec/kernel/events.ts) */
+  record: Event[] | null = null;
+  /** the running family's footprints are not all known: every step counts
+   *  as touching everything (sound; a family declares it, Policy.footprints) */
+  coarse = false;
   /** per-step check installed by the model (NeverOnTwoLists) */
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */

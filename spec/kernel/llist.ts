@@ -7,6 +7,7 @@ import { oneStep, type Context } from './context.ts';
 import type { Holder } from './kernel.ts';
 import { links, type Obj } from './obj.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
+import { acts, reads, writes } from './events.ts';
 
 export class LlistHead implements Holder {
   private _first: Obj | null = null;
@@ -40,9 +41,10 @@ export class LlistHead implements Holder {
   }
 }
 
-function at(x: Context, h: LlistHead): void {
+/** An access of head->first by primitive `op` (a load, or a store). */
+function at(x: Context, h: LlistHead, op: string, write: boolean): void {
   x.k.touch(x, h.owner, h.field);
-  x.touched = h.name;
+  acts(x, op, h, write);
 }
 
 /** An object entering a cache's list has the cache's unit size. */
@@ -55,7 +57,8 @@ function sized(x: Context, h: LlistHead, node: Obj): void {
 
 /** llist_add(): atomic; returns true if the list was empty. */
 export function llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, 'llist_add', true);
+  writes(x, node);
   sized(x, h, node);
   const first = h.first;
   node.next = first;
@@ -67,7 +70,7 @@ export function llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
 
 /** llist_del_all(): atomic xchg(&head->first, NULL). */
 export function llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, 'llist_del_all', true);
   const first = h.first;
   h.first = null;
   x.obj = first;
@@ -77,7 +80,7 @@ export function llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
 
 /** llist_empty(): one load. */
 export function llistEmpty(x: Context, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, 'llist_empty', false);
   return oneStep('llist_empty: READ_ONCE(head->first)', h.first === null);
 }
 
@@ -88,14 +91,15 @@ export function __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
 
 /** __llist_add_batch(): tail->next = first; head->first = new_first. */
 export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, '__llist_add', false);
+  writes(x, newLast);
   sized(x, h, newFirst);
   const first = h.first;
   newLast.next = first;
   x.obj = newLast;
   x.act = 'linked';
   yield x.k.labels ? `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})` : '';
-  at(x, h);
+  at(x, h, '__llist_add', true);
   h.first = newFirst;
   x.obj = newFirst;
   x.act = 'put on list';
@@ -105,17 +109,19 @@ export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: Lli
 
 /** memalloc.c: __llist_del_first(): three plain accesses. */
 export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, '__llist_del_first', false);
   const entry = h.first;
   x.obj = entry;
   x.act = entry && 'taken off list';
   yield x.k.labels ? `__llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})` : '';
   if (!entry) return null;
   const next = entry.next;
+  x.op = '__llist_del_first';
+  reads(x, entry);
   x.obj = entry;
   x.act = 'linked';
   yield x.k.labels ? `__llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})` : '';
-  at(x, h);
+  at(x, h, '__llist_del_first', true);
   h.first = next;
   x.obj = next;
   x.act = next && 'becomes list head';
@@ -125,12 +131,12 @@ export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
 
 /** __llist_del_all(): load, then store NULL. */
 export function* __llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, '__llist_del_all', false);
   const first = h.first;
   x.obj = first;
   x.act = first && 'list taken whole';
   yield x.k.labels ? `__llist_del_all: first = head->first (${first ? first.name : 'NULL'})` : '';
-  at(x, h);
+  at(x, h, '__llist_del_all', true);
   h.first = null;
   yield '__llist_del_all: head->first = NULL';
   return first;

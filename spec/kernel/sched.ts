@@ -25,6 +25,7 @@ import { invokeCallback, type Flavour } from './rcupdate.ts';
 import { waitUntil } from './spinlock.ts';
 import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
 import { runWork, workRunsOn, type Work } from './workqueue.ts';
+import { footprintOf, writes, type Event } from './events.ts';
 
 /** The context executing now: the step that runs, the primitive that
  *  touches a freed structure's field (spec/kernel/fields.ts) */
@@ -127,7 +128,10 @@ function finish(k: Kernel, x: Context): void {
   if (x.spinlocks > 0) throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned holding ${x.spinlocks} spinlock(s)`);
 }
 
-/** One atomic step of x (caller checked runnable). False if x can only wait. */
+/** One atomic step of x (caller checked runnable). False if x can only wait.
+ *  What the step did is on x until the step ends (its footprint, object,
+ *  target: spec/kernel/events.ts); an Event is built from it when someone
+ *  records them (k.record), then x is cleared for its next step. */
 export function step(k: Kernel, x: Context): boolean {
   if (x.waitFor !== null && !x.waitFor()) return false;
   current.x = x;
@@ -135,14 +139,49 @@ export function step(k: Kernel, x: Context): boolean {
   current.x = null;
   k.steps++;
   if (r.done) {
+    if (x.op === '') x.op = 'return';
+    if (k.record !== null) k.record.push(eventOf(k, x, 'returns'));
     k.tracer?.step(x, 'returns');
     finish(k, x);
   } else {
+    if (k.record !== null) k.record.push(eventOf(k, x, r.value));
     if (k.tracer) k.tracer.step(x, r.value);
     if (k.keepHistory) (x.history ??= []).push(r.value);
   }
   if (k.onStep !== null) k.onStep(x);
+  endStep(x);
   return true;
+}
+
+/** The event of the step x just took. */
+export function eventOf(k: Kernel, x: Context, label: string): Event {
+  const { reads, writes } = footprintOf(x, k.coarse);
+  return {
+    seq: k.steps,
+    ctx: x.label,
+    cpu: x.cpu,
+    level: x.level,
+    op: x.op === '' ? 'code' : x.op,
+    obj: x.obj,
+    act: x.act,
+    target: x.target,
+    touched: x.touched,
+    fns: x.fns.slice(),
+    reads,
+    writes,
+    label,
+  };
+}
+
+/** Clear what a step recorded on x: the next step records its own. */
+function endStep(x: Context): void {
+  x.op = '';
+  x.target = null;
+  x.touchedText = '';
+  x.obj = null;
+  x.act = null;
+  if (x.rd.length !== 0) x.rd.length = 0;
+  if (x.wr.length !== 0) x.wr.length = 0;
 }
 
 // ---- the actions ----
@@ -210,6 +249,8 @@ export function begin(k: Kernel, a: Action): Context | null {
       for (const c of k.cpus) if (!cb && !c.online) cb = k.rcu.takeReady(c.id);
       const taken = cb!;
       const y = start(k, a.cpu, 'softirq', k.label('softirq'), (z) => invokeCallback(z, taken));
+      // taking it off the ready list: part of the softirq's first step
+      writes(y, k.rcu.of(taken.flavour));
       if (k.keepHistory) y.started = `${taken.flavour}:${taken.name}@${taken.cpu}${taken.head ? ` ${taken.head.owner.name}.${taken.head.field}` : ''}`;
       return y;
     }
@@ -222,6 +263,8 @@ export function begin(k: Kernel, a: Action): Context | null {
       w.pending = false;
       w.running = x;
       k.pendingWork.delete(w);
+      // part of the worker's first step's footprint
+      writes(x, w);
       return x;
     }
     case 'gp':
@@ -239,6 +282,8 @@ function startIrqWork(k: Kernel, cpu: number, w: IrqWork): Context {
   w.queued = false;
   w.busy = true;
   k.pendingIrqWork.delete(w);
+  // part of the handler's first step's footprint
+  writes(x, w);
   return x;
 }
 

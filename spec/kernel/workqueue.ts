@@ -4,6 +4,7 @@
 import type { Context } from './context.ts';
 import { waitUntil } from './spinlock.ts';
 import { Violation, type Gen, type Owner } from './types.ts';
+import { acts, writes } from './events.ts';
 
 export class Work {
   pending = false;
@@ -31,7 +32,7 @@ export class Work {
 /** queue_work(wq, work): one atomic step. */
 export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'queue_work', w, false);
   if (w.pending) {
     yield x.k.labels ? `queue_work(&${w.field}) = false (pending)` : '';
     return false;
@@ -39,6 +40,7 @@ export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
   w.pending = true;
   w.cpu = x.cpu;
   w.unbound = unbound;
+  writes(x, w);
   x.k.pendingWork.add(w);
   yield x.k.labels ? `queue_work(${unbound ? 'system_unbound_wq' : 'wq'}, &${w.field})` : '';
   return true;
@@ -46,7 +48,7 @@ export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
 
 export function* workPending(x: Context, w: Work): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'work_pending', w, false);
   yield x.k.labels ? `work_pending(&${w.field}) = ${w.pending}` : '';
   return w.pending;
 }
@@ -54,12 +56,12 @@ export function* workPending(x: Context, w: Work): Gen<boolean> {
 /** cancel_work_sync(): drop a pending work, wait for a running one. */
 export function* cancelWorkSync(x: Context, w: Work): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'cancel_work_sync', w, true);
   const was = w.pending;
   w.pending = false;
   x.k.pendingWork.delete(w);
   yield x.k.labels ? `cancel_work_sync(&${w.field})${was ? ': cancelled pending' : ''}` : '';
-  yield* waitUntil(x, () => w.running === null, `cancel_work_sync(${w.name})`);
+  yield* waitUntil(x, () => w.running === null, `cancel_work_sync(${w.name})`, true, w);
   return was;
 }
 
@@ -80,10 +82,12 @@ export function* runWork(x: Context, w: Work): Gen<void> {
     w.pending = false;
     w.running = x;
     x.k.pendingWork.delete(w);
+    writes(x, w);
   }
   if (w.cpu !== x.cpu) x.k.saw('kworker-on-other-cpu');
   x.fns.push(w.fnName);
   yield* w.fn(x);
   x.fns.pop();
   w.running = null;
+  writes(x, w);
 }
