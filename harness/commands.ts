@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
 import type { CheckConfig } from './config.ts';
 import type { Sim } from './sim.ts';
+import { interruptPending, irqWorkFor, workFor, type Action } from '../spec/kernel/sched.ts';
 
 export type Op = 'alloc' | 'free' | 'free_rcu' | 'lookup';
 export const OPS: readonly Op[] = ['alloc', 'free', 'free_rcu', 'lookup'];
@@ -149,9 +150,15 @@ export interface CommandKind<C extends Cmd> {
   generated(g: GenCtx): boolean;
   fields: Fields<C>;
   text(c: C): string;
-  /** run the command's own action on `cpu` (the command's CPU, or the next
-   *  one when that one had nothing to do); null when not enabled */
-  run(sim: Sim, c: C, cpu: number): string | null;
+  /** the engine action the command asks for on `cpu` (the command's CPU,
+   *  or the next one when that one had nothing to do), or null when there
+   *  is nothing to name (no irq_work queued there); whether it may run is
+   *  spec/kernel/sched.ts allowed()'s to say, and nothing else's */
+  toAction(sim: Sim, c: C, cpu: number): Action | null;
+  /** run the command as that action (allowed() admitted it): what it did */
+  run(sim: Sim, c: C, a: Action): string;
+  /** the command's action was not allowed (coverage notes why) */
+  refused?(sim: Sim, c: C): void;
   /** commands of the bounded exhaustive alphabet, per CPU where it has one */
   alphabet(g: GenCtx, cpu: number): C[];
   /** fields generated from the others (no randomness of their own),
@@ -160,6 +167,8 @@ export interface CommandKind<C extends Cmd> {
 }
 
 const n = (s: number): string => (s === 0 ? 'to end' : `${s} step${s === 1 ? '' : 's'}`);
+/** The CPU an action runs on (the kinds that have one). */
+const CPU = (a: Action): number => (a as { cpu: number }).cpu;
 const objArg = (op: Op, a: number): string => (op === 'alloc' ? '' : ` #${a}`);
 const always = (): boolean => true;
 
@@ -170,7 +179,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
     text: (c) =>
       `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
+    toAction: (_sim, _c, cpu) => ({ kind: 'prog', cpu, level: 'task' }),
+    run: (sim, c, a) => sim.prog(CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
     derive: holdOf,
   },
@@ -179,7 +189,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, op: nmiOp, arg },
     text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
-    run: (sim, c, at) => sim.prog(at, 'nmi', c.op, c.arg, 1, false, 0),
+    toAction: (_sim, _c, cpu) => ({ kind: 'prog', cpu, level: 'nmi' }),
+    run: (sim, c, a) => sim.prog(CPU(a), 'nmi', c.op, c.arg, 1, false, 0),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
   burst: {
@@ -187,7 +198,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, n: burstN, op: nmiOp, arg },
     text: (c) => `burst cpu${c.cpu}: ${c.n} x (1 step, nmi ${c.op}${objArg(c.op, c.arg)})`,
-    run: (sim, c, at) => sim.burst(at, c.n, c.op, c.arg),
+    toAction: (_sim, _c, cpu) => ({ kind: 'burst', cpu }),
+    run: (sim, c, a) => sim.burst(CPU(a), c.n, c.op, c.arg),
     alphabet: () => [],
   },
   step: {
@@ -195,7 +207,13 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `step cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.step(at, c.steps),
+    // with an interrupt pending the CPU takes it first (R8): the interrupt
+    // is what the command asks for
+    toAction: (sim, _c, cpu) => {
+      const w = interruptPending(sim.k, cpu);
+      return w ? { kind: 'irq', cpu, work: w } : { kind: 'step', cpu };
+    },
+    run: (sim, c, a) => sim.step(CPU(a), c.steps),
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'step' as const, cpu: at, steps: s })),
   },
   irq: {
@@ -203,7 +221,14 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `irq cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.irq(at, c.steps),
+    toAction: (sim, _c, cpu) => {
+      const work = irqWorkFor(sim.k, cpu);
+      return work ? { kind: 'irq', cpu, work } : null;
+    },
+    run: (sim, c, a) => {
+      const w = (a as Extract<Action, { kind: 'irq' }>).work;
+      return sim.act(a, c.steps, { t: 'irq', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: ${w.fnName}(${w.owner.name})`);
+    },
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'irq' as const, cpu: at, steps: s })),
   },
   softirq: {
@@ -211,7 +236,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `softirq cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.softirq(at, c.steps),
+    toAction: (_sim, _c, cpu) => ({ kind: 'softirq', cpu }),
+    run: (sim, c, a) => sim.act(a, c.steps, { t: 'softirq', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: callback`),
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'softirq' as const, cpu: at, steps: s })),
   },
   kworker: {
@@ -219,7 +245,14 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `kworker cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.kworker(at, c.steps),
+    toAction: (sim, _c, cpu) => {
+      const work = workFor(sim.k, cpu);
+      return work ? { kind: 'kworker', cpu, work } : null;
+    },
+    run: (sim, c, a) => {
+      const w = (a as Extract<Action, { kind: 'kworker' }>).work;
+      return sim.act(a, c.steps, { t: 'kworker', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: ${w.fnName}`);
+    },
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'kworker' as const, cpu: at, steps: s })),
   },
   gp: {
@@ -227,7 +260,12 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { flavour },
     text: (c) => `gp ${c.flavour}`,
-    run: (sim, c) => sim.gp(c.flavour),
+    toAction: (_sim, c) => ({ kind: 'gp', flavour: c.flavour }),
+    run: (sim, c, a) => sim.act(a, 0, { t: 'gp', flavour: c.flavour }, () => `${c.flavour} grace period ends`),
+    // a grace period that cannot end yet: a reader holds it (coverage)
+    refused: (sim, c) => {
+      if (sim.k.rcu.of(c.flavour).gp) sim.k.saw('grace-period-held-by-reader');
+    },
     alphabet: (_g, at) => (at === 0 ? [{ t: 'gp' as const, flavour: 'rcu' as const }, { t: 'gp' as const, flavour: 'rcu_tasks_trace' as const }] : []),
   },
   fault: {
@@ -235,6 +273,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.faults && g.faults.length > 0,
     fields: { kind: fault },
     text: (c) => `fault ${c.kind}`,
+    toAction: (_sim, c) => ({ kind: 'fault', fault: c.kind }),
     run: (sim, c) => sim.fault(c.kind),
     alphabet: (g, at) => (at === 0 ? g.faults.map((kind) => ({ t: 'fault' as const, kind })) : []),
   },
@@ -243,7 +282,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `destroy cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.destroy(at, c.steps),
+    toAction: (_sim, _c, cpu) => ({ kind: 'destroy', cpu }),
+    run: (sim, c, a) => sim.destroy(CPU(a), c.steps),
     alphabet: (_g, at) => [{ t: 'destroy' as const, cpu: at, steps: 0 }, { t: 'destroy' as const, cpu: at, steps: 1 }],
   },
   quiesce: {
@@ -251,6 +291,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: {},
     text: () => 'quiesce',
+    toAction: () => ({ kind: 'quiesce' }),
     run: (sim) => sim.quiesce(),
     alphabet: (_g, at) => (at === 0 ? [{ t: 'quiesce' as const }] : []),
   },
@@ -266,9 +307,19 @@ export function cmdText(c: Cmd): string {
   return (kindOf(c.t).text as (c: Cmd) => string)(c);
 }
 
-/** Run c's own action on cpu through the table. */
-export function runCmd(sim: Sim, c: Cmd, cpu: number): string | null {
-  return (kindOf(c.t).run as (s: Sim, c: Cmd, cpu: number) => string | null)(sim, c, cpu);
+/** The action c asks for on cpu, through the table. */
+export function toAction(sim: Sim, c: Cmd, cpu: number): Action | null {
+  return (kindOf(c.t).toAction as (s: Sim, c: Cmd, cpu: number) => Action | null)(sim, c, cpu);
+}
+
+/** Run c as action a (allowed() admitted it), through the table. */
+export function runAction(sim: Sim, c: Cmd, a: Action): string {
+  return (kindOf(c.t).run as (s: Sim, c: Cmd, a: Action) => string)(sim, c, a);
+}
+
+/** c's action was not allowed: what the table notes about it. */
+export function refused(sim: Sim, c: Cmd): void {
+  (kindOf(c.t).refused as ((s: Sim, c: Cmd) => void) | undefined)?.(sim, c);
 }
 
 const FIELDS = new Map<Kind, [string, Field<unknown>][]>();

@@ -9,27 +9,12 @@ import { AbstractAllocator } from '../model/allocator.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import { resetContextIds, type Context } from '../spec/kernel/context.ts';
 import { Kernel, type Tracer } from '../spec/kernel/kernel.ts';
-import {
-  begin,
-  canStart,
-  current,
-  enabled,
-  interruptPending,
-  irqWorkFor,
-  readyCallbackOn,
-  runCpu,
-  runnable,
-  start,
-  tick,
-  wakeTimers,
-  workFor,
-  type Action,
-} from '../spec/kernel/sched.ts';
-import { Violation, type Level } from '../spec/kernel/types.ts';
+import { allowed, begin, canStart, current, fire, progress, runCpu, runnable, start, tick, wakeTimers, type Action, type ProgBody } from '../spec/kernel/sched.ts';
+import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Obj } from '../spec/kernel/obj.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
-import { OPS, runCmd, type Cmd, type GenCtx, type Op } from './commands.ts';
+import { OPS, refused, runAction, toAction, type Cmd, type GenCtx, type Op } from './commands.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { installSituations, situationList } from './coverage.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -74,7 +59,13 @@ export class Sim {
   readonly k: Kernel;
   readonly model: AbstractAllocator;
   readonly state: unknown;
-  tearingDown = false;
+  /** the map's teardown began (the kernel's: no program starts after it) */
+  get tearingDown(): boolean {
+    return this.k.tearingDown;
+  }
+  set tearingDown(v: boolean) {
+    this.k.tearingDown = v;
+  }
   /** teardown finished and nothing is left to run: later commands are
    *  skipped (their fast-check precondition fails) */
   over = false;
@@ -105,6 +96,13 @@ export class Sim {
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
     if (policy.sleepableReadersTakeRcu) this.model.traceReaders = false;
     installSituations(this.k, situationList(policy));
+    const dead = policy.cpuDead;
+    this.k.driver = {
+      faults: this.gen.faults,
+      nmiPrograms: !this.gen.syscall,
+      cpuDead: dead ? (x, cpu) => hook(x, policy, 'cpuDead', () => dead(x, this.state, cpu)) : null,
+      mapFree: (x) => mapFree(x, policy, this.state, this.model),
+    };
     if (opts.tolerate?.size) {
       this.model.tolerate = opts.tolerate;
       this.model.onTolerated = (v) => this.tolerated.push({ v, log: [...this.log] });
@@ -126,14 +124,27 @@ export class Sim {
     return [...this.gen.faults];
   }
 
-  // ---- actions: each returns what it did, or null when not enabled ----
+  // ---- what each command's action does, once allowed() admitted it ----
+  // (harness/commands.ts maps a command to its action; that mapping and
+  // spec/kernel/sched.ts allowed() are the only "may it run?" check)
 
-  /** Start a BPF program (task level or NMI) on cpu; run `steps` steps of
-   *  the CPU (0: to the program's end, or until it sleeps). A lookup with
-   *  `hold` keeps its object that much longer (harness/programs.ts). */
-  prog(cpu: number, level: Level, op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number): string | null {
+  /** Run c's own action on cpu (the command's CPU, or the next one when
+   *  that one had nothing to do); null when the rules do not allow it. */
+  tryCmd(c: Cmd, cpu: number): string | null {
+    const a = toAction(this, c, cpu);
+    if (a === null || !allowed(this.k, a)) {
+      refused(this, c);
+      return null;
+    }
+    return runAction(this, c, a);
+  }
+
+  /** Start a BPF program (task level or NMI) on cpu (allowed() admitted
+   *  it); run `steps` steps of the CPU (0: to the program's end, or until
+   *  it sleeps). A lookup with `hold` keeps its object that much longer
+   *  (harness/programs.ts). */
+  prog(cpu: number, level: 'task' | 'nmi', op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number): string {
     const k = this.k;
-    if (this.tearingDown || !canStart(k, cpu, level)) return null;
     const owned = this.model.owned;
     if (owned.length === 0 || !this.gen.ops.includes(op)) op = 'alloc';
     const objs: Obj[] = [];
@@ -146,17 +157,17 @@ export class Sim {
       for (const o of objs) this.model.released(o, op === 'free_rcu');
     }
     const req = this.request(arg);
-    if (level === 'nmi' && this.gen.syscall) return null;
     if (op !== 'lookup' || level === 'nmi') hold = undefined;
-    const x = start(k, cpu, level, k.label(level === 'nmi' ? 'nmi' : this.gen.syscall ? 'syscall' : 'prog'), (y) =>
-      bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
-    );
-    x.isProg = true;
-    if (k.keepHistory) x.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}${hold !== undefined ? ` hold ${hold}` : ''}`;
+    const prog: ProgBody = {
+      kind: level === 'nmi' ? 'nmi' : this.gen.syscall ? 'syscall' : 'prog',
+      body: (y) => bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
+    };
     const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
-    this.did = `${x.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
-    this.ran(eff);
-    runCpu(k, cpu, level === 'nmi' ? 0 : steps, level === 'nmi' || steps === 0 ? x : null);
+    fire(k, { kind: 'prog', cpu, level, prog }, level === 'nmi' ? 0 : steps, (x) => {
+      if (k.keepHistory) x!.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}${hold !== undefined ? ` hold ${hold}` : ''}`;
+      this.did = `${x!.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
+      this.ran(eff);
+    });
     return this.did;
   }
 
@@ -169,77 +180,43 @@ export class Sim {
   }
 
   /** n times: one step of cpu, then an NMI program on it. */
-  burst(cpu: number, n: number, op: Op, arg: number): string | null {
+  burst(cpu: number, n: number, op: Op, arg: number): string {
     const k = this.k;
-    if (this.tearingDown || !canStart(k, cpu, 'nmi') || (!runnable(k, cpu) && !interruptPending(k, cpu))) return null;
     // logged first: a violation inside the burst replays from this entry
     this.ran({ t: 'burst', cpu, n, op, arg });
     const saved = this.log.length;
     const parts: string[] = [];
     for (let i = 0; i < n; i++) {
       if (runCpu(k, cpu, 1) === 0 && i > 0) break;
-      if (!canStart(k, cpu, 'nmi')) break;
+      if (!allowed(k, { kind: 'prog', cpu, level: 'nmi' })) break;
       const d = this.prog(cpu, 'nmi', op, arg, 1, false, 0);
       this.log.length = saved;
-      if (d) parts.push(d);
+      parts.push(d);
     }
     this.did = `burst on cpu${cpu}: ${parts.join('; ') || 'steps'}`;
     return this.did;
   }
 
-  /** The CPU's runnable context takes `steps` steps (0: runs to its end). */
-  step(cpu: number, steps: number): string | null {
-    const k = this.k;
-    const x = runnable(k, cpu);
-    if (!x && !interruptPending(k, cpu)) return null;
-    this.did = x ? `${x.label} on cpu${cpu} runs` : `cpu${cpu} takes its interrupt`;
-    this.ran({ t: 'step', cpu, steps });
-    if (steps > 0) runCpu(k, cpu, steps);
-    else {
-      while (interruptPending(k, cpu)) runCpu(k, cpu, 0, begin(k, { kind: 'irq', cpu, work: interruptPending(k, cpu)! }));
-      const y = runnable(k, cpu);
-      if (y) runCpu(k, cpu, 0, y);
-    }
+  /** The CPU's runnable context (or its pending interrupt first) takes
+   *  `steps` steps (0: runs to its end). */
+  step(cpu: number, steps: number): string {
+    fire(this.k, { kind: 'step', cpu }, steps, (x) => {
+      this.did = x ? `${x.label} on cpu${cpu} runs` : `cpu${cpu} takes its interrupt`;
+      this.ran({ t: 'step', cpu, steps });
+    });
     return this.did;
   }
 
-  private act(a: Action, steps: number, eff: Cmd, what: (x: Context | null) => string): string {
-    const x = begin(this.k, a);
-    this.did = what(x);
-    this.ran(eff);
-    if (x) runCpu(this.k, x.cpu, steps, steps === 0 ? x : null);
+  /** An action of the kernel's own progress: fired, logged as eff. */
+  act(a: Action, steps: number, eff: Cmd, what: (x: Context | null) => string): string {
+    fire(this.k, a, steps, (x) => {
+      this.did = what(x);
+      this.ran(eff);
+    });
     return this.did;
   }
 
-  irq(cpu: number, steps: number): string | null {
-    const w = irqWorkFor(this.k, cpu);
-    if (!w) return null;
-    return this.act({ kind: 'irq', cpu, work: w }, steps, { t: 'irq', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: ${w.fnName}(${w.owner.name})`);
-  }
-
-  softirq(cpu: number, steps: number): string | null {
-    const k = this.k;
-    if (!canStart(k, cpu, 'softirq') || !readyCallbackOn(k, cpu)) return null;
-    return this.act({ kind: 'softirq', cpu }, steps, { t: 'softirq', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: callback`);
-  }
-
-  kworker(cpu: number, steps: number): string | null {
-    const w = workFor(this.k, cpu);
-    if (!w) return null;
-    return this.act({ kind: 'kworker', cpu, work: w }, steps, { t: 'kworker', cpu, steps }, (x) => `${x!.label} on cpu${cpu}: ${w.fnName}`);
-  }
-
-  gp(f: 'rcu' | 'rcu_tasks_trace'): string | null {
-    const rcu = this.k.rcu;
-    if (!rcu.canEndGp(f)) {
-      if (rcu.of(f).gp) this.k.saw('grace-period-held-by-reader');
-      return null;
-    }
-    return this.act({ kind: 'gp', flavour: f }, 0, { t: 'gp', flavour: f }, () => `${f} grace period ends`);
-  }
-
-  fault(kind: FaultKind): string | null {
-    if (!this.faultKinds.includes(kind)) return null;
+  fault(kind: FaultKind): string {
     if (kind === 'cpu_offline') return this.hotplug();
     this.k.slab.armed[kind]++;
     this.ran({ t: 'fault', kind });
@@ -247,22 +224,20 @@ export class Sim {
     return (this.did = `next ${what} fails`);
   }
 
-  /** The last CPU goes offline (when nothing runs or waits to run on it:
-   *  its tasks migrate, its irq_work is flushed first) and the policy's
-   *  CPU-dead callback runs on cpu0; or it comes back online. */
-  private hotplug(): string | null {
+  /** The last CPU goes offline (sched.ts hotplugAllowed: nothing runs or
+   *  waits to run on it) and the policy's CPU-dead callback runs on cpu0;
+   *  or it comes back online. */
+  private hotplug(): string {
     const k = this.k;
     const c = k.cpus[this.n - 1]!;
     if (c.online) {
-      if (c.stack.length || [...k.pendingIrqWork].some((w) => w.cpu === c.id) || [...k.claimedIrqWork].some((w) => w.cpu === c.id)) return null;
-      const dead = this.policy.cpuDead;
-      if (dead && (this.tearingDown || !canStart(k, 0, 'task'))) return null;
+      const dead = k.driver!.cpuDead;
       c.online = false;
       k.saw('fault:cpu_offline');
       this.ran({ t: 'fault', kind: 'cpu_offline' });
       this.did = `cpu${c.id} goes offline`;
       if (dead) {
-        const x = start(k, 0, 'task', 'cpuhp', (y) => hook(y, this.policy, 'cpuDead', () => dead(y, this.state, c.id)));
+        const x = start(k, 0, 'task', 'cpuhp', (y) => dead(y, c.id));
         this.did += `; ${x.label} on cpu0 runs the CPU-dead callback`;
         runCpu(k, 0, 0, x);
       }
@@ -275,9 +250,8 @@ export class Sim {
 
   /** Programs finish, then map_free starts on cpu (or the next CPU where a
    *  task may start) and runs `steps` steps. */
-  destroy(cpu: number, steps: number): string | null {
+  destroy(cpu: number, steps: number): string {
     const k = this.k;
-    if (this.tearingDown) return null;
     // logged before anything runs: finishing the programs changes the state
     // (and may break an invariant) even when map_free cannot start yet
     this.ran({ t: 'destroy', cpu, steps });
@@ -287,7 +261,7 @@ export class Sim {
     if (at < 0) return (this.did = 'programs finish; map_free cannot start yet');
     this.tearingDown = true;
     k.tracer?.note(null, '» teardown');
-    const x = start(k, at, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
+    const x = start(k, at, 'task', 'map_free', (y) => k.driver!.mapFree(y));
     this.did = `map_free on cpu${at}`;
     runCpu(k, at, steps, steps === 0 ? x : null);
     return this.did;
@@ -311,7 +285,7 @@ export class Sim {
     for (let cpu = 0; cpu < this.n; cpu++) {
       let clean = false;
       for (let attempt = 0; attempt < 3; attempt++) {
-        if (!canStart(k, cpu, 'task')) break;
+        if (!allowed(k, { kind: 'prog', cpu, level: 'task' })) break;
         const faults = slab.faultsHit + slab.exhausted;
         let got: Obj | null | undefined;
         const saved = this.log.length;
@@ -331,19 +305,20 @@ export class Sim {
     return (this.did = 'everything pending runs; liveness judged');
   }
 
-  /** Any progress at all, in a fixed order starting at cpu. */
+  /** Any progress at all, in a fixed order starting at cpu: the commands
+   *  of the kernel's own progress, each through the table. */
   private anyProgress(cpu: number, steps: number): string | null {
     const n = this.n;
     for (let d = 0; d < n; d++) {
-      const r = this.step((cpu + d) % n, steps);
+      const r = this.tryCmd({ t: 'step', cpu, steps }, (cpu + d) % n);
       if (r) return r;
     }
     for (let d = 0; d < n; d++) {
       const c = (cpu + d) % n;
-      const r = this.irq(c, steps) ?? this.softirq(c, steps) ?? this.kworker(c, steps);
+      const r = this.tryCmd({ t: 'irq', cpu: c, steps }, c) ?? this.tryCmd({ t: 'softirq', cpu: c, steps }, c) ?? this.tryCmd({ t: 'kworker', cpu: c, steps }, c);
       if (r) return r;
     }
-    return this.gp('rcu') ?? this.gp('rcu_tasks_trace');
+    return this.tryCmd({ t: 'gp', flavour: 'rcu' }, 0) ?? this.tryCmd({ t: 'gp', flavour: 'rcu_tasks_trace' }, 0);
   }
 
   private ran(c: Cmd): void {
@@ -358,13 +333,15 @@ export class Sim {
     tick(this.k);
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
     let did: string | null = null;
+    // resolve (c's own action on its CPU, then the next CPUs), fall back
+    // (any progress, then a program), fire
     this.guard(() => {
-      did = runCmd(this, c, cpu);
+      did = this.tryCmd(c, cpu);
       if (did === null && 'cpu' in c) {
-        for (let d = 1; d < this.n && did === null; d++) did = runCmd(this, c, (cpu + d) % this.n);
+        for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
       }
       if (did === null) did = this.anyProgress(cpu, 'steps' in c ? c.steps : 0);
-      if (did === null && c.t !== 'prog') did = this.prog(cpu, 'task', 'alloc', 0, 1, false, 0);
+      if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
     });
     this.did = did ?? 'nothing to do';
     if (did !== null) this.effective++;
@@ -444,7 +421,7 @@ export class Sim {
   /** One enabled action to its end, if any; not logged as a command.
    *  Contexts already running first, then new ones, then grace periods. */
   private anyProgressSilently(): boolean {
-    const a = enabled(this.k);
+    const a = progress(this.k);
     if (!a.length) return false;
     const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
     const x = begin(this.k, pick);
@@ -474,7 +451,7 @@ export class Sim {
           cpu = 0;
         }
         this.tearingDown = true;
-        const x = start(k, cpu, 'task', 'map_free', (y) => mapFree(y, this.policy, this.state, this.model));
+        const x = start(k, cpu, 'task', 'map_free', (y) => k.driver!.mapFree(y));
         runCpu(k, cpu, 0, x);
       }
       this.settle();

@@ -100,6 +100,11 @@ export class Kernel {
   /** the running family's footprints are not all known: every step counts
    *  as touching everything (sound; a family declares it, Policy.footprints) */
   coarse = false;
+  /** what the harness drives the machine with (sched.ts Driver): null
+   *  for a kernel driven directly (tests, the workload engine) */
+  driver: import('./sched.ts').Driver | null = null;
+  /** the map's teardown began: no new program starts (sched.ts allowed) */
+  tearingDown = false;
   /** per-step check installed by the model (NeverOnTwoLists) */
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */

@@ -26,6 +26,7 @@ import { waitUntil } from './spinlock.ts';
 import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
 import { runWork, workRunsOn, type Work } from './workqueue.ts';
 import { footprintOf, writes, type Event } from './events.ts';
+import type { FaultKind } from './slab.ts';
 
 /** The context executing now: the step that runs, the primitive that
  *  touches a freed structure's field (spec/kernel/fields.ts) */
@@ -185,9 +186,26 @@ function endStep(x: Context): void {
 }
 
 // ---- the actions ----
+//
+// Everything that can happen on the machine is an Action: the kernel's own
+// progress (a step, an interrupt, a softirq, a kworker, the end of a grace
+// period) and what the harness drives it with (a program starts, a burst of
+// NMIs, the map's teardown, a fault, quiescence). allowed(k, a) is the one
+// rule for "may it run now?"; enabled(k) lists the allowed actions; fire(k,
+// a, n) runs one and returns its events. What runs inside a program, the
+// teardown and the CPU-dead callback is the harness's (Kernel.driver);
+// which enabled action to take is the strategy's.
+
+/** A program the harness starts: its body and how it is named. */
+export interface ProgBody {
+  /** the context's label kind: prog, syscall or nmi */
+  readonly kind: string;
+  body(x: Context): Gen<unknown>;
+}
 
 export type Action =
-  /** the context runnable() names on cpu takes a step */
+  /** the context runnable() names on cpu takes a step (fired with an
+   *  interrupt pending there, the CPU takes the interrupt first: R8) */
   | { kind: 'step'; cpu: number }
   /** a queued irq_work runs on its CPU (hardirq, or the RT kthread) */
   | { kind: 'irq'; cpu: number; work: IrqWork }
@@ -196,7 +214,35 @@ export type Action =
   /** a kworker runs a pending work item on cpu */
   | { kind: 'kworker'; cpu: number; work: Work }
   /** the current grace period of a flavour ends */
-  | { kind: 'gp'; flavour: Flavour };
+  | { kind: 'gp'; flavour: Flavour }
+  /** a BPF program starts on cpu: task level, or a perf-event program in
+   *  NMI (a slot in enabled(); the harness gives the body to fire()) */
+  | { kind: 'prog'; cpu: number; level: 'task' | 'nmi'; prog?: ProgBody }
+  /** one step of cpu, then an NMI program there, repeated (the harness's
+   *  burst command fires it step by step) */
+  | { kind: 'burst'; cpu: number }
+  /** programs finish, then map_free starts on cpu or the next CPU where a
+   *  task may start */
+  | { kind: 'destroy'; cpu: number }
+  /** arm an injected fault, or take the last CPU offline (or back online) */
+  | { kind: 'fault'; fault: FaultKind }
+  /** fairness: programs finish and everything pending runs until nothing
+   *  can (the harness judges liveness after it) */
+  | { kind: 'quiesce' };
+
+/** What the harness plugs into the machine (Kernel.driver): the faults it
+ *  may inject, whether perf-event programs attach, the CPU-dead callback
+ *  the design registered, and the map's teardown. Without a driver the
+ *  machine runs only its own progress (enabled() lists nothing else). */
+export interface Driver {
+  readonly faults: readonly FaultKind[];
+  /** perf-event programs may run in NMI (not for syscall callers) */
+  readonly nmiPrograms: boolean;
+  /** cpuhp's teardown callback (SLUB's slub_cpu_dead()), if any */
+  readonly cpuDead: ((x: Context, cpu: number) => Gen<void>) | null;
+  /** the map's teardown (htab_map_free, then the policy's destroy) */
+  mapFree(x: Context): Gen<void>;
+}
 
 /** The irq_work cpu may run now: R8's pending one, or (R7) on PREEMPT_RT a
  *  queued one when a task may start there. */
@@ -220,20 +266,88 @@ export function workFor(k: Kernel, cpu: number): Work | null {
   return null;
 }
 
-/** Every action the rules allow now, in a fixed order (CPU by CPU, then
- *  grace periods). Programs, teardown and faults are the harness's. */
+/** R9 and cpuhp: the last CPU may go offline when nothing runs or waits to
+ *  run on it (its tasks migrate, its irq_work is flushed first) and the
+ *  CPU-dead callback, if any, can start on cpu0; an offline CPU may come
+ *  back at any time. */
+export function hotplugAllowed(k: Kernel): boolean {
+  const c = k.cpus[k.cfg.cpus - 1]!;
+  if (!c.online) return true;
+  if (c.stack.length) return false;
+  for (const w of k.pendingIrqWork) if (w.cpu === c.id) return false;
+  for (const w of k.claimedIrqWork) if (w.cpu === c.id) return false;
+  return !(k.driver?.cpuDead && (k.tearingDown || !canStart(k, 0, 'task')));
+}
+
+/** The one "may it run now?" rule of every action. */
+export function allowed(k: Kernel, a: Action): boolean {
+  switch (a.kind) {
+    case 'step':
+      return runnable(k, a.cpu) !== undefined;
+    case 'irq': {
+      const w = irqWorkFor(k, a.cpu);
+      return w !== null && w === a.work;
+    }
+    case 'softirq':
+      return canStart(k, a.cpu, 'softirq') && readyCallbackOn(k, a.cpu);
+    case 'kworker': {
+      const w = workFor(k, a.cpu);
+      return w !== null && w === a.work;
+    }
+    case 'gp':
+      return k.rcu.canEndGp(a.flavour);
+    case 'prog':
+      return k.driver !== null && !k.tearingDown && (a.level === 'task' || k.driver.nmiPrograms) && canStart(k, a.cpu, a.level);
+    case 'burst':
+      return (
+        k.driver !== null &&
+        k.driver.nmiPrograms &&
+        !k.tearingDown &&
+        canStart(k, a.cpu, 'nmi') &&
+        (runnable(k, a.cpu) !== undefined || interruptPending(k, a.cpu) !== null)
+      );
+    case 'destroy':
+      return k.driver !== null && !k.tearingDown;
+    case 'fault':
+      return k.driver !== null && k.driver.faults.includes(a.fault) && (a.fault !== 'cpu_offline' || hotplugAllowed(k));
+    case 'quiesce':
+      return k.driver !== null;
+  }
+}
+
+/** Every action the rules allow now, in a fixed order: CPU by CPU (its
+ *  interrupt, its runnable context, a callback, a kworker, then what the
+ *  harness may start there), then grace periods, faults and quiescence.
+ *  Each is one allowed() admits; a program slot carries no body. */
 export function enabled(k: Kernel): Action[] {
   const out: Action[] = [];
+  const d = k.driver;
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
     const w = irqWorkFor(k, cpu);
     if (w) out.push({ kind: 'irq', cpu, work: w });
-    if (runnable(k, cpu)) out.push({ kind: 'step', cpu });
+    if (allowed(k, { kind: 'step', cpu })) out.push({ kind: 'step', cpu });
     if (canStart(k, cpu, 'softirq') && readyCallbackOn(k, cpu)) out.push({ kind: 'softirq', cpu });
     const wk = workFor(k, cpu);
     if (wk) out.push({ kind: 'kworker', cpu, work: wk });
+    if (d !== null) {
+      for (const level of ['task', 'nmi'] as const) if (allowed(k, { kind: 'prog', cpu, level })) out.push({ kind: 'prog', cpu, level });
+      if (allowed(k, { kind: 'burst', cpu })) out.push({ kind: 'burst', cpu });
+      if (allowed(k, { kind: 'destroy', cpu })) out.push({ kind: 'destroy', cpu });
+    }
   }
   for (const f of ['rcu', 'rcu_tasks_trace'] as const) if (k.rcu.canEndGp(f)) out.push({ kind: 'gp', flavour: f });
+  if (d !== null) {
+    for (const fault of d.faults) if (allowed(k, { kind: 'fault', fault })) out.push({ kind: 'fault', fault });
+    out.push({ kind: 'quiesce' });
+  }
   return out;
+}
+
+/** The kernel's own progress among the enabled actions (what runs while
+ *  the machine settles): steps, interrupts, callbacks, kworkers, grace
+ *  periods. */
+export function progress(k: Kernel): Action[] {
+  return enabled(k).filter((a) => a.kind === 'step' || a.kind === 'irq' || a.kind === 'softirq' || a.kind === 'kworker' || a.kind === 'gp');
 }
 
 /** Start the context an action names (for step: the one that runs), or
@@ -270,6 +384,15 @@ export function begin(k: Kernel, a: Action): Context | null {
     case 'gp':
       k.rcu.endGp(a.flavour);
       return null;
+    case 'prog': {
+      const p = a.prog;
+      if (!p) throw new Error(`spec bug: a program action needs its body (${JSON.stringify({ kind: a.kind, cpu: a.cpu })})`);
+      const x = start(k, a.cpu, a.level, k.label(p.kind), p.body);
+      x.isProg = true;
+      return x;
+    }
+    default:
+      throw new Error(`spec bug: begin(${a.kind}): fire() runs it`);
   }
 }
 
@@ -320,12 +443,46 @@ export function run(k: Kernel, x: Context, n: number): number {
   return runCpu(k, x.cpu, n, x);
 }
 
-/** Fire an action: start what it names and run up to n steps of its CPU
- *  (0: to the end of what it started). */
-export function fire(k: Kernel, a: Action, n: number): Context | null {
-  const x = begin(k, a);
-  if (x) runCpu(k, x.cpu, n, a.kind === 'step' && n > 0 ? null : x);
-  return x;
+const NO_EVENTS: readonly Event[] = Object.freeze([]);
+
+/** Fire an action the rules allow (the caller asked allowed()) and run n
+ *  steps of its CPU (0: what it started, to its end; an NMI program always
+ *  runs to its end). `started` is told the context it starts before that
+ *  context's first step (the harness logs and names it). Returns the events
+ *  of the steps taken while k.record is set (none otherwise). A burst, a
+ *  destroy, a fault and quiescence are the harness's to sequence (they
+ *  involve its programs and its judges); fire() runs the kernel's own
+ *  progress and program starts. */
+export function fire(k: Kernel, a: Action, n: number, started?: (x: Context | null) => void): readonly Event[] {
+  const rec = k.record;
+  const from = rec === null ? 0 : rec.length;
+  switch (a.kind) {
+    case 'step':
+      started?.(runnable(k, a.cpu) ?? null);
+      if (n > 0) runCpu(k, a.cpu, n);
+      else {
+        while (interruptPending(k, a.cpu)) runCpu(k, a.cpu, 0, begin(k, { kind: 'irq', cpu: a.cpu, work: interruptPending(k, a.cpu)! }));
+        const y = runnable(k, a.cpu);
+        if (y) runCpu(k, a.cpu, 0, y);
+      }
+      break;
+    case 'irq':
+    case 'softirq':
+    case 'kworker':
+    case 'gp':
+    case 'prog': {
+      const x = begin(k, a);
+      started?.(x);
+      if (x) {
+        const toEnd = n === 0 || (a.kind === 'prog' && a.level === 'nmi');
+        runCpu(k, x.cpu, toEnd ? 0 : n, toEnd ? x : null);
+      }
+      break;
+    }
+    default:
+      throw new Error(`spec bug: fire(${a.kind}) is sequenced by the harness`);
+  }
+  return rec === null ? NO_EVENTS : rec.slice(from);
 }
 
 // ---- timed sleeps ----

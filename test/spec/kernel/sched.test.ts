@@ -58,7 +58,7 @@ function violation(f: () => unknown): Violation {
 const levels: Level[] = ['task', 'softirq', 'hardirq', 'nmi'];
 const startable = (k: Kernel, cpu: number) => Object.fromEntries(levels.map((l) => [l, canStart(k, cpu, l)]));
 /** The actions enabled(k) offers on cpu, by kind. */
-const kinds = (k: Kernel, cpu: number) => enabled(k).flatMap((e) => (e.kind !== 'gp' && e.cpu === cpu ? [e.kind] : []));
+const kinds = (k: Kernel, cpu: number) => enabled(k).flatMap((e) => ('cpu' in e && e.cpu === cpu ? [e.kind] : []));
 
 // ---- R1 ----
 
