@@ -91,6 +91,9 @@ export class Sim {
     this.k.tracer = opts.tracer ?? null;
     // step labels only for a tracer or the exhaustive mode's history
     this.k.quiet = true;
+    // a design that does not declare its footprints exact: every step
+    // counts as touching everything (spec/kernel/events.ts)
+    this.k.coarse = policy.footprints !== 'exact';
     this.k.situations = opts.situations ?? null;
     this.gen = genCtx(policy, cfg);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);

@@ -11,9 +11,11 @@
 // rcupdate.ts, slab.ts, mutex.ts, and the field accessors of fields.ts),
 // so the spec's kernel code records nothing itself. A step whose footprint
 // the engine cannot know counts as touching everything (EVERYTHING): sound,
-// only coarser. That is a step whose own code named what it touched only as
-// text (`x.touched = '...'` with no primitive), and every step of a family
-// that declares its footprints coarse (Kernel.coarse). test/spec/kernel/
+// only coarser. That is every step of a family that does not declare its
+// footprints exact (Policy.footprints, Kernel.coarse: a family is exact
+// when every piece of shared state its code touches sits behind a
+// primitive or a fields.ts accessor, which the audit checks), and a wait
+// whose condition names nothing. test/spec/kernel/
 // footprint.test.ts audits the rest: a write outside a step's footprint
 // fails it.
 //
@@ -99,15 +101,25 @@ export function acts(x: Footprint, op: string, loc: Loc, write: boolean): void {
   else x.rd.push(loc);
 }
 
-/** Is the step's footprint unknown (it counts as touching everything)? */
+/** The step frees structures (free_percpu() of a cache array, kfree() of
+ *  a kmalloc'd structure written out by the spec): it writes the slab and
+ *  each structure, and the trace shows the first as touched. */
+export function freesStructs(x: Footprint & { k: { slab: Loc } }, first: Loc, more: readonly Loc[] = []): void {
+  acts(x, 'free_percpu', first, true);
+  x.wr.push(x.k.slab);
+  for (const m of more) x.wr.push(m);
+}
+
+/** Is the step's footprint unknown (it counts as touching everything)?
+ *  A wait whose condition was not named said so (EVERYTHING). */
 export function unknownFootprint(x: Footprint): boolean {
-  return x.op === '' && x.touchedText !== '';
+  return x.wr.includes(EVERYTHING);
 }
 
 /** Do two footprints conflict (one writes what the other reads or writes)?
  *  EVERYTHING conflicts with every step. */
 export function conflict(a: Pick<Event, 'reads' | 'writes'>, b: Pick<Event, 'reads' | 'writes'>): boolean {
-  if (a.writes === ALL || b.writes === ALL) return true;
+  if (isCoarse(a) || isCoarse(b)) return true;
   for (const w of a.writes) if (b.writes.includes(w) || b.reads.includes(w)) return true;
   for (const w of b.writes) if (a.reads.includes(w)) return true;
   return false;

@@ -6,6 +6,7 @@
 // events.ts): the structure's plain fields, read or written.
 import { current } from './sched.ts';
 import { Violation, type Owner } from './types.ts';
+import type { Loc } from './events.ts';
 
 /** Check one access of `owner->name`. */
 export function use(owner: Owner, name: string, write = false): void {
@@ -14,4 +15,11 @@ export function use(owner: Owner, name: string, write = false): void {
   if (!owner.freed) return;
   const who = x ? `${x.fn} on cpu${x.cpu} (${x.label})` : 'the harness';
   throw new Violation('NoUseAfterFree', `${who} ${write ? 'writes' : 'reads'} ${owner.name}->${name} after ${owner.name} was freed`);
+}
+
+/** A structure's field that is a list head's link (a batch's chain head):
+ *  an access is part of the current step's footprint as that holder's. */
+export function useLoc(loc: Loc, write = false): void {
+  const x = current.x;
+  if (x !== null) (write ? x.wr : x.rd).push(loc);
 }

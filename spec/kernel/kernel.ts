@@ -105,6 +105,8 @@ export class Kernel {
   driver: import('./sched.ts').Driver | null = null;
   /** the map's teardown began: no new program starts (sched.ts allowed) */
   tearingDown = false;
+  /** called before each step (the footprint audit's digest) */
+  beforeStep: ((x: Context) => void) | null = null;
   /** per-step check installed by the model (NeverOnTwoLists) */
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */

@@ -6,8 +6,11 @@
 import { oneStep, type Context } from './context.ts';
 import type { Holder } from './kernel.ts';
 import { links, type Obj } from './obj.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
-import { acts, reads, writes } from './events.ts';
+import { shared, Violation, type Gen, type Owner } from './types.ts';
+import { acts, reads } from './events.ts';
+
+/** the context taking a step (sched.ts `current`, the same shared cell) */
+const current = shared('current', () => ({ x: null as { wr: object[] } | null }));
 
 export class LlistHead implements Holder {
   private _first: Obj | null = null;
@@ -27,6 +30,9 @@ export class LlistHead implements Holder {
   set first(v: Obj | null) {
     this._first = v;
     links.version++;
+    // a store of head->first is part of the writing step's footprint
+    const x = current.x;
+    if (x !== null) x.wr.push(this);
   }
   get name(): string {
     // cached: read on every step that touches the list
@@ -58,7 +64,6 @@ function sized(x: Context, h: LlistHead, node: Obj): void {
 /** llist_add(): atomic; returns true if the list was empty. */
 export function llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
   at(x, h, 'llist_add', true);
-  writes(x, node);
   sized(x, h, node);
   const first = h.first;
   node.next = first;
@@ -92,7 +97,6 @@ export function __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
 /** __llist_add_batch(): tail->next = first; head->first = new_first. */
 export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: LlistHead): Gen<boolean> {
   at(x, h, '__llist_add', false);
-  writes(x, newLast);
   sized(x, h, newFirst);
   const first = h.first;
   newLast.next = first;

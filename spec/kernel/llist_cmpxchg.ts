@@ -32,7 +32,7 @@ import type { Context } from './context.ts';
 import { llistAdd as llistAddAtomic, llistDelAll as llistDelAllAtomic, type LlistHead } from './llist.ts';
 import type { Obj } from './obj.ts';
 import { shared, Violation, type Gen } from './types.ts';
-import { acts, writes } from './events.ts';
+import { acts } from './events.ts';
 
 /** Write sequence numbers, per process (a user policy's copy of this
  *  module must count with the same clock). */
@@ -82,7 +82,6 @@ export function* llistAddBatch(x: Context, newFirst: Obj, newLast: Obj | null, h
   }
   stamp(x, h);
   const first = h.first;
-  writes(x, newLast);
   newLast.next = first;
   h.first = newFirst;
   x.obj = newFirst;

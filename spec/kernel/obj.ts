@@ -10,6 +10,9 @@ export type ObjState = 'slab' | 'live';
 export const links = shared('links', () => ({ version: 0 }));
 
 const OBJ = Symbol.for('allocspec.Obj');
+/** the context taking a step (spec/kernel/sched.ts `current`, the same
+ *  shared cell) */
+const current = shared('current', () => ({ x: null as { wr: object[] } | null }));
 
 export class Obj {
   readonly [OBJ] = true;
@@ -19,8 +22,17 @@ export class Obj {
   }
   private _next: Obj | null = null;
   state: ObjState = 'live';
-  /** percpu flavour: obj[1] = the __alloc_percpu_gfp() pointer, in bytes */
-  pptrBytes = 0;
+  private _pptrBytes = 0;
+  /** percpu flavour: obj[1] = the __alloc_percpu_gfp() pointer, in bytes
+   *  (a write is part of the writing step's footprint) */
+  get pptrBytes(): number {
+    return this._pptrBytes;
+  }
+  set pptrBytes(v: number) {
+    const x = current.x;
+    if (x !== null) x.wr.push(this);
+    this._pptrBytes = v;
+  }
   /** walk mark for the list checks (avoids allocating a Set per step) */
   mark = 0;
   /** stable trace name, built once (it is read on every step) */
@@ -38,5 +50,8 @@ export class Obj {
   set next(v: Obj | null) {
     this._next = v;
     links.version++;
+    // the link is part of the writing step's footprint
+    const x = current.x;
+    if (x !== null) x.wr.push(this);
   }
 }

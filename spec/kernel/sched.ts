@@ -135,6 +135,7 @@ function finish(k: Kernel, x: Context): void {
  *  records them (k.record), then x is cleared for its next step. */
 export function step(k: Kernel, x: Context): boolean {
   if (x.waitFor !== null && !x.waitFor()) return false;
+  if (k.beforeStep !== null) k.beforeStep(x);
   current.x = x;
   const r = x.gen!.next();
   current.x = null;

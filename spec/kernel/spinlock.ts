@@ -109,15 +109,16 @@ export function* rawSpinUnlockIrqrestore(x: Context, l: RawSpinlock, flags: bool
  *  footprint is unknown: everything). */
 export function* waitUntil(x: Context, cond: () => boolean, what: string, sleeps = true, on: Loc | null = null): Gen<void> {
   if (sleeps) mightSleep(x, what);
-  while (!cond()) {
+  // each step that evaluates cond reads `on`
+  for (;;) {
+    if (on !== null) reads(x, on);
+    else writes(x, EVERYTHING);
+    if (cond()) break;
+    x.op = 'wait';
     x.waitFor = cond;
     x.waitWhat = what;
     x.sleeping = sleeps && x.level === 'task';
     yield x.k.labels ? `${what}: waiting` : '';
-    // the next step evaluates cond again
-    x.op = 'wait';
-    if (on !== null) reads(x, on);
-    else writes(x, EVERYTHING);
   }
   x.waitFor = null;
   x.sleeping = false;

@@ -168,11 +168,36 @@ export class BpfMemAlloc<O = MemallocOps> implements Owner {
   readonly name = 'ma';
   /** the memalloc.c functions (null: seed 004's, spec/memalloc/ops.ts) */
   ops: O | null = null;
+  private _cache: PercpuCaches | null = null;
+  private _caches: PercpuCaches | null = null;
+  private _percpu = false;
+  // plain fields, read and written through fields.ts (a step's footprint)
   /** size != 0: one cache per CPU */
-  cache: PercpuCaches | null = null;
+  get cache(): PercpuCaches | null {
+    use(this, 'cache');
+    return this._cache;
+  }
+  set cache(v: PercpuCaches | null) {
+    use(this, 'cache', true);
+    this._cache = v;
+  }
   /** size == 0: NUM_CACHES caches per CPU; caches[cpu*NUM_CACHES + i] */
-  caches: PercpuCaches | null = null;
-  percpu = false;
+  get caches(): PercpuCaches | null {
+    use(this, 'caches');
+    return this._caches;
+  }
+  set caches(v: PercpuCaches | null) {
+    use(this, 'caches', true);
+    this._caches = v;
+  }
+  get percpu(): boolean {
+    use(this, 'percpu');
+    return this._percpu;
+  }
+  set percpu(v: boolean) {
+    use(this, 'percpu', true);
+    this._percpu = v;
+  }
 }
 
 /** this_cpu_ptr(ma->cache) */

@@ -21,6 +21,8 @@ export const IRQ_ORDER_FINDING = {
 export const bpfMa = definePolicy<BpfMemAlloc>({
   name: 'bpf-ma',
   summary: 'kernel/bpf/memalloc.c (seed 004): per-CPU caches, free_llist_extra, irq_work refill, RCU freeing',
+  // every shared field sits behind a primitive or a fields.ts accessor
+  footprints: 'exact',
   header: LLIST_NODE_SZ,
   findings: IRQ_ORDER_FINDING,
   init: (k, opts) => bpfMemAllocInit(k, opts),

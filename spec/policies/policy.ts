@@ -81,6 +81,12 @@ export interface Policy<S = unknown> {
    *  name -> text record of names counted with k.saw (the API before
    *  predicates); default: memalloc.c's (spec/memalloc/situations.ts) */
   readonly situations?: readonly Situation[] | Readonly<Record<string, string>>;
+  /** 'exact': every piece of shared state the design's code touches sits
+   *  behind an engine primitive or a spec/kernel/fields.ts accessor, so each
+   *  step's event names what it read and wrote (test/spec/kernel/
+   *  footprint.test.ts audits it). Default (and 'coarse'): every step counts
+   *  as touching everything (sound, only coarser for a reduction). */
+  readonly footprints?: 'exact' | 'coarse';
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
   /** who calls the allocator: BPF programs (default: task level inside an
