@@ -55,6 +55,9 @@ export function genCtx(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
   };
 }
 
+const GP_RCU: Cmd = { t: 'gp', flavour: 'rcu' };
+const GP_TRACE: Cmd = { t: 'gp', flavour: 'rcu_tasks_trace' };
+
 export class Sim {
   readonly k: Kernel;
   readonly model: AbstractAllocator;
@@ -312,17 +315,23 @@ export class Sim {
    *  of the kernel's own progress, each through the table. */
   private anyProgress(cpu: number, steps: number): string | null {
     const n = this.n;
+    // the commands are data: one of each serves every CPU tried
+    const step: Cmd = { t: 'step', cpu, steps };
     for (let d = 0; d < n; d++) {
-      const r = this.tryCmd({ t: 'step', cpu, steps }, (cpu + d) % n);
+      const r = this.tryCmd(step, (cpu + d) % n);
       if (r) return r;
     }
+    const irq: Cmd = { t: 'irq', cpu, steps };
+    const softirq: Cmd = { t: 'softirq', cpu, steps };
+    const kworker: Cmd = { t: 'kworker', cpu, steps };
     for (let d = 0; d < n; d++) {
       const c = (cpu + d) % n;
-      const r = this.tryCmd({ t: 'irq', cpu: c, steps }, c) ?? this.tryCmd({ t: 'softirq', cpu: c, steps }, c) ?? this.tryCmd({ t: 'kworker', cpu: c, steps }, c);
+      const r = this.tryCmd(irq, c) ?? this.tryCmd(softirq, c) ?? this.tryCmd(kworker, c);
       if (r) return r;
     }
-    return this.tryCmd({ t: 'gp', flavour: 'rcu' }, 0) ?? this.tryCmd({ t: 'gp', flavour: 'rcu_tasks_trace' }, 0);
+    return this.tryCmd(GP_RCU, 0) ?? this.tryCmd(GP_TRACE, 0);
   }
+
 
   private ran(c: Cmd): void {
     this.log.push(c);

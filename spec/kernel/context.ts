@@ -18,9 +18,12 @@ export class Context implements Footprint {
   readonly fns: string[] = [];
   // ---- this step's footprint (spec/kernel/events.ts), reset as each
   // step begins (sched.ts step()) ----
-  /** the owners this step read and wrote, as its primitives record them */
+  /** the owners this step read and wrote, as its primitives record them
+   *  (the first nrd / nwr entries: spec/kernel/events.ts Footprint) */
   readonly rd: Loc[] = [];
+  nrd = 0;
   readonly wr: Loc[] = [];
+  nwr = 0;
   /** the primitive taking this step ('' = the spec's own code) */
   op = '';
   /** the owner the primitive acted on */

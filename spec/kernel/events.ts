@@ -71,10 +71,14 @@ export interface Event {
 }
 
 /** The footprint of one step, as the primitives record it on the context
- *  (Context.rd / Context.wr / Context.op / Context.target). */
+ *  (Context.rd / Context.wr / Context.op / Context.target). The arrays are
+ *  kept across steps and only their first nrd / nwr entries count (a step
+ *  allocates nothing: truncating an array frees its store). */
 export interface Footprint {
   rd: Loc[];
+  nrd: number;
   wr: Loc[];
+  nwr: number;
   op: string;
   target: Loc | null;
   /** the step's own code named what it touched as text only */
@@ -83,12 +87,12 @@ export interface Footprint {
 
 /** A step read loc. */
 export function reads(x: Footprint, loc: Loc): void {
-  x.rd.push(loc);
+  x.rd[x.nrd++] = loc;
 }
 
 /** A step wrote loc (a write is a read too, for dependence). */
 export function writes(x: Footprint, loc: Loc): void {
-  x.wr.push(loc);
+  x.wr[x.nwr++] = loc;
 }
 
 /** The primitive taking this step acts on loc: it reads it (and writes it
@@ -97,8 +101,8 @@ export function acts(x: Footprint, op: string, loc: Loc, write: boolean): void {
   x.op = op;
   x.target = loc;
   x.touchedText = '';
-  if (write) x.wr.push(loc);
-  else x.rd.push(loc);
+  if (write) x.wr[x.nwr++] = loc;
+  else x.rd[x.nrd++] = loc;
 }
 
 /** The step frees structures (free_percpu() of a cache array, kfree() of
@@ -106,14 +110,15 @@ export function acts(x: Footprint, op: string, loc: Loc, write: boolean): void {
  *  each structure, and the trace shows the first as touched. */
 export function freesStructs(x: Footprint & { k: { slab: Loc } }, first: Loc, more: readonly Loc[] = []): void {
   acts(x, 'free_percpu', first, true);
-  x.wr.push(x.k.slab);
-  for (const m of more) x.wr.push(m);
+  writes(x, x.k.slab);
+  for (const m of more) writes(x, m);
 }
 
 /** Is the step's footprint unknown (it counts as touching everything)?
  *  A wait whose condition was not named said so (EVERYTHING). */
 export function unknownFootprint(x: Footprint): boolean {
-  return x.wr.includes(EVERYTHING);
+  for (let i = 0; i < x.nwr; i++) if (x.wr[i] === EVERYTHING) return true;
+  return false;
 }
 
 /** Do two footprints conflict (one writes what the other reads or writes)?
@@ -129,7 +134,7 @@ export function conflict(a: Pick<Event, 'reads' | 'writes'>, b: Pick<Event, 'rea
  *  EVERYTHING when it is unknown. */
 export function footprintOf(x: Footprint, coarse: boolean): { reads: readonly Loc[]; writes: readonly Loc[] } {
   if (coarse || unknownFootprint(x)) return { reads: ALL, writes: ALL };
-  return { reads: x.rd.length ? x.rd.slice() : NONE, writes: x.wr.length ? x.wr.slice() : NONE };
+  return { reads: x.nrd ? x.rd.slice(0, x.nrd) : NONE, writes: x.nwr ? x.wr.slice(0, x.nwr) : NONE };
 }
 
 /** Does the event count as touching everything? */

@@ -11,7 +11,10 @@ import type { Loc } from './events.ts';
 /** Check one access of `owner->name`. */
 export function use(owner: Owner, name: string, write = false): void {
   const x = current.x;
-  if (x !== null) (write ? x.wr : x.rd).push(owner);
+  if (x !== null) {
+    if (write) x.wr[x.nwr++] = owner;
+    else x.rd[x.nrd++] = owner;
+  }
   if (!owner.freed) return;
   const who = x ? `${x.fn} on cpu${x.cpu} (${x.label})` : 'the harness';
   throw new Violation('NoUseAfterFree', `${who} ${write ? 'writes' : 'reads'} ${owner.name}->${name} after ${owner.name} was freed`);
@@ -21,5 +24,8 @@ export function use(owner: Owner, name: string, write = false): void {
  *  an access is part of the current step's footprint as that holder's. */
 export function useLoc(loc: Loc, write = false): void {
   const x = current.x;
-  if (x !== null) (write ? x.wr : x.rd).push(loc);
+  if (x !== null) {
+    if (write) x.wr[x.nwr++] = loc;
+    else x.rd[x.nrd++] = loc;
+  }
 }

@@ -10,7 +10,7 @@ import { shared, Violation, type Gen, type Owner } from './types.ts';
 import { acts, reads } from './events.ts';
 
 /** the context taking a step (sched.ts `current`, the same shared cell) */
-const current = shared('current', () => ({ x: null as { wr: object[] } | null }));
+const current = shared('current', () => ({ x: null as { wr: object[]; nwr: number } | null }));
 
 export class LlistHead implements Holder {
   private _first: Obj | null = null;
@@ -32,7 +32,7 @@ export class LlistHead implements Holder {
     links.version++;
     // a store of head->first is part of the writing step's footprint
     const x = current.x;
-    if (x !== null) x.wr.push(this);
+    if (x !== null) x.wr[x.nwr++] = this;
   }
   get name(): string {
     // cached: read on every step that touches the list

@@ -12,7 +12,7 @@ export const links = shared('links', () => ({ version: 0 }));
 const OBJ = Symbol.for('allocspec.Obj');
 /** the context taking a step (spec/kernel/sched.ts `current`, the same
  *  shared cell) */
-const current = shared('current', () => ({ x: null as { wr: object[] } | null }));
+const current = shared('current', () => ({ x: null as { wr: object[]; nwr: number } | null }));
 
 export class Obj {
   readonly [OBJ] = true;
@@ -30,7 +30,7 @@ export class Obj {
   }
   set pptrBytes(v: number) {
     const x = current.x;
-    if (x !== null) x.wr.push(this);
+    if (x !== null) x.wr[x.nwr++] = this;
     this._pptrBytes = v;
   }
   /** walk mark for the list checks (avoids allocating a Set per step) */
@@ -52,6 +52,6 @@ export class Obj {
     links.version++;
     // the link is part of the writing step's footprint
     const x = current.x;
-    if (x !== null) x.wr.push(this);
+    if (x !== null) x.wr[x.nwr++] = this;
   }
 }

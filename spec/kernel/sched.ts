@@ -182,8 +182,8 @@ function endStep(x: Context): void {
   x.touchedText = '';
   x.obj = null;
   x.act = null;
-  if (x.rd.length !== 0) x.rd.length = 0;
-  if (x.wr.length !== 0) x.wr.length = 0;
+  x.nrd = 0;
+  x.nwr = 0;
 }
 
 // ---- the actions ----
@@ -316,39 +316,39 @@ export function allowed(k: Kernel, a: Action): boolean {
   }
 }
 
-/** Every action the rules allow now, in a fixed order: CPU by CPU (its
- *  interrupt, its runnable context, a callback, a kworker, then what the
- *  harness may start there), then grace periods, faults and quiescence.
- *  Each is one allowed() admits; a program slot carries no body. */
-export function enabled(k: Kernel): Action[] {
+/** The kernel's own progress the rules allow now, in a fixed order: CPU
+ *  by CPU (its interrupt, its runnable context, a ready callback, a
+ *  kworker), then the grace periods that may end. What runs while the
+ *  machine settles; each is one allowed() admits. */
+export function progress(k: Kernel): Action[] {
   const out: Action[] = [];
-  const d = k.driver;
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
     const w = irqWorkFor(k, cpu);
     if (w) out.push({ kind: 'irq', cpu, work: w });
-    if (allowed(k, { kind: 'step', cpu })) out.push({ kind: 'step', cpu });
+    if (runnable(k, cpu)) out.push({ kind: 'step', cpu });
     if (canStart(k, cpu, 'softirq') && readyCallbackOn(k, cpu)) out.push({ kind: 'softirq', cpu });
     const wk = workFor(k, cpu);
     if (wk) out.push({ kind: 'kworker', cpu, work: wk });
-    if (d !== null) {
-      for (const level of ['task', 'nmi'] as const) if (allowed(k, { kind: 'prog', cpu, level })) out.push({ kind: 'prog', cpu, level });
-      if (allowed(k, { kind: 'burst', cpu })) out.push({ kind: 'burst', cpu });
-      if (allowed(k, { kind: 'destroy', cpu })) out.push({ kind: 'destroy', cpu });
-    }
   }
   for (const f of ['rcu', 'rcu_tasks_trace'] as const) if (k.rcu.canEndGp(f)) out.push({ kind: 'gp', flavour: f });
-  if (d !== null) {
-    for (const fault of d.faults) if (allowed(k, { kind: 'fault', fault })) out.push({ kind: 'fault', fault });
-    out.push({ kind: 'quiesce' });
-  }
   return out;
 }
 
-/** The kernel's own progress among the enabled actions (what runs while
- *  the machine settles): steps, interrupts, callbacks, kworkers, grace
- *  periods. */
-export function progress(k: Kernel): Action[] {
-  return enabled(k).filter((a) => a.kind === 'step' || a.kind === 'irq' || a.kind === 'softirq' || a.kind === 'kworker' || a.kind === 'gp');
+/** Every action the rules allow now: the kernel's own progress (above),
+ *  then, with a driver, what the harness may start: programs and bursts
+ *  CPU by CPU, the teardown, the faults, quiescence. A program slot
+ *  carries no body (the harness gives it to fire()). */
+export function enabled(k: Kernel): Action[] {
+  const out = progress(k);
+  if (k.driver === null) return out;
+  const more: Action[] = [];
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+    more.push({ kind: 'prog', cpu, level: 'task' }, { kind: 'prog', cpu, level: 'nmi' }, { kind: 'burst', cpu }, { kind: 'destroy', cpu });
+  }
+  for (const fault of k.driver.faults) more.push({ kind: 'fault', fault });
+  more.push({ kind: 'quiesce' });
+  for (const a of more) if (allowed(k, a)) out.push(a);
+  return out;
 }
 
 /** Start the context an action names (for step: the one that runs), or
