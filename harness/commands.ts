@@ -179,7 +179,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
     text: (c) =>
       `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
-    toAction: (_sim, _c, cpu) => ({ kind: 'prog', cpu, level: 'task' }),
+    toAction: (sim, _c, cpu) => sim.slots.task[cpu]!,
     run: (sim, c, a) => sim.prog(CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
     derive: holdOf,
@@ -189,7 +189,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, op: nmiOp, arg },
     text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
-    toAction: (_sim, _c, cpu) => ({ kind: 'prog', cpu, level: 'nmi' }),
+    toAction: (sim, _c, cpu) => sim.slots.nmi[cpu]!,
     run: (sim, c, a) => sim.prog(CPU(a), 'nmi', c.op, c.arg, 1, false, 0),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
@@ -198,7 +198,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, n: burstN, op: nmiOp, arg },
     text: (c) => `burst cpu${c.cpu}: ${c.n} x (1 step, nmi ${c.op}${objArg(c.op, c.arg)})`,
-    toAction: (_sim, _c, cpu) => ({ kind: 'burst', cpu }),
+    toAction: (sim, _c, cpu) => sim.slots.burst[cpu]!,
     run: (sim, c, a) => sim.burst(CPU(a), c.n, c.op, c.arg),
     alphabet: () => [],
   },
@@ -211,7 +211,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     // is what the command asks for
     toAction: (sim, _c, cpu) => {
       const w = interruptPending(sim.k, cpu);
-      return w ? { kind: 'irq', cpu, work: w } : { kind: 'step', cpu };
+      return w ? { kind: 'irq', cpu, work: w } : sim.slots.step[cpu]!;
     },
     run: (sim, c, a) => sim.step(CPU(a), c.steps),
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'step' as const, cpu: at, steps: s })),
@@ -236,7 +236,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `softirq cpu${c.cpu}, ${n(c.steps)}`,
-    toAction: (_sim, _c, cpu) => ({ kind: 'softirq', cpu }),
+    toAction: (sim, _c, cpu) => sim.slots.softirq[cpu]!,
     run: (sim, c, a) => sim.act(a, c.steps, { t: 'softirq', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: callback`),
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'softirq' as const, cpu: at, steps: s })),
   },
@@ -260,7 +260,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { flavour },
     text: (c) => `gp ${c.flavour}`,
-    toAction: (_sim, c) => ({ kind: 'gp', flavour: c.flavour }),
+    toAction: (sim, c) => sim.slots.gp[c.flavour],
     run: (sim, c, a) => sim.act(a, 0, { t: 'gp', flavour: c.flavour }, () => `${c.flavour} grace period ends`),
     // a grace period that cannot end yet: a reader holds it (coverage)
     refused: (sim, c) => {
@@ -273,7 +273,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.faults && g.faults.length > 0,
     fields: { kind: fault },
     text: (c) => `fault ${c.kind}`,
-    toAction: (_sim, c) => ({ kind: 'fault', fault: c.kind }),
+    toAction: (sim, c) => sim.slots.fault[c.kind],
     run: (sim, c) => sim.fault(c.kind),
     alphabet: (g, at) => (at === 0 ? g.faults.map((kind) => ({ t: 'fault' as const, kind })) : []),
   },
@@ -282,7 +282,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `destroy cpu${c.cpu}, ${n(c.steps)}`,
-    toAction: (_sim, _c, cpu) => ({ kind: 'destroy', cpu }),
+    toAction: (sim, _c, cpu) => sim.slots.destroy[cpu]!,
     run: (sim, c, a) => sim.destroy(CPU(a), c.steps),
     alphabet: (_g, at) => [{ t: 'destroy' as const, cpu: at, steps: 0 }, { t: 'destroy' as const, cpu: at, steps: 1 }],
   },
@@ -291,7 +291,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: {},
     text: () => 'quiesce',
-    toAction: () => ({ kind: 'quiesce' }),
+    toAction: (sim) => sim.slots.quiesce,
     run: (sim) => sim.quiesce(),
     alphabet: (_g, at) => (at === 0 ? [{ t: 'quiesce' as const }] : []),
   },

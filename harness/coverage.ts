@@ -137,6 +137,7 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
       x.touched = '';
+      x.target = null;
       x.obj = null;
       x.act = null;
     }

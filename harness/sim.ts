@@ -13,7 +13,7 @@ import { allowed, begin, canStart, current, fire, progress, runCpu, runnable, st
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Obj } from '../spec/kernel/obj.ts';
-import type { FaultKind } from '../spec/kernel/slab.ts';
+import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
 import { OPS, refused, runAction, toAction, type Cmd, type GenCtx, type Op } from './commands.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { installSituations, situationList } from './coverage.ts';
@@ -55,6 +55,34 @@ export function genCtx(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
   };
 }
 
+/** The actions of a run that carry no object: per CPU, and the rest. */
+export interface Slots {
+  step: Action[];
+  softirq: Action[];
+  task: Action[];
+  nmi: Action[];
+  burst: Action[];
+  destroy: Action[];
+  gp: { rcu: Action; rcu_tasks_trace: Action };
+  fault: Record<FaultKind, Action>;
+  quiesce: Action;
+}
+
+function slotsFor(cpus: number): Slots {
+  const per = <A extends Action>(f: (cpu: number) => A): A[] => Array.from({ length: cpus }, (_, cpu) => f(cpu));
+  return {
+    step: per((cpu) => ({ kind: 'step', cpu })),
+    softirq: per((cpu) => ({ kind: 'softirq', cpu })),
+    task: per((cpu) => ({ kind: 'prog', cpu, level: 'task' })),
+    nmi: per((cpu) => ({ kind: 'prog', cpu, level: 'nmi' })),
+    burst: per((cpu) => ({ kind: 'burst', cpu })),
+    destroy: per((cpu) => ({ kind: 'destroy', cpu })),
+    gp: { rcu: { kind: 'gp', flavour: 'rcu' }, rcu_tasks_trace: { kind: 'gp', flavour: 'rcu_tasks_trace' } },
+    fault: Object.fromEntries(FAULT_KINDS.map((f) => [f, { kind: 'fault', fault: f }])) as Record<FaultKind, Action>,
+    quiesce: { kind: 'quiesce' },
+  };
+}
+
 const GP_RCU: Cmd = { t: 'gp', flavour: 'rcu' };
 const GP_TRACE: Cmd = { t: 'gp', flavour: 'rcu_tasks_trace' };
 
@@ -83,6 +111,10 @@ export class Sim {
   /** tolerated known findings, with the commands that led to each */
   readonly tolerated: { v: Violation; log: Cmd[] }[] = [];
   private readonly gen: GenCtx;
+  /** the actions the command table maps commands to, made once per run
+   *  (actions are data; a command names one of these, or an irq_work's or
+   *  work's, which it makes) */
+  readonly slots: Slots;
 
   constructor(
     readonly policy: Policy<unknown>,
@@ -99,6 +131,7 @@ export class Sim {
     this.k.coarse = policy.footprints !== 'exact';
     this.k.situations = opts.situations ?? null;
     this.gen = genCtx(policy, cfg);
+    this.slots = slotsFor(cfg.cpus);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
     if (policy.sleepableReadersTakeRcu) this.model.traceReaders = false;
     installSituations(this.k, situationList(policy));
@@ -194,7 +227,7 @@ export class Sim {
     const parts: string[] = [];
     for (let i = 0; i < n; i++) {
       if (runCpu(k, cpu, 1) === 0 && i > 0) break;
-      if (!allowed(k, { kind: 'prog', cpu, level: 'nmi' })) break;
+      if (!allowed(k, this.slots.nmi[cpu]!)) break;
       const d = this.prog(cpu, 'nmi', op, arg, 1, false, 0);
       this.log.length = saved;
       parts.push(d);
@@ -206,7 +239,7 @@ export class Sim {
   /** The CPU's runnable context (or its pending interrupt first) takes
    *  `steps` steps (0: runs to its end). */
   step(cpu: number, steps: number): string {
-    fire(this.k, { kind: 'step', cpu }, steps, (x) => {
+    fire(this.k, this.slots.step[cpu]!, steps, (x) => {
       this.did = x ? `${x.label} on cpu${cpu} runs` : `cpu${cpu} takes its interrupt`;
       this.ran({ t: 'step', cpu, steps });
     });
@@ -291,7 +324,7 @@ export class Sim {
     for (let cpu = 0; cpu < this.n; cpu++) {
       let clean = false;
       for (let attempt = 0; attempt < 3; attempt++) {
-        if (!allowed(k, { kind: 'prog', cpu, level: 'task' })) break;
+        if (!allowed(k, this.slots.task[cpu]!)) break;
         const faults = slab.faultsHit + slab.exhausted;
         let got: Obj | null | undefined;
         const saved = this.log.length;

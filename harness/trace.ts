@@ -28,6 +28,7 @@ export class TraceRecorder implements Tracer {
     }
     this.events.push(e);
     x.touched = '';
+    x.target = null;
     x.obj = null;
     x.act = null;
   }

@@ -6,6 +6,9 @@ import type { Footprint, Loc } from './events.ts';
 import { shared } from './types.ts';
 
 const ids = shared('contextIds', () => ({ next: 0 }));
+/** A context's footprint arrays until a recorded step needs them (most
+ *  contexts never do: exploring records nothing) */
+export const NO_LOCS: Loc[] = [];
 export function resetContextIds(): void {
   ids.next = 0;
 }
@@ -20,9 +23,11 @@ export class Context implements Footprint {
   // step begins (sched.ts step()) ----
   /** the owners this step read and wrote, as its primitives record them
    *  (the first nrd / nwr entries: spec/kernel/events.ts Footprint) */
-  readonly rd: Loc[] = [];
+  /** the step's footprint is recorded (sched.ts step(): k.record is set) */
+  rec = false;
+  rd: Loc[] = NO_LOCS;
   nrd = 0;
-  readonly wr: Loc[] = [];
+  wr: Loc[] = NO_LOCS;
   nwr = 0;
   /** the primitive taking this step ('' = the spec's own code) */
   op = '';

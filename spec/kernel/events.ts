@@ -75,6 +75,10 @@ export interface Event {
  *  kept across steps and only their first nrd / nwr entries count (a step
  *  allocates nothing: truncating an array frees its store). */
 export interface Footprint {
+  /** this step's footprint is being recorded (someone keeps its event):
+   *  exploring quietly, nothing is stored (a pointer store costs a write
+   *  barrier) */
+  rec: boolean;
   rd: Loc[];
   nrd: number;
   wr: Loc[];
@@ -87,12 +91,12 @@ export interface Footprint {
 
 /** A step read loc. */
 export function reads(x: Footprint, loc: Loc): void {
-  x.rd[x.nrd++] = loc;
+  if (x.rec) x.rd[x.nrd++] = loc;
 }
 
 /** A step wrote loc (a write is a read too, for dependence). */
 export function writes(x: Footprint, loc: Loc): void {
-  x.wr[x.nwr++] = loc;
+  if (x.rec) x.wr[x.nwr++] = loc;
 }
 
 /** The primitive taking this step acts on loc: it reads it (and writes it
@@ -101,6 +105,7 @@ export function acts(x: Footprint, op: string, loc: Loc, write: boolean): void {
   x.op = op;
   x.target = loc;
   x.touchedText = '';
+  if (!x.rec) return;
   if (write) x.wr[x.nwr++] = loc;
   else x.rd[x.nrd++] = loc;
 }

@@ -10,12 +10,13 @@ import type { Loc } from './events.ts';
 
 /** Check one access of `owner->name`. */
 export function use(owner: Owner, name: string, write = false): void {
-  const x = current.x;
-  if (x !== null) {
-    if (write) x.wr[x.nwr++] = owner;
-    else x.rd[x.nrd++] = owner;
+  const r = current.rec;
+  if (r != null) {
+    if (write) r.wr[r.nwr++] = owner;
+    else r.rd[r.nrd++] = owner;
   }
   if (!owner.freed) return;
+  const x = current.x;
   const who = x ? `${x.fn} on cpu${x.cpu} (${x.label})` : 'the harness';
   throw new Violation('NoUseAfterFree', `${who} ${write ? 'writes' : 'reads'} ${owner.name}->${name} after ${owner.name} was freed`);
 }
@@ -23,9 +24,9 @@ export function use(owner: Owner, name: string, write = false): void {
 /** A structure's field that is a list head's link (a batch's chain head):
  *  an access is part of the current step's footprint as that holder's. */
 export function useLoc(loc: Loc, write = false): void {
-  const x = current.x;
-  if (x !== null) {
-    if (write) x.wr[x.nwr++] = loc;
-    else x.rd[x.nrd++] = loc;
+  const r = current.rec;
+  if (r != null) {
+    if (write) r.wr[r.nwr++] = loc;
+    else r.rd[r.nrd++] = loc;
   }
 }

@@ -95,12 +95,15 @@ export function* runIrqWork(x: Context, w: IrqWork): Gen<void> {
   if (w.owner.freed) {
     throw new Violation('TeardownBarriers', `irq_work ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
+  // the first step of the handler took it off the pending list (the
+  // scheduler did, as it started this context; a direct caller has it
+  // done here)
+  writes(x, w);
   if (!w.busy) {
     w.pending = false;
     w.queued = false;
     w.busy = true;
     x.k.pendingIrqWork.delete(w);
-    writes(x, w);
   }
   x.fns.push(w.fnName);
   yield* w.fn(x);

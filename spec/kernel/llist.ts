@@ -10,7 +10,7 @@ import { shared, Violation, type Gen, type Owner } from './types.ts';
 import { acts, reads } from './events.ts';
 
 /** the context taking a step (sched.ts `current`, the same shared cell) */
-const current = shared('current', () => ({ x: null as { wr: object[]; nwr: number } | null }));
+const current = shared('current', () => ({ x: null as unknown, rec: null as { wr: object[]; nwr: number } | null }));
 
 export class LlistHead implements Holder {
   private _first: Obj | null = null;
@@ -31,8 +31,8 @@ export class LlistHead implements Holder {
     this._first = v;
     links.version++;
     // a store of head->first is part of the writing step's footprint
-    const x = current.x;
-    if (x !== null) x.wr[x.nwr++] = this;
+    const x = current.rec;
+    if (x != null) x.wr[x.nwr++] = this;
   }
   get name(): string {
     // cached: read on every step that touches the list

@@ -12,7 +12,7 @@ export const links = shared('links', () => ({ version: 0 }));
 const OBJ = Symbol.for('allocspec.Obj');
 /** the context taking a step (spec/kernel/sched.ts `current`, the same
  *  shared cell) */
-const current = shared('current', () => ({ x: null as { wr: object[]; nwr: number } | null }));
+const current = shared('current', () => ({ x: null as unknown, rec: null as { wr: object[]; nwr: number } | null }));
 
 export class Obj {
   readonly [OBJ] = true;
@@ -29,8 +29,8 @@ export class Obj {
     return this._pptrBytes;
   }
   set pptrBytes(v: number) {
-    const x = current.x;
-    if (x !== null) x.wr[x.nwr++] = this;
+    const x = current.rec;
+    if (x != null) x.wr[x.nwr++] = this;
     this._pptrBytes = v;
   }
   /** walk mark for the list checks (avoids allocating a Set per step) */
@@ -51,7 +51,7 @@ export class Obj {
     this._next = v;
     links.version++;
     // the link is part of the writing step's footprint
-    const x = current.x;
-    if (x !== null) x.wr[x.nwr++] = this;
+    const x = current.rec;
+    if (x != null) x.wr[x.nwr++] = this;
   }
 }

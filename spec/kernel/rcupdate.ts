@@ -194,6 +194,9 @@ export function callRcuTasksTrace(x: Context, head: RcuHead, fn: (x: Context) =>
 
 /** Run by the softirq context: invoke one callback. */
 export function* invokeCallback(x: Context, cb: Callback): Gen<void> {
+  // the first step took it off the ready list (the scheduler did, as it
+  // started this softirq)
+  writes(x, x.k.rcu.of(cb.flavour));
   if (cb.head) {
     if (cb.head.owner.freed) {
       throw new Violation(

@@ -18,19 +18,19 @@
 //                      its CPU (without PREEMPT_RT): nothing else but an
 //                      NMI runs there before it
 //   R9 hotplug         nothing new starts on an offline CPU
-import type { Context } from './context.ts';
+import { NO_LOCS, type Context } from './context.ts';
 import { runIrqWork, type IrqWork } from './irq_work.ts';
 import type { Kernel } from './kernel.ts';
 import { invokeCallback, type Flavour } from './rcupdate.ts';
 import { waitUntil } from './spinlock.ts';
 import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
 import { runWork, workRunsOn, type Work } from './workqueue.ts';
-import { footprintOf, writes, type Event } from './events.ts';
+import { footprintOf, type Event } from './events.ts';
 import type { FaultKind } from './slab.ts';
 
 /** The context executing now: the step that runs, the primitive that
  *  touches a freed structure's field (spec/kernel/fields.ts) */
-export const current = shared('current', () => ({ x: null as Context | null }));
+export const current = shared('current', () => ({ x: null as Context | null, rec: null as Context | null }));
 
 /** R3: may a task on x's CPU preempt x now? */
 export function preemptible(k: Kernel, x: Context): boolean {
@@ -130,23 +130,56 @@ function finish(k: Kernel, x: Context): void {
 }
 
 /** One atomic step of x (caller checked runnable). False if x can only wait.
- *  What the step did is on x until the step ends (its footprint, object,
- *  target: spec/kernel/events.ts); an Event is built from it when someone
- *  records them (k.record), then x is cleared for its next step. */
+ *  What the step did is on x until the step ends (its object, target and,
+ *  while someone records events, its footprint: spec/kernel/events.ts);
+ *  whoever reads it clears it (the tracer, the coverage counter). The
+ *  quiet path here is the hot path of exploration: it does nothing more
+ *  than step; a recorded step goes through stepRecorded(). */
 export function step(k: Kernel, x: Context): boolean {
   if (x.waitFor !== null && !x.waitFor()) return false;
-  if (k.beforeStep !== null) k.beforeStep(x);
+  if (k.record !== null) return stepRecorded(k, x, k.record);
   current.x = x;
   const r = x.gen!.next();
   current.x = null;
   k.steps++;
   if (r.done) {
-    if (x.op === '') x.op = 'return';
-    if (k.record !== null) k.record.push(eventOf(k, x, 'returns'));
     k.tracer?.step(x, 'returns');
     finish(k, x);
   } else {
-    if (k.record !== null) k.record.push(eventOf(k, x, r.value));
+    if (k.tracer) k.tracer.step(x, r.value);
+    if (k.keepHistory) (x.history ??= []).push(r.value);
+  }
+  if (k.onStep !== null) k.onStep(x);
+  return true;
+}
+
+/** A step whose event is kept: its footprint is stored, its Event built. */
+function stepRecorded(k: Kernel, x: Context, record: Event[]): boolean {
+  if (k.beforeStep !== null) k.beforeStep(x);
+  if (x.rd === NO_LOCS) {
+    x.rd = [];
+    x.wr = [];
+  }
+  endStep(x);
+  x.rec = true;
+  current.x = x;
+  current.rec = x;
+  let r: IteratorResult<string, unknown>;
+  try {
+    r = x.gen!.next();
+  } finally {
+    current.x = null;
+    current.rec = null;
+    x.rec = false;
+  }
+  k.steps++;
+  if (r.done) {
+    if (x.op === '') x.op = 'return';
+    record.push(eventOf(k, x, 'returns'));
+    k.tracer?.step(x, 'returns');
+    finish(k, x);
+  } else {
+    record.push(eventOf(k, x, r.value));
     if (k.tracer) k.tracer.step(x, r.value);
     if (k.keepHistory) (x.history ??= []).push(r.value);
   }
@@ -175,7 +208,7 @@ export function eventOf(k: Kernel, x: Context, label: string): Event {
   };
 }
 
-/** Clear what a step recorded on x: the next step records its own. */
+/** Clear what a recorded step left on x: the next step records its own. */
 function endStep(x: Context): void {
   x.op = '';
   x.target = null;
@@ -364,8 +397,6 @@ export function begin(k: Kernel, a: Action): Context | null {
       for (const c of k.cpus) if (!cb && !c.online) cb = k.rcu.takeReady(c.id);
       const taken = cb!;
       const y = start(k, a.cpu, 'softirq', k.label('softirq'), (z) => invokeCallback(z, taken));
-      // taking it off the ready list: part of the softirq's first step
-      writes(y, k.rcu.of(taken.flavour));
       if (k.keepHistory) y.started = `${taken.flavour}:${taken.name}@${taken.cpu}${taken.head ? ` ${taken.head.owner.name}.${taken.head.field}` : ''}`;
       return y;
     }
@@ -378,8 +409,6 @@ export function begin(k: Kernel, a: Action): Context | null {
       w.pending = false;
       w.running = x;
       k.pendingWork.delete(w);
-      // part of the worker's first step's footprint
-      writes(x, w);
       return x;
     }
     case 'gp':
@@ -406,8 +435,6 @@ function startIrqWork(k: Kernel, cpu: number, w: IrqWork): Context {
   w.queued = false;
   w.busy = true;
   k.pendingIrqWork.delete(w);
-  // part of the handler's first step's footprint
-  writes(x, w);
   return x;
 }
 

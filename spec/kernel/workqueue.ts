@@ -77,12 +77,13 @@ export function* runWork(x: Context, w: Work): Gen<void> {
   if (w.owner.freed) {
     throw new Violation('TeardownBarriers', `kworker ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
+  // the first step of the worker took the item (the scheduler did, as it
+  // started this context; a direct caller has it done here)
+  writes(x, w);
   if (w.running !== x) {
-    // started by a direct caller, not the scheduler (which did this)
     w.pending = false;
     w.running = x;
     x.k.pendingWork.delete(w);
-    writes(x, w);
   }
   if (w.cpu !== x.cpu) x.k.saw('kworker-on-other-cpu');
   x.fns.push(w.fnName);
