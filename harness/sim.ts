@@ -11,6 +11,7 @@ import { resetContextIds, type Context } from '../spec/kernel/context.ts';
 import { Kernel, type Tracer } from '../spec/kernel/kernel.ts';
 import { allowed, begin, canStart, current, fire, progress, runCpu, runnable, start, tick, wakeTimers, type Action, type ProgBody } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';
+import { report } from '../spec/kernel/events.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Obj } from '../spec/kernel/obj.ts';
 import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
@@ -332,12 +333,7 @@ export class Sim {
         this.log.length = saved;
         this.settle();
         if (got !== null) break;
-        if (clean) {
-          throw new Violation(
-            'RefillProgress',
-            `an allocation on cpu${cpu} still fails after a failed one raised a refill that ran with no injected fault and with slab room (now ${slab.live} of ${k.cfg.maxObjects} objects live)`,
-          );
-        }
+        if (clean) this.model.allocFailedAfterCleanRefill(cpu);
         clean = slab.faultsHit + slab.exhausted === faults && slab.live < k.cfg.maxObjects && slab.armed.kmalloc === 0 && slab.armed.percpu === 0;
       }
     }
@@ -409,7 +405,7 @@ export class Sim {
       current.x = null;
       // the spec dereferenced NULL: in the kernel, an oops
       if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
-        throw new Violation('NoKernelWarn', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
+        report('oops', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
       }
       const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
       throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
@@ -427,19 +423,19 @@ export class Sim {
     const k = this.k;
     // when nothing else can run, time passes: a timed sleep ends
     for (let rounds = 0; this.anyProgressSilently() || wakeTimers(k); rounds++) {
-      if (rounds > k.cfg.stepLimit) throw new Violation('NoDeadlock', 'the system never settles (livelock)');
+      if (rounds > k.cfg.stepLimit) report('livelock', 'the system never settles (livelock)');
     }
     const stuck: Context[] = [];
     for (const c of k.cpus) stuck.push(...c.stack);
     if (stuck.length) {
-      throw new Violation(
-        'NoDeadlock',
+      report(
+        'stuck',
         stuck.map((x) => `${x.label} on cpu${x.cpu} stuck in ${x.fn}${x.waitWhat ? ` (${x.waitWhat})` : ''}`).join('; '),
       );
     }
     if (k.claimedIrqWork.size || k.pendingIrqWork.size) {
       const w = [...k.claimedIrqWork, ...k.pendingIrqWork][0]!;
-      throw new Violation('RefillProgress', `${w.name} (${w.fnName}) is pending but can never run${w.claimedBy ? `: claimed by ${w.claimedBy.label}, never queued` : ''}`);
+      report('never-runs', `${w.name} (${w.fnName}) is pending but can never run${w.claimedBy ? `: claimed by ${w.claimedBy.label}, never queued` : ''}`);
     }
   }
 

@@ -24,7 +24,7 @@
 // (Kernel.record: fire()'s caller, a trace, the footprint audit, a proof);
 // exploring quietly, a step records its footprint on the context and builds
 // nothing (README.md, "Steps on the hot path").
-import type { Level, ObjAct } from './types.ts';
+import { shared, type Level, type ObjAct } from './types.ts';
 import type { Obj } from './obj.ts';
 
 /** Something a step can read or write, named: a list head, a counter, a
@@ -150,4 +150,91 @@ export function isCoarse(e: Pick<Event, 'writes'>): boolean {
 /** Names of a footprint, for reports and tests. */
 export function names(locs: readonly Loc[]): string[] {
   return locs.map((l) => l.name);
+}
+
+// ---- facts ----
+//
+// What the kernel itself would notice, reported by the engine and the spec
+// as it happens: a WARN fired, an oops, a context spinning on a lock its
+// own CPU holds beneath it, a freed structure touched, an object freed
+// twice. The engine names what happened; the model names the invariant it
+// breaks (model/invariants.ts: each invariant lists the facts it judges,
+// model/judges.ts throws the Violation). A fact ends the run.
+
+export type FactKind =
+  /** a WARN_ON, BUG_ON or lockdep assertion of the modelled source fired,
+   *  or the kernel would warn (a context returned with IRQs off) */
+  | 'warn'
+  /** the code followed a NULL or garbage pointer: an oops */
+  | 'oops'
+  /** a context waits on what only a context it interrupted (or itself)
+   *  can release */
+  | 'self-deadlock'
+  /** a context or the machine keeps stepping without finishing */
+  | 'livelock'
+  /** nothing can run and something is left waiting */
+  | 'stuck'
+  /** an irq_work, kworker, RCU callback or primitive touched a structure
+   *  teardown freed */
+  | 'teardown-touch'
+  /** a plain field of a freed structure was read or written */
+  | 'field-after-free'
+  /** an object or structure freed twice, or an object slot used wrongly
+   *  (popped empty, written past its count, never filled) */
+  | 'double-free'
+  | 'slot-misuse'
+  /** an object put on a cache of another unit size */
+  | 'size-mismatch'
+  /** a size-bucket index outside the buckets */
+  | 'bad-index'
+  /** a node linked twice (a cycle, a work queued on its list twice) */
+  | 'on-two-lists'
+  /** a sleeping call where the context may not sleep */
+  | 'sleep-in-atomic'
+  /** a raised irq_work that can never run */
+  | 'never-runs'
+  /** what a structure still holds after everything was freed */
+  | 'leak'
+  /** a list walk left the list it started on */
+  | 'walk-left-list';
+
+/** Every kind of fact, for the model's completeness test. */
+export const FACT_KINDS: readonly FactKind[] = [
+  'warn',
+  'oops',
+  'self-deadlock',
+  'livelock',
+  'stuck',
+  'teardown-touch',
+  'field-after-free',
+  'double-free',
+  'slot-misuse',
+  'size-mismatch',
+  'bad-index',
+  'on-two-lists',
+  'sleep-in-atomic',
+  'never-runs',
+  'leak',
+  'walk-left-list',
+];
+
+export interface Fact {
+  readonly fact: FactKind;
+  /** what happened, in the kernel's words, naming the context */
+  readonly text: string;
+}
+
+/** The model's judge, installed by model/judges.ts (per process, so a
+ *  policy's own copy of this module reports to the same model). */
+const judges = shared('judge', () => ({ judge: null as ((f: Fact) => never) | null }));
+
+export function installJudge(judge: (f: Fact) => never): void {
+  judges.judge = judge;
+}
+
+/** Report a fact: the model judges it (a Violation ends the run). */
+export function report(fact: FactKind, text: string): never {
+  const j = judges.judge;
+  if (j === null) throw new Error(`spec: '${fact}' reported with no model loaded (import model/judges.ts): ${text}`);
+  return j({ fact, text });
 }

@@ -4,8 +4,9 @@
 // with `field(owner, name)` accessors instead of bare properties. Each
 // access is also part of the current step's footprint (spec/kernel/
 // events.ts): the structure's plain fields, read or written.
+import { report } from './events.ts';
 import { current } from './sched.ts';
-import { Violation, type Owner } from './types.ts';
+import { type Owner } from './types.ts';
 import type { Loc } from './events.ts';
 
 /** Check one access of `owner->name`. */
@@ -18,7 +19,7 @@ export function use(owner: Owner, name: string, write = false): void {
   if (!owner.freed) return;
   const x = current.x;
   const who = x ? `${x.fn} on cpu${x.cpu} (${x.label})` : 'the harness';
-  throw new Violation('NoUseAfterFree', `${who} ${write ? 'writes' : 'reads'} ${owner.name}->${name} after ${owner.name} was freed`);
+  report('field-after-free', `${who} ${write ? 'writes' : 'reads'} ${owner.name}->${name} after ${owner.name} was freed`);
 }
 
 /** A structure's field that is a list head's link (a batch's chain head):

@@ -9,8 +9,8 @@
 // level with PREEMPT_RT; never concurrently with itself.
 import type { Context } from './context.ts';
 import { waitUntil } from './spinlock.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
-import { acts, writes } from './events.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, writes, report } from './events.ts';
 
 export class IrqWork {
   /** IRQ_WORK_PENDING: claimed and not yet started */
@@ -71,7 +71,7 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   // list (it points at itself, or the entries after it are lost). A correct
   // irq_work_claim() never lets two callers here: a set of pending works
   // would hide it, so it is judged
-  if (w.queued) throw new Violation('NeverOnTwoLists', `__irq_work_queue_local(&${w.field}) on cpu${x.cpu}: ${w.name} is already on cpu${w.cpu}'s raised list (claimed twice)`);
+  if (w.queued) report('on-two-lists', `__irq_work_queue_local(&${w.field}) on cpu${x.cpu}: ${w.name} is already on cpu${w.cpu}'s raised list (claimed twice)`);
   w.queued = true;
   w.cpu = x.cpu;
   k.pendingIrqWork.add(w);
@@ -93,7 +93,7 @@ export function* irqWorkSync(x: Context, w: IrqWork): Gen<void> {
  *  (spec/kernel/sched.ts); a direct caller has it done here. */
 export function* runIrqWork(x: Context, w: IrqWork): Gen<void> {
   if (w.owner.freed) {
-    throw new Violation('TeardownBarriers', `irq_work ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
+    report('teardown-touch', `irq_work ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
   // the first step of the handler took it off the pending list (the
   // scheduler did, as it started this context; a direct caller has it

@@ -6,8 +6,8 @@
 import { oneStep, type Context } from './context.ts';
 import type { Holder } from './kernel.ts';
 import { links, type Obj } from './obj.ts';
-import { shared, Violation, type Gen, type Owner } from './types.ts';
-import { acts, reads } from './events.ts';
+import { shared, type Gen, type Owner } from './types.ts';
+import { acts, reads, report } from './events.ts';
 
 /** the context taking a step (sched.ts `current`, the same shared cell) */
 const current = shared('current', () => ({ x: null as unknown, rec: null as { wr: object[]; nwr: number } | null }));
@@ -57,7 +57,7 @@ function at(x: Context, h: LlistHead, op: string, write: boolean): void {
 function sized(x: Context, h: LlistHead, node: Obj): void {
   const u = h.owner.unitSize;
   if (u !== undefined && node.size !== u) {
-    throw new Violation('SizeMatchesCache', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (ksize ${node.size}) on ${h.name}, a cache of ${u}-byte units`);
+    report('size-mismatch', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (ksize ${node.size}) on ${h.name}, a cache of ${u}-byte units`);
   }
 }
 
@@ -156,7 +156,7 @@ export function* eachSafe(x: Context, first: Obj | null): Generator<Obj, void, v
     t = pos.next;
     yield pos;
     if (++n > limit) {
-      throw new Violation('NeverOnTwoLists', `${x.fn} on cpu${x.cpu} walks a cyclic list through ${pos.name}`);
+      report('on-two-lists', `${x.fn} on cpu${x.cpu} walks a cyclic list through ${pos.name}`);
     }
   }
 }

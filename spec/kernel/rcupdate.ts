@@ -6,8 +6,8 @@
 import { oneStep, type Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { waitUntil } from './spinlock.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
-import { acts, reads, writes, type Loc } from './events.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, reads, writes, type Loc, report } from './events.ts';
 
 export type Flavour = 'rcu' | 'rcu_tasks_trace';
 
@@ -174,7 +174,7 @@ function queued(x: Context, f: Flavour): void {
 function queueCb(x: Context, f: Flavour, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
   x.k.touch(x, head.owner, head.field);
   if (head.queued) {
-    throw new Violation('NoKernelWarn', `${x.fn} on cpu${x.cpu}: ${name} queues ${head.owner.name}.${head.field} while it is still queued (double call_rcu)`);
+    report('warn', `${x.fn} on cpu${x.cpu}: ${name} queues ${head.owner.name}.${head.field} while it is still queued (double call_rcu)`);
   }
   head.queued = true;
   x.k.rcu.queue(x, f, { cpu: x.cpu, name, head, fn, wake: null });
@@ -199,9 +199,7 @@ export function* invokeCallback(x: Context, cb: Callback): Gen<void> {
   writes(x, x.k.rcu.of(cb.flavour));
   if (cb.head) {
     if (cb.head.owner.freed) {
-      throw new Violation(
-        'TeardownBarriers',
-        `RCU callback ${cb.name} on cpu${x.cpu} runs on ${cb.head.owner.name}.${cb.head.field} after teardown freed it`,
+      report('teardown-touch', `RCU callback ${cb.name} on cpu${x.cpu} runs on ${cb.head.owner.name}.${cb.head.field} after teardown freed it`,
       );
     }
     cb.head.queued = false;

@@ -23,9 +23,9 @@ import { runIrqWork, type IrqWork } from './irq_work.ts';
 import type { Kernel } from './kernel.ts';
 import { invokeCallback, type Flavour } from './rcupdate.ts';
 import { waitUntil } from './spinlock.ts';
-import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
+import { LEVEL_RANK, shared, type Gen, type Level } from './types.ts';
 import { runWork, workRunsOn, type Work } from './workqueue.ts';
-import { footprintOf, type Event } from './events.ts';
+import { footprintOf, type Event, report } from './events.ts';
 import type { FaultKind } from './slab.ts';
 
 /** The context executing now: the step that runs, the primitive that
@@ -124,9 +124,9 @@ function finish(k: Kernel, x: Context): void {
   x.done = true;
   if (x.level === 'hardirq') c.irqsOff = x.savedIrqsOff;
   else if (c.irqsOff && (x.level === 'task' || x.level === 'softirq') && c.stack.length === 0) {
-    throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned with IRQs disabled`);
+    report('warn', `${x.label} on cpu${x.cpu} returned with IRQs disabled`);
   }
-  if (x.spinlocks > 0) throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned holding ${x.spinlocks} spinlock(s)`);
+  if (x.spinlocks > 0) report('warn', `${x.label} on cpu${x.cpu} returned holding ${x.spinlocks} spinlock(s)`);
 }
 
 /** One atomic step of x (caller checked runnable). False if x can only wait.
@@ -460,7 +460,7 @@ export function runCpu(k: Kernel, cpu: number, n: number, target: Context | null
     i++;
   }
   if (n === 0 && i === limit && target !== null && !target.done) {
-    throw new Violation('NoDeadlock', `${target.label} on cpu${target.cpu} (${target.fn}) made ${limit} steps without finishing (livelock)`);
+    report('livelock', `${target.label} on cpu${target.cpu} (${target.fn}) made ${limit} steps without finishing (livelock)`);
   }
   return i;
 }

@@ -6,8 +6,8 @@ import { noStep, oneStep, type Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { Obj } from './obj.ts';
 import { mightSleep } from './might_sleep.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
-import { acts, reads, writes, type Loc } from './events.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, reads, writes, type Loc, report } from './events.ts';
 
 /** Injectable faults (BRIEF §1): GFP_NOWAIT kmalloc failure (also any
  *  kmalloc'd batch or copy), __alloc_percpu_gfp failure, spin_trylock
@@ -115,7 +115,7 @@ export class Slab implements Loc {
   /** kfree(obj): returns an allocator object to slab. */
   kfree(x: Context | null, o: Obj): Gen<void> {
     if (o.state === 'slab') {
-      throw new Violation('Conservation', `${x ? x.fn : 'boot'} kfree(${o.name}) but ${o.name} is already in slab (double free)`);
+      report('double-free', `${x ? x.fn : 'boot'} kfree(${o.name}) but ${o.name} is already in slab (double free)`);
     }
     this.k.observer?.kfree(x, o);
     o.state = 'slab';
@@ -141,7 +141,7 @@ export class Slab implements Loc {
   }
 
   *kfreeAux(x: Context, a: Aux): Gen<void> {
-    if (a.freed) throw new Violation('Conservation', `${x.fn} kfree(${a.name}) twice`);
+    if (a.freed) report('double-free', `${x.fn} kfree(${a.name}) twice`);
     a.freed = true;
     this.structs.delete(a);
     acts(x, 'kfree', this, true);

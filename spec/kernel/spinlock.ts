@@ -4,8 +4,8 @@
 import type { Context } from './context.ts';
 import { localIrqRestore, localIrqSave } from './irqflags.ts';
 import { mightSleep } from './might_sleep.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
-import { acts, reads, writes, EVERYTHING, type Loc } from './events.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, reads, writes, EVERYTHING, type Loc, report } from './events.ts';
 
 export class RawSpinlock {
   holder: Context | null = null;
@@ -46,9 +46,7 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
   acts(x, 'raw_spin_lock', l, false);
   const h = l.holder;
   if (h !== null && h.cpu === x.cpu) {
-    throw new Violation(
-      'NoDeadlock',
-      `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
+    report('self-deadlock', `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
     );
   }
   // raw_spin_lock() disables preemption before it spins (a spinlock_t

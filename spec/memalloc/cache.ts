@@ -1,4 +1,5 @@
 // memalloc.c: struct bpf_mem_cache, struct bpf_mem_alloc, bpf_mem_cache_idx().
+import { report } from '../kernel/events.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import type { Audited, Kernel } from '../kernel/kernel.ts';
@@ -9,7 +10,7 @@ import type { Context } from '../kernel/context.ts';
 import { memallocOps, type MemallocOps } from './ops.ts';
 import { use } from '../kernel/fields.ts';
 import { kmallocSizeRoundup } from '../kernel/slab.ts';
-import { Violation, type Gen, type Owner } from '../kernel/types.ts';
+import { type Gen, type Owner } from '../kernel/types.ts';
 
 /** sizeof(struct llist_node) */
 export const LLIST_NODE_SZ = 8;
@@ -209,7 +210,7 @@ export function thisCpuCache(x: Context, pc: PercpuCaches): BpfMemCache {
  *  reads another CPU's cache or past the array (BucketIndexInRange). */
 export function thisCpuBucket(x: Context, pc: PercpuCaches, idx: number): BpfMemCache {
   if (!Number.isInteger(idx) || idx < 0 || idx >= NUM_CACHES) {
-    throw new Violation('BucketIndexInRange', `${x.fn} on cpu${x.cpu} (${x.label}) indexes ${pc.name} bucket ${idx} (NUM_CACHES = ${NUM_CACHES})`);
+    report('bad-index', `${x.fn} on cpu${x.cpu} (${x.label}) indexes ${pc.name} bucket ${idx} (NUM_CACHES = ${NUM_CACHES})`);
   }
   return pc.caches[x.cpu * NUM_CACHES + idx]!;
 }
