@@ -107,6 +107,8 @@ export class Sim {
   effective = 0;
   /** what the last command did, for traces */
   did = '';
+  /** the objects the last command's program gave back (data for traces) */
+  freed: string[] = [];
   /** each executed command as the action it became (fallbacks resolved) */
   readonly log: Cmd[] = [];
   /** tolerated known findings, with the commands that led to each */
@@ -125,6 +127,9 @@ export class Sim {
     resetContextIds();
     this.k = new Kernel(kernelConfig(cfg));
     this.k.tracer = opts.tracer ?? null;
+    // a traced run keeps its events: each step's footprint is recorded, so
+    // the trace names the objects a step touched as data
+    if (this.k.tracer) this.k.record = [];
     // step labels only for a tracer or the exhaustive mode's history
     this.k.quiet = true;
     // a design that does not declare its footprints exact: every step
@@ -203,7 +208,9 @@ export class Sim {
       body: (y) => bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
     };
     const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
+    if (op === 'free' || op === 'free_rcu') this.freed = objs.map((o) => o.name);
     fire(k, { kind: 'prog', cpu, level, prog }, level === 'nmi' ? 0 : steps, (x) => {
+      x!.progOp = op;
       if (k.keepHistory) x!.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}${hold !== undefined ? ` hold ${hold}` : ''}`;
       this.did = `${x!.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
       this.ran(eff);

@@ -77,6 +77,9 @@ export class Context implements Footprint {
   savedIrqsOff = false;
   /** true for BPF programs: they use the allocator and block teardown */
   isProg = false;
+  /** a program's operation (alloc, free, free_rcu, lookup; '' for other
+   *  contexts): data for traces */
+  progOp = '';
   /** a sleepable BPF program (may use GFP_KERNEL; an RCU tasks trace reader) */
   sleepable = false;
   /** raw spinlocks held: each disables preemption */
