@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { isInvariant, type InvariantName } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { CheckConfig } from './config.ts';
-import { expectedSituations } from './coverage.ts';
+import { expectedSituations, situationTexts } from './coverage.ts';
 import { runCommands, type ExploreResult } from './explore.ts';
 import { knownObservations } from './shrink.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
@@ -110,7 +110,7 @@ export function reportCheck(
   let violated = false;
   for (const { policy, file, results, faults } of runs) {
     const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
-    const rep = policyReport(policy.name, !!policy.bug, checkedInvariants(promise, policy), results, expectedSituations(policy, [...faults] as never));
+    const rep = policyReport(policy.name, !!policy.bug, checkedInvariants(promise, policy), results, expectedSituations(situationTexts(policy), [...faults] as never));
     const hits = results.filter((r) => r.counterexample);
     const hit = hits[0];
     if (hit) {

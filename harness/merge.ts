@@ -38,7 +38,7 @@ export function mergeReports(parts: ShardReport[]): CheckReport {
   const policies: PolicyReport[] = a.meta.map((m, i) => {
     const rs = grouped[i]!;
     const faults = [...new Set(rs.flatMap((r) => r.faults))];
-    const rep = policyReport(m.name, m.zoo, m.checked, rs.map(fromRecord), expectedSituations({ situations: m.situations } as Policy<unknown>, faults));
+    const rep = policyReport(m.name, m.zoo, m.checked, rs.map(fromRecord), expectedSituations(m.situations, faults));
     const fixture = rs.find((r) => r.counterexample)?.counterexample?.fixture;
     if (rep.counterexample && fixture) {
       rep.counterexample.fixture = fixture;

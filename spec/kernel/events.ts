@@ -70,6 +70,28 @@ export interface Event {
   readonly label: string;
 }
 
+/** What a coverage situation sees of a step (spec/policies/policy.ts
+ *  Situation): the fields of its Event. While exploring no Event is built:
+ *  the context that took the step serves as the view (it holds the same
+ *  fields until the step's reader clears them), with its identity for
+ *  predicates that ask about the rest of the machine. */
+export interface StepView {
+  readonly cpu: number;
+  readonly level: Level;
+  readonly fns: readonly string[];
+  /** the innermost kernel function */
+  readonly fn: string;
+  readonly op: string;
+  readonly obj: Obj | null;
+  readonly act: ObjAct | null;
+  readonly target: Loc | null;
+  readonly touched: string;
+  /** the context's stable label and id, and whether it is a program */
+  readonly label: string;
+  readonly id: number;
+  readonly isProg: boolean;
+}
+
 /** The footprint of one step, as the primitives record it on the context
  *  (Context.rd / Context.wr / Context.op / Context.target). The arrays are
  *  kept across steps and only their first nrd / nwr entries count (a step
