@@ -1,7 +1,7 @@
 // The invariants of BRIEF §3, each with the stable name used in reports and
 // fixtures. Nouns for invariants; one name per conjunct so the failing part
 // is named.
-import type { FactKind } from '../spec/kernel/events.ts';
+import type { FactKind } from '../spec/kernel/facts.ts';
 
 /** When an invariant is judged: at every step (the model's per-step and
  *  per-operation checks, model/allocator.ts), at every quiescent point, at
