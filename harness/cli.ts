@@ -149,14 +149,11 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (v.report !== undefined) {
-    if (v.report === 'percpu-chunk') {
-      const { percpuChunkReport, renderPercpuChunkReport } = await import('./percpu-chunk-report.ts');
-      io.out(renderPercpuChunkReport(percpuChunkReport()));
-      return 0;
-    }
-    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (${meanPrefix(String(v.report), ['percpu', 'percpu-chunk'])}known: percpu, percpu-chunk)`);
-    const { percpuReport, renderPercpuReport } = await import('./percpu-report.ts');
-    io.out(renderPercpuReport(percpuReport([4, 8, 128])));
+    const { REPORTS } = await import('../spec/reports.ts');
+    const r = REPORTS[String(v.report)];
+    const known = Object.keys(REPORTS);
+    if (!r) throw new UsageError(`--report: unknown report '${String(v.report)}' (${meanPrefix(String(v.report), known)}known: ${known.join(', ')})`);
+    io.out(await r.render());
     return 0;
   }
   // output paths fail now, not after the exploration (nor hang on /proc)

@@ -55,3 +55,20 @@ export class Obj {
     if (x != null) x.wr[x.nwr++] = this;
   }
 }
+
+/** What families keep of an object outside it (upstream's cache hint, in
+ *  the object's first word while no list holds it): each family registers
+ *  a reader, and whoever keys a whole state (the exhaustive mode's state
+ *  key) asks every one. Per process, like the objects' brand. */
+const outside = shared('objectOutside', () => ({ readers: [] as ((o: Obj) => string | null)[] }));
+
+export function registerObjectState(read: (o: Obj) => string | null): void {
+  if (!outside.readers.includes(read)) outside.readers.push(read);
+}
+
+/** What the registered families keep of o outside it, as text ('' none). */
+export function objectState(o: Obj): string {
+  let s = '';
+  for (const r of outside.readers) s += r(o) ?? '';
+  return s;
+}

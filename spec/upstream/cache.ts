@@ -25,6 +25,7 @@ import type { Gen } from '../kernel/types.ts';
 import type { Work } from '../kernel/workqueue.ts';
 import { BpfMemAlloc, BpfMemCache, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
 import { use, useLoc } from '../kernel/fields.ts';
+import { registerObjectState } from '../kernel/obj.ts';
 
 export type Gfp = 'GFP_NOWAIT' | 'GFP_KERNEL';
 
@@ -140,6 +141,7 @@ export function hintOf(obj: Obj): BpfMemCacheUp {
 export function hintName(obj: Obj): string | null {
   return hints.get(obj)?.name ?? null;
 }
+registerObjectState(hintName);
 
 /** The hint is read for the last time: the object is about to be linked,
  *  and its first word becomes llnode->next. */
