@@ -210,21 +210,22 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   }
   // --json -: the JSON alone on stdout, everything else on stderr
   const human: Io = opts.json === '-' ? { ...io, out: io.err } : io;
-  // issue 6: exhaustive mode, worker threads, shards, strategies (harness/workers.ts)
+  // issue 6: exhaustive mode, worker threads, shards, strategies (harness/check.ts, job.ts, workers.ts)
   if (v.exhaustive) {
     const { checkExhaustive } = await import('./exhaustive.ts');
     const depth = int('depth', v.depth as string, 0, 1000);
     if (depth === undefined) throw new UsageError('--exhaustive needs --depth N');
     if (opts.json === '-') throw new UsageError('--exhaustive: --json - is not supported; give a file');
     if (v.junit !== undefined || v.shard !== undefined) throw new UsageError('--exhaustive: --junit and --shard go with the random search, not with --exhaustive');
-    const { defaultWorkers } = await import('./workers.ts');
+    const { defaultWorkers } = await import('./job.ts');
     return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1), {
       workers: workersFlag(v.workers as string, io, defaultWorkers()) ?? defaultWorkers(),
     });
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
   if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, ['uniform', 'pct'])}known: uniform, pct)`);
-  const { checkJobs, defaultWorkers } = await import('./workers.ts');
+  const { checkJobs } = await import('./check.ts');
+  const { defaultWorkers } = await import('./job.ts');
   const { parseShard } = await import('./shard.ts');
   const pctDepth = int('pct-depth', v['pct-depth'] as string, 1, 100);
   const { exit } = await checkJobs(opts, human, {

@@ -55,7 +55,7 @@ export interface ExploreOptions {
    *  generated mixes rarely do. */
   pctShare?: number;
   /** known findings an earlier chunk of the same job already hit and
-   *  shrank (harness/workers.ts): their hits are counted, their first hit
+   *  shrank (harness/job.ts): their hits are counted, their first hit
    *  here is not shrunk again (the earlier chunk's is the one kept) */
   noShrink?: readonly string[];
 }

@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Io } from './check.ts';
+import type { Io } from './io.ts';
 import { expectedSituations } from './coverage.ts';
 import { UsageError } from './errors.ts';
 import { policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import { replayCommand, userPath } from './paths.ts';
 import { fromRecord, type JobRecord } from './shard.ts';
-import { policyResults, type ShardExtra } from './workers.ts';
+import { policyResults, type ShardExtra } from './check.ts';
 
 type ShardReport = CheckReport & ShardExtra;
 
