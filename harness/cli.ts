@@ -57,7 +57,8 @@ const CHECK_HELP = `usage: allocspec check [options]
   --workers N            worker threads (default and most: number of cores); each (policy, config)
                          job's runs are cut into chunks of 250 that the workers share
   --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
-  --strategy uniform|pct fast-check generation (default) or PCT priority schedules
+  --strategy NAME        uniform (default: fast-check lists, then a PCT share), swarm, pct (PCT
+                         schedules), exhaustive (= --exhaustive); harness/strategies/index.ts
   --pct-depth D          PCT: d-1 priority change points per run (default 3)
   --exhaustive --depth N every command list up to N commands (BFS, exact state keys, --workers threads)
   --max-states N         exhaustive: stop after N distinct states
@@ -223,7 +224,9 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     });
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
-  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, ['uniform', 'pct'])}known: uniform, pct)`);
+  const { isStrategy, STRATEGY_NAMES } = await import('./strategies/index.ts');
+  if (!isStrategy(strategy)) throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, STRATEGY_NAMES)}known: ${STRATEGY_NAMES.join(', ')})`);
+  if (strategy === 'exhaustive') throw new UsageError('--strategy exhaustive: give --exhaustive --depth N');
   const { checkJobs } = await import('./check.ts');
   const { defaultWorkers } = await import('./job.ts');
   const { parseShard } = await import('./shard.ts');

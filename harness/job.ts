@@ -13,8 +13,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import { findPolicy } from '../spec/policies/index.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
-import { explore } from './explore.ts';
-import { explorePct } from './pct.ts';
+import { STRATEGIES } from './strategies/index.ts';
 import { resolvePolicy } from './policies.ts';
 import { savedFixtures, type Regression } from './regress.ts';
 import { CHUNK_RUNS, chunksOf, mergeChunks, toRecord, type Chunk, type JobRecord } from './shard.ts';
@@ -34,7 +33,7 @@ export function runJob(spec: JobSpec, policy: Policy<unknown>, file?: string, b?
   const opts = { seed: spec.seed, runs: spec.runs, promise: spec.promise, ...(spec.noShrink?.length ? { noShrink: spec.noShrink } : {}) };
   const p = b ? watchedPolicy(policy, b) : policy;
   try {
-    const r = spec.strategy === 'pct' ? explorePct(p, spec.config, { ...opts, ...spec.pct }) : explore(p, spec.config, opts);
+    const r = STRATEGIES[spec.strategy].explore(p, spec.config, { ...opts, ...(spec.pct ? { pct: spec.pct } : {}) });
     return toRecord(spec.n, r, faultKinds(policy, spec.config), file);
   } catch (e) {
     // an error thrown in an irq_work, kworker or RCU callback is the

@@ -17,7 +17,8 @@ import type { JobRecord } from './shard.ts';
 import { sourceBundleOnce } from './bundle.ts';
 import { ACTIVE, BEAT, HOOK, HOOKS, RUNS, SLOTS } from './watch.ts';
 
-export type Strategy = 'uniform' | 'pct';
+export type { RandomStrategy as Strategy } from './strategies/index.ts';
+import type { RandomStrategy as Strategy } from './strategies/index.ts';
 
 /** What a worker needs to run one job (or one chunk of it: its seed and
  *  runs then are the chunk's): plain data only. */
