@@ -6,7 +6,7 @@ import { rcuReadLock, rcuReadLockTrace, rcuReadUnlock, rcuReadUnlockTrace } from
 import type { Gen } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { AbstractAllocator } from '../model/allocator.ts';
-import type { Op } from './commands.ts';
+import type { Op } from './cmd.ts';
 import { Obj } from '../spec/kernel/obj.ts';
 import { scheduleTimeout } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';

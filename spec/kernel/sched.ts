@@ -548,6 +548,65 @@ export function wakeTimers(k: Kernel): boolean {
   return true;
 }
 
+// ---- fairness ----
+//
+// What the machine does when the harness lets it run on its own (a
+// quiesce, the end of a run, teardown): every context finishes and every
+// pending irq_work, kworker, grace period and callback runs until nothing
+// can, in a fixed order. What is left then is a fact the model judges.
+
+/** Queued irq_work, work items or RCU callbacks that have yet to run. */
+export function pending(k: Kernel): boolean {
+  return k.pendingIrqWork.size > 0 || k.claimedIrqWork.size > 0 || k.pendingWork.size > 0 || k.rcu.rcu.inflight.size > 0 || k.rcu.trace.inflight.size > 0;
+}
+
+/** One action of the kernel's own progress to its end, if any. Contexts
+ *  already running first, then new ones, then grace periods. */
+export function progressOnce(k: Kernel): boolean {
+  const a = progress(k);
+  if (!a.length) return false;
+  const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
+  const x = begin(k, pick);
+  if (x) runCpu(k, x.cpu, 0, x);
+  return true;
+}
+
+/** Run everything that can run until nothing can; report what is stuck. */
+export function settle(k: Kernel): void {
+  // when nothing else can run, time passes: a timed sleep ends
+  for (let rounds = 0; progressOnce(k) || wakeTimers(k); rounds++) {
+    if (rounds > k.cfg.stepLimit) report('livelock', 'the system never settles (livelock)');
+  }
+  const stuck: Context[] = [];
+  for (const c of k.cpus) stuck.push(...c.stack);
+  if (stuck.length) {
+    report('stuck', stuck.map((x) => `${x.label} on cpu${x.cpu} stuck in ${x.fn}${x.waitWhat ? ` (${x.waitWhat})` : ''}`).join('; '));
+  }
+  if (k.claimedIrqWork.size || k.pendingIrqWork.size) {
+    const w = [...k.claimedIrqWork, ...k.pendingIrqWork][0]!;
+    report('never-runs', `${w.name} (${w.fnName}) is pending but can never run${w.claimedBy ? `: claimed by ${w.claimedBy.label}, never queued` : ''}`);
+  }
+}
+
+/** Let every BPF program run to its end (and whatever sits above one on
+ *  its CPU), starting nothing new: the map is freed only after the last
+ *  program that uses it has finished. */
+export function finishPrograms(k: Kernel): void {
+  const progs = (): boolean => {
+    for (const c of k.cpus) for (const x of c.stack) if (x.isProg) return true;
+    return false;
+  };
+  while (progs()) {
+    let moved = false;
+    for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+      const s = k.cpus[cpu]!.stack;
+      if (!s.some((x) => x.isProg)) continue;
+      if (runCpu(k, cpu, 0, runnable(k, cpu) ?? null) > 0) moved = true;
+    }
+    if (!moved && progressOnce(k) === false && !wakeTimers(k)) settle(k); // reports what is stuck
+  }
+}
+
 /** Drive a generator to its end outside the scheduler (boot-time init). */
 export function runToEnd<T>(g: Gen<T>): T {
   for (;;) {
