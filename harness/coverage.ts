@@ -127,7 +127,7 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
-      x.touched = '';
+      x.touchedText = '';
       x.target = null;
       x.obj = null;
       x.act = null;

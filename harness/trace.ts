@@ -68,7 +68,7 @@ export class TraceRecorder implements Tracer {
     if (wrote.length) e.wrote = wrote;
     if (read.length) e.read = read.filter((n) => !wrote.includes(n));
     this.events.push(e);
-    x.touched = '';
+    x.touchedText = '';
     x.target = null;
     x.obj = null;
     x.act = null;
