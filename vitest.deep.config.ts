@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/zoo/**/*.test.ts', 'test/deep/**/*.test.ts'],
     env: { ALLOCSPEC_TIER: 'deep' },
+    setupFiles: ['test/setup.ts'],
     testTimeout: 1_200_000,
     hookTimeout: 120_000,
     pool: 'threads',

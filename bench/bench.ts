@@ -20,7 +20,7 @@ import { exhaustive } from '../harness/exhaustive.ts';
 import { ROOT } from '../harness/fixture.ts';
 import { explorePct } from '../harness/pct.ts';
 import { Sim, faultKinds, genCtx } from '../harness/sim.ts';
-import { checkJobs } from '../harness/workers.ts';
+import { checkJobs } from '../harness/check.ts';
 import { startupBench, startupDefaults } from './startup.ts';
 import { exhaustiveBench } from './exhaustive.ts';
 

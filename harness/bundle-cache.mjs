@@ -17,7 +17,7 @@ export const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'allocspec');
 /** Bump when the build options (harness/bundle.ts) change. */
 export const FORMAT = 'allocspec-bundle-4';
 /** The bundle's entry: the command line's main and the worker's serve. */
-export const ENTRY = `export { main } from './cli.ts';\nexport { serve } from './workers.ts';\n`;
+export const ENTRY = `export { main } from './cli.ts';\nexport { serve } from './serve.ts';\n`;
 /** This checkout's part of the cache's file names. */
 export const ROOT_ID = createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
 /** The bundle's inputs (paths relative to ROOT) of the last build. */

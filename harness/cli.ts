@@ -57,7 +57,8 @@ const CHECK_HELP = `usage: allocspec check [options]
   --workers N            worker threads (default and most: number of cores); each (policy, config)
                          job's runs are cut into chunks of 250 that the workers share
   --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
-  --strategy uniform|pct fast-check generation (default) or PCT priority schedules
+  --strategy NAME        uniform (default: fast-check lists, then a PCT share), swarm, pct (PCT
+                         schedules), exhaustive (= --exhaustive); harness/strategies/index.ts
   --pct-depth D          PCT: d-1 priority change points per run (default 3)
   --exhaustive --depth N every command list up to N commands (BFS, exact state keys, --workers threads)
   --max-states N         exhaustive: stop after N distinct states
@@ -149,14 +150,11 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (v.report !== undefined) {
-    if (v.report === 'percpu-chunk') {
-      const { percpuChunkReport, renderPercpuChunkReport } = await import('./percpu-chunk-report.ts');
-      io.out(renderPercpuChunkReport(percpuChunkReport()));
-      return 0;
-    }
-    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (${meanPrefix(String(v.report), ['percpu', 'percpu-chunk'])}known: percpu, percpu-chunk)`);
-    const { percpuReport, renderPercpuReport } = await import('./percpu-report.ts');
-    io.out(renderPercpuReport(percpuReport([4, 8, 128])));
+    const { REPORTS } = await import('../spec/reports.ts');
+    const r = REPORTS[String(v.report)];
+    const known = Object.keys(REPORTS);
+    if (!r) throw new UsageError(`--report: unknown report '${String(v.report)}' (${meanPrefix(String(v.report), known)}known: ${known.join(', ')})`);
+    io.out(await r.render());
     return 0;
   }
   // output paths fail now, not after the exploration (nor hang on /proc)
@@ -213,21 +211,24 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   }
   // --json -: the JSON alone on stdout, everything else on stderr
   const human: Io = opts.json === '-' ? { ...io, out: io.err } : io;
-  // issue 6: exhaustive mode, worker threads, shards, strategies (harness/workers.ts)
+  // issue 6: exhaustive mode, worker threads, shards, strategies (harness/check.ts, job.ts, workers.ts)
   if (v.exhaustive) {
     const { checkExhaustive } = await import('./exhaustive.ts');
     const depth = int('depth', v.depth as string, 0, 1000);
     if (depth === undefined) throw new UsageError('--exhaustive needs --depth N');
     if (opts.json === '-') throw new UsageError('--exhaustive: --json - is not supported; give a file');
     if (v.junit !== undefined || v.shard !== undefined) throw new UsageError('--exhaustive: --junit and --shard go with the random search, not with --exhaustive');
-    const { defaultWorkers } = await import('./workers.ts');
+    const { defaultWorkers } = await import('./job.ts');
     return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1), {
       workers: workersFlag(v.workers as string, io, defaultWorkers()) ?? defaultWorkers(),
     });
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
-  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, ['uniform', 'pct'])}known: uniform, pct)`);
-  const { checkJobs, defaultWorkers } = await import('./workers.ts');
+  const { isStrategy, STRATEGY_NAMES } = await import('./strategies/index.ts');
+  if (!isStrategy(strategy)) throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, STRATEGY_NAMES)}known: ${STRATEGY_NAMES.join(', ')})`);
+  if (strategy === 'exhaustive') throw new UsageError('--strategy exhaustive: give --exhaustive --depth N');
+  const { checkJobs } = await import('./check.ts');
+  const { defaultWorkers } = await import('./job.ts');
   const { parseShard } = await import('./shard.ts');
   const pctDepth = int('pct-depth', v['pct-depth'] as string, 1, 100);
   const { exit } = await checkJobs(opts, human, {

@@ -9,63 +9,14 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
 import type { CheckConfig } from './config.ts';
-import type { Sim } from './sim.ts';
+import * as act from './actions.ts';
+import type { Run } from './actions.ts';
+import { interruptPending, irqWorkFor, workFor, type Action } from '../spec/kernel/sched.ts';
 
-export type Op = 'alloc' | 'free' | 'free_rcu' | 'lookup';
-export const OPS: readonly Op[] = ['alloc', 'free', 'free_rcu', 'lookup'];
+export { OPS, faultKinds, genCtx, type Cmd, type CmdOf, type GenCtx, type Kind, type Op, type Rng } from './cmd.ts';
+import type { Cmd, CmdOf, GenCtx, Kind, Op, Rng } from './cmd.ts';
+import { OPS } from './cmd.ts';
 
-export type Cmd =
-  /** start a BPF program at task level on cpu that does `count` allocs or
-   *  frees (frees from owned object #arg on) or one lookup; then `steps`
-   *  steps of that CPU (0: until the program ends). A lookup with `hold`
-   *  keeps the object longer before it reads it: a sleepable program
-   *  sleeps `hold` ticks (one a command) inside its tasks-trace section, a
-   *  program that may not sleep does `hold` more steps of work; absent
-   *  (the simplest value, what fixtures before it hold): looked up, read */
-  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
-  /** an NMI on cpu runs a perf-event BPF program to its end */
-  | { t: 'nmi'; cpu: number; op: Op; arg: number }
-  /** `n` times: one step of cpu, then an NMI program there (interrupts
-   *  landing on consecutive steps of one operation) */
-  | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }
-  /** advance whatever runs on cpu */
-  | { t: 'step'; cpu: number; steps: number }
-  /** a queued irq_work runs on cpu (hardirq, or the RT kthread) */
-  | { t: 'irq'; cpu: number; steps: number }
-  /** a ready RCU callback runs in softirq on cpu */
-  | { t: 'softirq'; cpu: number; steps: number }
-  /** a kworker runs a pending work item on cpu */
-  | { t: 'kworker'; cpu: number; steps: number }
-  /** the current grace period of a flavour ends */
-  | { t: 'gp'; flavour: 'rcu' | 'rcu_tasks_trace' }
-  /** arm one failure of the next kmalloc / __alloc_percpu_gfp /
-   *  spin_trylock, or take the last CPU offline (or back online) */
-  | { t: 'fault'; kind: FaultKind }
-  /** the map is freed (programs finish first): its objects go back, then
-   *  the policy's destroy, `steps` steps of it on cpu; the rest of the run
-   *  interleaves with teardown */
-  | { t: 'destroy'; cpu: number; steps: number }
-  /** fairness: programs finish, every pending irq_work, kworker, grace
-   *  period and callback runs until nothing is left; then the liveness
-   *  invariants are judged (FreedObjectsReturnToSlab, RefillProgress) */
-  | { t: 'quiesce' };
-
-export type Kind = Cmd['t'];
-export type CmdOf<K extends Kind> = Extract<Cmd, { t: K }>;
-
-/** What generation may draw from, for one policy under one configuration. */
-export interface GenCtx {
-  cfg: CheckConfig;
-  faults: readonly FaultKind[];
-  /** program operations the policy supports */
-  ops: readonly Op[];
-  /** the policy's callers are syscalls: no NMI programs */
-  syscall?: boolean;
-  /** requests the policy draws from (object #arg picks one) */
-  nreq?: number;
-}
-
-export type Rng = () => number;
 const natR = (r: Rng, max: number): number => Math.floor(r() * (max + 1));
 
 /** One field of a command: how to generate, draw, validate and simplify it. */
@@ -149,9 +100,15 @@ export interface CommandKind<C extends Cmd> {
   generated(g: GenCtx): boolean;
   fields: Fields<C>;
   text(c: C): string;
-  /** run the command's own action on `cpu` (the command's CPU, or the next
-   *  one when that one had nothing to do); null when not enabled */
-  run(sim: Sim, c: C, cpu: number): string | null;
+  /** the engine action the command asks for on `cpu` (the command's CPU,
+   *  or the next one when that one had nothing to do), or null when there
+   *  is nothing to name (no irq_work queued there); whether it may run is
+   *  spec/kernel/sched.ts allowed()'s to say, and nothing else's */
+  toAction(run: Run, c: C, cpu: number): Action | null;
+  /** run the command as that action (allowed() admitted it): what it did */
+  run(run: Run, c: C, a: Action): string;
+  /** the command's action was not allowed (coverage notes why) */
+  refused?(run: Run, c: C): void;
   /** commands of the bounded exhaustive alphabet, per CPU where it has one */
   alphabet(g: GenCtx, cpu: number): C[];
   /** fields generated from the others (no randomness of their own),
@@ -160,6 +117,8 @@ export interface CommandKind<C extends Cmd> {
 }
 
 const n = (s: number): string => (s === 0 ? 'to end' : `${s} step${s === 1 ? '' : 's'}`);
+/** The CPU an action runs on (the kinds that have one). */
+const CPU = (a: Action): number => (a as { cpu: number }).cpu;
 const objArg = (op: Op, a: number): string => (op === 'alloc' ? '' : ` #${a}`);
 const always = (): boolean => true;
 
@@ -170,7 +129,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
     text: (c) =>
       `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.prog(at, 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
+    toAction: (run, _c, cpu) => run.slots.task[cpu]!,
+    run: (run, c, a) => act.prog(run, CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
     derive: holdOf,
   },
@@ -179,7 +139,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, op: nmiOp, arg },
     text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
-    run: (sim, c, at) => sim.prog(at, 'nmi', c.op, c.arg, 1, false, 0),
+    toAction: (run, _c, cpu) => run.slots.nmi[cpu]!,
+    run: (run, c, a) => act.prog(run, CPU(a), 'nmi', c.op, c.arg, 1, false, 0),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
   burst: {
@@ -187,7 +148,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.nmi && !g.syscall,
     fields: { cpu, n: burstN, op: nmiOp, arg },
     text: (c) => `burst cpu${c.cpu}: ${c.n} x (1 step, nmi ${c.op}${objArg(c.op, c.arg)})`,
-    run: (sim, c, at) => sim.burst(at, c.n, c.op, c.arg),
+    toAction: (run, _c, cpu) => run.slots.burst[cpu]!,
+    run: (run, c, a) => act.burst(run, CPU(a), c.n, c.op, c.arg),
     alphabet: () => [],
   },
   step: {
@@ -195,7 +157,13 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `step cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.step(at, c.steps),
+    // with an interrupt pending the CPU takes it first (R8): the interrupt
+    // is what the command asks for
+    toAction: (run, _c, cpu) => {
+      const w = interruptPending(run.k, cpu);
+      return w ? { kind: 'irq', cpu, work: w } : run.slots.step[cpu]!;
+    },
+    run: (run, c, a) => act.step(run, CPU(a), c.steps),
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'step' as const, cpu: at, steps: s })),
   },
   irq: {
@@ -203,7 +171,14 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `irq cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.irq(at, c.steps),
+    toAction: (run, _c, cpu) => {
+      const work = irqWorkFor(run.k, cpu);
+      return work ? { kind: 'irq', cpu, work } : null;
+    },
+    run: (run, c, a) => {
+      const w = (a as Extract<Action, { kind: 'irq' }>).work;
+      return act.act(run, a, c.steps, { t: 'irq', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: ${w.fnName}(${w.owner.name})`);
+    },
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'irq' as const, cpu: at, steps: s })),
   },
   softirq: {
@@ -211,7 +186,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `softirq cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.softirq(at, c.steps),
+    toAction: (run, _c, cpu) => run.slots.softirq[cpu]!,
+    run: (run, c, a) => act.act(run, a, c.steps, { t: 'softirq', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: callback`),
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'softirq' as const, cpu: at, steps: s })),
   },
   kworker: {
@@ -219,7 +195,14 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `kworker cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.kworker(at, c.steps),
+    toAction: (run, _c, cpu) => {
+      const work = workFor(run.k, cpu);
+      return work ? { kind: 'kworker', cpu, work } : null;
+    },
+    run: (run, c, a) => {
+      const w = (a as Extract<Action, { kind: 'kworker' }>).work;
+      return act.act(run, a, c.steps, { t: 'kworker', cpu: CPU(a), steps: c.steps }, (x) => `${x!.label} on cpu${CPU(a)}: ${w.fnName}`);
+    },
     alphabet: (_g, at) => [0, 1].map((s) => ({ t: 'kworker' as const, cpu: at, steps: s })),
   },
   gp: {
@@ -227,7 +210,12 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { flavour },
     text: (c) => `gp ${c.flavour}`,
-    run: (sim, c) => sim.gp(c.flavour),
+    toAction: (run, c) => run.slots.gp[c.flavour],
+    run: (run, c, a) => act.act(run, a, 0, { t: 'gp', flavour: c.flavour }, () => `${c.flavour} grace period ends`),
+    // a grace period that cannot end yet: a reader holds it (coverage)
+    refused: (run, c) => {
+      if (run.k.rcu.of(c.flavour).gp) run.k.saw('grace-period-held-by-reader');
+    },
     alphabet: (_g, at) => (at === 0 ? [{ t: 'gp' as const, flavour: 'rcu' as const }, { t: 'gp' as const, flavour: 'rcu_tasks_trace' as const }] : []),
   },
   fault: {
@@ -235,7 +223,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: (g) => g.cfg.faults && g.faults.length > 0,
     fields: { kind: fault },
     text: (c) => `fault ${c.kind}`,
-    run: (sim, c) => sim.fault(c.kind),
+    toAction: (run, c) => run.slots.fault[c.kind],
+    run: (run, c) => act.fault(run, c.kind),
     alphabet: (g, at) => (at === 0 ? g.faults.map((kind) => ({ t: 'fault' as const, kind })) : []),
   },
   destroy: {
@@ -243,7 +232,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: { cpu, steps },
     text: (c) => `destroy cpu${c.cpu}, ${n(c.steps)}`,
-    run: (sim, c, at) => sim.destroy(at, c.steps),
+    toAction: (run, _c, cpu) => run.slots.destroy[cpu]!,
+    run: (run, c, a) => act.destroy(run, CPU(a), c.steps),
     alphabet: (_g, at) => [{ t: 'destroy' as const, cpu: at, steps: 0 }, { t: 'destroy' as const, cpu: at, steps: 1 }],
   },
   quiesce: {
@@ -251,7 +241,8 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     generated: always,
     fields: {},
     text: () => 'quiesce',
-    run: (sim) => sim.quiesce(),
+    toAction: (run) => run.slots.quiesce,
+    run: (run) => act.quiesce(run),
     alphabet: (_g, at) => (at === 0 ? [{ t: 'quiesce' as const }] : []),
   },
 };
@@ -266,9 +257,19 @@ export function cmdText(c: Cmd): string {
   return (kindOf(c.t).text as (c: Cmd) => string)(c);
 }
 
-/** Run c's own action on cpu through the table. */
-export function runCmd(sim: Sim, c: Cmd, cpu: number): string | null {
-  return (kindOf(c.t).run as (s: Sim, c: Cmd, cpu: number) => string | null)(sim, c, cpu);
+/** The action c asks for on cpu, through the table. */
+export function toAction(run: Run, c: Cmd, cpu: number): Action | null {
+  return (kindOf(c.t).toAction as (s: Run, c: Cmd, cpu: number) => Action | null)(run, c, cpu);
+}
+
+/** Run c as action a (allowed() admitted it), through the table. */
+export function runAction(run: Run, c: Cmd, a: Action): string {
+  return (kindOf(c.t).run as (s: Run, c: Cmd, a: Action) => string)(run, c, a);
+}
+
+/** c's action was not allowed: what the table notes about it. */
+export function refused(run: Run, c: Cmd): void {
+  (kindOf(c.t).refused as ((s: Run, c: Cmd) => void) | undefined)?.(run, c);
 }
 
 const FIELDS = new Map<Kind, [string, Field<unknown>][]>();

@@ -1,15 +1,15 @@
 // Interesting situations the exploration should reach, so that a green
 // check cannot hide a blind spot: each is counted, and one never reached is
 // reported as such. The situations are the policy's (each family declares
-// its own beside its code, spec/<family>/situations.ts); the engine only
-// evaluates them: after each step, the predicates indexed under the step's
-// innermost kernel function or its context level. Its own situations (the
-// faults it injects, a grace period held by a reader) it counts itself.
+// its own beside its code, spec/<family>/situations.ts, as predicates over
+// a step's event); the harness only evaluates them: after each step, the
+// predicates indexed under the step's innermost kernel function or its
+// context level. The faults it injects it counts itself.
 import type { Context } from '../spec/kernel/context.ts';
+import type { StepView } from '../spec/kernel/events.ts';
 import type { Kernel } from '../spec/kernel/kernel.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import type { Level, ObjAct } from '../spec/kernel/types.ts';
-import { MEMALLOC_SITUATIONS as MEMALLOC } from '../spec/memalloc/situations.ts';
 import type { Policy, Situation } from '../spec/policies/policy.ts';
 
 export const FAULT_SITUATIONS: Record<FaultKind, string> = {
@@ -20,17 +20,10 @@ export const FAULT_SITUATIONS: Record<FaultKind, string> = {
   page: 'an alloc_pages_node() failed while populating a percpu chunk',
 };
 
-/** A policy's situations as a list: its own, a name -> text record (the
- *  API before predicates: each counted by k.saw), or memalloc.c's. */
+/** A policy's situations (none declared: only the engine's own). */
 export function situationList(policy: Pick<Policy<unknown>, 'situations'>): readonly Situation[] {
-  const s = policy.situations ?? MEMALLOC;
-  if (Array.isArray(s)) return s as readonly Situation[];
-  const rec = s as Record<string, string>;
-  let l = fromRecord.get(rec);
-  if (!l) fromRecord.set(rec, (l = Object.entries(rec).map(([name, text]) => ({ name, text }))));
-  return l;
+  return policy.situations ?? [];
 }
-const fromRecord = new WeakMap<object, readonly Situation[]>();
 
 /** name -> text of a policy's situations (the report's, a worker's). */
 export function situationTexts(policy: Pick<Policy<unknown>, 'situations'>): Record<string, string> {
@@ -39,17 +32,15 @@ export function situationTexts(policy: Pick<Policy<unknown>, 'situations'>): Rec
   return out;
 }
 
-/** memalloc.c's situations by name (the default of a policy without any). */
-export const MEMALLOC_SITUATIONS: Record<string, string> = situationTexts({ situations: MEMALLOC });
-
-/** The situations a policy is expected to reach under the given faults. */
-export function expectedSituations(policy: Pick<Policy<unknown>, 'situations'>, faults: readonly FaultKind[]): Record<string, string> {
-  const out = situationTexts(policy);
+/** The situations a run is expected to reach: a policy's (name -> text)
+ *  and the fault kinds it injects. */
+export function expectedSituations(texts: Record<string, string>, faults: readonly FaultKind[]): Record<string, string> {
+  const out = { ...texts };
   for (const f of faults) out[`fault:${f}`] = FAULT_SITUATIONS[f];
   return out;
 }
 
-type When = (x: Context, k: Kernel) => boolean | number;
+type When = (x: StepView, k: Kernel) => boolean | number;
 interface Indexed {
   name: string;
   act: ObjAct | null;
@@ -136,7 +127,8 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
-      x.touched = '';
+      x.touchedText = '';
+      x.target = null;
       x.obj = null;
       x.act = null;
     }

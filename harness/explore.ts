@@ -15,6 +15,9 @@ import { cmdArbitrary, cmdText, swarmArbitrary, swarmCmdArbitrary, type Cmd } fr
 import type { CheckConfig } from './config.ts';
 import { knownFindings, knownObservations, minimize, runCommands } from './shrink.ts';
 import { explorePct } from './pct.ts';
+import { emptyResult, type Counterexample, type ExploreResult } from './strategies/strategy.ts';
+
+export { emptyResult, type Counterexample, type ExploreResult };
 import { Sim, genCtx } from './sim.ts';
 
 export { runCommands, minimize };
@@ -55,62 +58,9 @@ export interface ExploreOptions {
    *  generated mixes rarely do. */
   pctShare?: number;
   /** known findings an earlier chunk of the same job already hit and
-   *  shrank (harness/workers.ts): their hits are counted, their first hit
+   *  shrank (harness/job.ts): their hits are counted, their first hit
    *  here is not shrunk again (the earlier chunk's is the one kept) */
   noShrink?: readonly string[];
-}
-
-export interface Counterexample {
-  invariant: InvariantName;
-  message: string;
-  seed: number;
-  path: string;
-  /** the shrunk commands, up to and including the one that broke */
-  commands: Cmd[];
-}
-
-export interface ExploreResult {
-  policy: string;
-  config: string;
-  /** runs asked for */
-  budget: number;
-  /** runs explored (shrinking not counted) */
-  runs: number;
-  /** of those, runs that reached their end with no violation: every
-   *  invariant was checked through them */
-  runsToEnd: number;
-  /** runs fast-check spent shrinking (not counted in runs) */
-  shrinkRuns: number;
-  steps: number;
-  commands: number;
-  effective: number;
-  states: Set<number>;
-  situations: Map<string, number>;
-  /** a violation that is not a known finding: it stopped the job */
-  counterexample: Counterexample | null;
-  /** known findings hit, the first run of each shrunk */
-  known: Counterexample[];
-  /** runs that ended at each known finding */
-  knownHits: Record<string, number>;
-}
-
-export function emptyResult(policy: string, config: string, budget: number): ExploreResult {
-  return {
-    policy,
-    config,
-    budget,
-    runs: 0,
-    runsToEnd: 0,
-    shrinkRuns: 0,
-    steps: 0,
-    commands: 0,
-    effective: 0,
-    states: new Set(),
-    situations: new Map(),
-    counterexample: null,
-    known: [],
-    knownHits: {},
-  };
 }
 
 export function commandsArbitrary(policy: Policy<unknown>, cfg: CheckConfig, generation: Generation = 'swarm'): fc.Arbitrary<Iterable<fc.Command<Sim, Sim>>> {

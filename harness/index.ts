@@ -4,13 +4,13 @@
 import type { InvariantName } from '../model/invariants.ts';
 import { isInvariant } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Io } from './check.ts';
+import type { Io } from './io.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
 import { UsageError } from './errors.ts';
 import { userPath } from './paths.ts';
 import { resolvePolicy } from './policies.ts';
 import type { CheckReport, PolicyReport } from './report.ts';
-import { checkJobs } from './workers.ts';
+import { checkJobs } from './check.ts';
 
 export type { Policy, Situation } from '../spec/policies/policy.ts';
 export { definePolicy } from '../spec/policies/policy.ts';

@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Io } from './check.ts';
+import type { Io } from './io.ts';
 import { expectedSituations } from './coverage.ts';
 import { UsageError } from './errors.ts';
 import { policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import { replayCommand, userPath } from './paths.ts';
 import { fromRecord, type JobRecord } from './shard.ts';
-import { policyResults, type ShardExtra } from './workers.ts';
+import { policyResults, type ShardExtra } from './check.ts';
 
 type ShardReport = CheckReport & ShardExtra;
 
@@ -38,7 +38,7 @@ export function mergeReports(parts: ShardReport[]): CheckReport {
   const policies: PolicyReport[] = a.meta.map((m, i) => {
     const rs = grouped[i]!;
     const faults = [...new Set(rs.flatMap((r) => r.faults))];
-    const rep = policyReport(m.name, m.zoo, m.checked, rs.map(fromRecord), expectedSituations({ situations: m.situations } as Policy<unknown>, faults));
+    const rep = policyReport(m.name, m.zoo, m.checked, rs.map(fromRecord), expectedSituations(m.situations, faults));
     const fixture = rs.find((r) => r.counterexample)?.counterexample?.fixture;
     if (rep.counterexample && fixture) {
       rep.counterexample.fixture = fixture;

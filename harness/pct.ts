@@ -11,10 +11,9 @@ import seedrandom from 'seedrandom';
 import type { InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Counterexample } from './explore.ts';
 import { drawKind, generatedKinds, type Cmd, type GenCtx, type Rng } from './commands.ts';
 import type { CheckConfig } from './config.ts';
-import { emptyResult, type ExploreResult } from './explore.ts';
+import { emptyResult, type Counterexample, type ExploreResult } from './strategies/strategy.ts';
 import { knownFindings, knownObservations, minimize, runCommands } from './shrink.ts';
 import { genCtx } from './sim.ts';
 

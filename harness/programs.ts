@@ -6,11 +6,12 @@ import { rcuReadLock, rcuReadLockTrace, rcuReadUnlock, rcuReadUnlockTrace } from
 import type { Gen } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { AbstractAllocator } from '../model/allocator.ts';
-import type { Op } from './commands.ts';
+import type { Op } from './cmd.ts';
 import { Obj } from '../spec/kernel/obj.ts';
 import { scheduleTimeout } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import { PolicyError } from './errors.ts';
+import { acts } from '../spec/kernel/events.ts';
 
 /** Run a policy hook; anything it throws that is not a Violation names the
  *  policy, the hook and the step. An iterator rather than a wrapping
@@ -99,11 +100,12 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
       if (!model.owned.includes(obj)) {
         // freed since the program was started (it had not run yet): the
         // element is gone from the map, the lookup finds nothing
+        x.op = 'lookup';
         yield x.k.labels ? `lookup ${obj.name}: not found` : '';
         break;
       }
       x.refs.push(obj);
-      x.touched = obj.name;
+      acts(x, 'lookup', obj, false);
       x.obj = obj;
       x.act = 'looked up';
       yield `lookup ${obj.name}`;
@@ -120,12 +122,12 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
           // inside rcu_read_lock() a program may not sleep: it does other
           // work (interrupts and NMIs still land between its steps)
           for (let i = 0; i < a.hold; i++) {
-            x.touched = obj.name;
+            acts(x, 'work', obj, false);
             yield x.k.labels ? `works holding ${obj.name}` : '';
           }
         }
       }
-      x.touched = obj.name;
+      acts(x, 'read', obj, false);
       x.obj = obj;
       x.act = 'read';
       yield `read ${obj.name}`;

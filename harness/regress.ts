@@ -16,7 +16,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { isInvariant } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Io } from './check.ts';
+import type { Io } from './io.ts';
 import { runCommands } from './explore.ts';
 import { parseFixture, policyDir, type Fixture } from './fixture.ts';
 import { knownFindings, knownObservations } from './shrink.ts';

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Policy } from '../spec/policies/policy.ts';
-import type { Io } from './check.ts';
+import type { Io } from './io.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
 import { didYouMean, meanPrefix, parseFlags, PolicyError, UsageError } from './errors.ts';
 import { explore } from './explore.ts';
@@ -295,7 +295,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
     // runs once in a watched worker: a hook that never yields is named
     const named = [];
     for (const f of files) named.push({ file: f, policy: (await loadFixture(f)).fixture.policy });
-    const { probeFixtures } = await import('./workers.ts');
+    const { probeFixtures } = await import('./job.ts');
     await probeFixtures(named, Number(ht) * 1000);
   }
   if (v.out === '-') delete v.out;

@@ -5,7 +5,7 @@
 // together into the report the unsharded run writes.
 //
 // A job's budget is cut into chunks of CHUNK_RUNS runs, the unit a worker
-// thread runs (harness/workers.ts), so that one job's runs spread over
+// thread runs (harness/job.ts), so that one job's runs spread over
 // every worker. The cut depends on the budget alone, never on the number
 // of workers: chunk i explores with chunkSeed(seed, i) (chunk 0 with the
 // job's own seed, so a budget of one chunk runs as an uncut job), and the

@@ -40,21 +40,28 @@ export function runCommands(
     return { violation: e, executed: 0, effective: [], sim: null as unknown as Sim };
   }
   let executed = 0;
-  let ev: { did: string } | undefined;
+  let ev: { did: string; freed?: string[] } | undefined;
   try {
     for (const c of cmds) {
       if (sim.over) break;
       executed++;
       ev = rec?.command(executed, cmdText(c));
       sim.did = '';
+      sim.freed = [];
       sim.exec(c);
-      if (ev) ev.did = sim.did;
+      if (ev) {
+        ev.did = sim.did;
+        if (sim.freed.length) ev.freed = sim.freed;
+      }
     }
     sim.finish();
     return { violation: null, executed, effective: sim.log, sim };
   } catch (e) {
     if (!(e instanceof Violation)) throw e;
-    if (ev && !ev.did) ev.did = sim.did;
+    if (ev && !ev.did) {
+      ev.did = sim.did;
+      if (sim.freed.length) ev.freed = sim.freed;
+    }
     rec?.violation(e.invariant, e.detail);
     return { violation: e, executed, effective: sim.log, sim };
   }

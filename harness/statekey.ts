@@ -12,8 +12,8 @@
 // of every step it took (by the spec's convention a label shows the values
 // its step read, so the context's locals follow from what it was started
 // with and those); then every registered list (object ids in order) and
-// counter, the slab (every object's state, size, link and upstream cache
-// hint; each size's free pool in order; armed faults; live structures;
+// counter, the slab (every object's state, size, link and what a family
+// keeps of it outside it; each size's free pool in order; armed faults; live structures;
 // percpu bytes), who owns what and reuse grace periods, per RCU flavour the
 // grace periods completed, how many pending callbacks the current one
 // covers and its readers, the pending, ready and in-flight callbacks in
@@ -21,15 +21,15 @@
 // reachable from the policy's state object (dataOf: plain fields a
 // structure keeps outside registered lists and counters).
 //
-// Not covered: what a closure captured, and module-level tables other than
-// upstream's cache hints (README, "Exhaustive mode"). test/harness/
+// Not covered: what a closure captured, and module-level tables a family
+// does not register (spec/kernel/obj.ts registerObjectState: upstream's
+// cache hints are) (README, "Exhaustive mode"). test/harness/
 // exhaustive.test.ts checks on each built-in policy family that lists
 // meeting at one key behave alike under random continuations.
 import { Context } from '../spec/kernel/context.ts';
-import { Obj } from '../spec/kernel/obj.ts';
+import { Obj, objectState } from '../spec/kernel/obj.ts';
 import { LlistHead } from '../spec/kernel/llist.ts';
 import { Cell } from '../spec/kernel/atomic.ts';
-import { hintName } from '../spec/upstream/cache.ts';
 import type { Callback, RcuFlavourState } from '../spec/kernel/rcupdate.ts';
 import type { Sim } from './sim.ts';
 
@@ -71,7 +71,7 @@ export function stateKey(sim: Sim): string {
   parts.push(cells);
   const slab = k.slab;
   let objs = '';
-  for (const o of slab.all) objs += `${o.id}${o.state === 'slab' ? 's' : 'l'}${o.size}>${o.next ? o.next.id : '-'}/${o.pptrBytes}^${hintName(o) ?? ''};`;
+  for (const o of slab.all) objs += `${o.id}${o.state === 'slab' ? 's' : 'l'}${o.size}>${o.next ? o.next.id : '-'}/${o.pptrBytes}^${objectState(o)};`;
   parts.push(objs);
   parts.push(`slab${slab.live}|${slab.percpuBytes}|${Object.values(slab.armed).join(',')}|${[...slab.structs].map((s) => `${s.name}${s.freed ? 'F' : ''}`).join(',')}`);
   parts.push(`pools:${JSON.stringify(slab.freeLists())}`);

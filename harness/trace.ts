@@ -4,19 +4,51 @@
 import type { Context } from '../spec/kernel/context.ts';
 import type { Tracer } from '../spec/kernel/kernel.ts';
 import type { Level, ObjAct } from '../spec/kernel/types.ts';
+import { Obj } from '../spec/kernel/obj.ts';
+import { LlistHead } from '../spec/kernel/llist.ts';
 
 export type TraceEvent =
-  /** a generated command, and what it did */
-  | { kind: 'cmd'; n: number; text: string; did: string }
+  /** a generated command, and what it did (the objects a program it
+   *  started gave back, as data) */
+  | { kind: 'cmd'; n: number; text: string; did: string; freed?: string[] }
   /** a context starts on a CPU */
   | { kind: 'start'; cpu: number; level: Level; ctx: string }
   /** one atomic step: its label in C words, the list or counter it
    *  touched, and as data the object it acted on and what it did to it */
-  | { kind: 'step'; cpu: number; level: Level; ctx: string; fns: string[]; what: string; touched: string; obj?: string; act?: ObjAct }
+  | {
+      kind: 'step';
+      cpu: number;
+      level: Level;
+      ctx: string;
+      fns: string[];
+      what: string;
+      touched: string;
+      obj?: string;
+      act?: ObjAct;
+      /** the primitive that took the step (spec/kernel/events.ts Event.op) */
+      op?: string;
+      /** what touched names is a list head */
+      list?: boolean;
+      /** the operation of the program the step belongs to (alloc, free, ...) */
+      prog?: string;
+      /** other objects the step wrote (a link) and read, from its footprint */
+      wrote?: string[];
+      read?: string[];
+    }
   /** a phase of the run the harness enters (settle, teardown) */
   | { kind: 'phase'; text: string }
   /** the broken invariant, always last */
   | { kind: 'violation'; invariant: string; message: string };
+
+/** Names of the objects among a footprint's first n entries, but `not`. */
+function objsOf(locs: readonly unknown[], n: number, not: Obj | null): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = locs[i];
+    if (l instanceof Obj && l !== not && !out.includes(l.name)) out.push(l.name);
+  }
+  return out;
+}
 
 export class TraceRecorder implements Tracer {
   readonly events: TraceEvent[] = [];
@@ -26,8 +58,18 @@ export class TraceRecorder implements Tracer {
       e.obj = x.obj.name;
       e.act = x.act;
     }
+    if (x.op !== '') e.op = x.op;
+    if (x.target instanceof LlistHead && x.touchedText === '') e.list = true;
+    if (x.progOp !== '') e.prog = x.progOp;
+    // the objects the step's footprint names (recorded: a traced run keeps
+    // its events), beside the one it acted on
+    const wrote = objsOf(x.wr, x.nwr, x.obj);
+    const read = objsOf(x.rd, x.nrd, x.obj);
+    if (wrote.length) e.wrote = wrote;
+    if (read.length) e.read = read.filter((n) => !wrote.includes(n));
     this.events.push(e);
-    x.touched = '';
+    x.touchedText = '';
+    x.target = null;
     x.obj = null;
     x.act = null;
   }
@@ -36,7 +78,7 @@ export class TraceRecorder implements Tracer {
     else if (what.startsWith('» end') || what.startsWith('» teardown')) this.events.push({ kind: 'phase', text: what.slice(2) });
   }
   /** Record a command before it runs; the caller fills in `did`. */
-  command(n: number, text: string): { did: string } {
+  command(n: number, text: string): { did: string; freed?: string[] } {
     const ev = { kind: 'cmd' as const, n, text, did: '' };
     this.events.push(ev);
     return ev;

@@ -2,7 +2,7 @@
 // bundle of the sources, harness/bundle.ts): serve jobs from it, no loader.
 // Without (a job runs a policy file, or the bundle cannot be built): load
 // the TypeScript sources through tsx (as bin/allocspec.mjs does when it
-// cannot start from the bundle), then serve jobs (harness/workers.ts);
+// cannot start from the bundle), then serve jobs (harness/serve.ts);
 // policy files then load through the same loader and module cache as the
 // harness (harness/policies.ts).
 import { threadId, workerData } from 'node:worker_threads';
@@ -21,7 +21,7 @@ if (typeof bundle === 'string') {
   const { register } = await import('tsx/esm/api');
   register();
   globalThis[Symbol.for('allocspec.tsxRegistered')] = true;
-  const { serve } = await import('./workers.ts');
+  const { serve } = await import('./serve.ts');
   timing('sources loaded through tsx');
   serve();
 }

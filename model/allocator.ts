@@ -6,6 +6,8 @@ import type { Kernel, Observer } from '../spec/kernel/kernel.ts';
 import { links, type Obj } from '../spec/kernel/obj.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { InvariantName } from './invariants.ts';
+// the engine's facts are judged by the model wherever a model runs
+import './judges.ts';
 
 export class AbstractAllocator implements Observer {
   /** objects owned by programs (held in a map), in allocation order */
@@ -146,6 +148,17 @@ export class AbstractAllocator implements Observer {
         this.fail('FreedObjectsReturnToSlab', `${o.name} is still on ${h.name} after every grace period and callback ran (nothing left will free it)`);
       }
     }
+  }
+
+  /** RefillProgress, after a fair quiesce: an allocation on cpu failed
+   *  again after a failed one raised a refill that then ran with no
+   *  injected fault and with slab room (`clean`, as the run saw it). */
+  allocFailedAfterCleanRefill(cpu: number): never {
+    const slab = this.k.slab;
+    this.fail(
+      'RefillProgress',
+      `an allocation on cpu${cpu} still fails after a failed one raised a refill that ran with no injected fault and with slab room (now ${slab.live} of ${this.k.cfg.maxObjects} objects live)`,
+    );
   }
 
   /** The grace periods each freed object still waits for, whether it went

@@ -21,7 +21,7 @@ export interface LiveArea {
 export class PcpuAreaModel implements Audited {
   /** live areas by what the caller holds (an Obj, a percpu pointer) */
   readonly live = new Map<unknown, LiveArea>();
-  /** the accounting (harness/percpu-chunk-report.ts) */
+  /** the accounting (spec/percpu_chunk/report.ts) */
   bytesLive = 0;
 
   constructor(readonly p: Pcpu) {}

@@ -11,63 +11,30 @@
 // nothing before it returns null (each action checks whether it may run
 // first), so a letter that is not enabled as itself leads to exactly the
 // successor of the letter it falls back to from the same state, or, when
-// nothing at all can run, to the state itself. The same holds for a
+// nothing at all can run, to the state itself. Whether a letter runs as
+// itself is asked of the engine (spec/kernel/sched.ts allowed(), through
+// the command table's toAction), the same check Sim.exec makes. The same holds for a
 // program letter whose operation Sim.prog rewrites to `alloc` (nothing is
 // owned yet): it is the `alloc` letter with the same steps.
 //
 // So the successors of a state are those of the letters `expand()` keeps,
 // plus possibly the state itself; dropping the others loses no state, no
 // violation and no length (the dropped letter's successor is reached at
-// the same depth). Nothing is pruned on a guess: the predicate below asks
-// the engine's own guards (spec/kernel/sched.ts) what Sim's actions ask
-// before they run. Two checks keep it honest: every letter the search
-// runs must have run as itself (sim.log; a mismatch is an internal error,
+// the same depth). Nothing is pruned on a guess. Two checks keep it
+// honest: every letter the search runs must have run as itself (sim.log; a mismatch is an internal error,
 // never a silent loss), and `verify` runs the dropped ones too and checks
 // that each one's successor (or violation) is one the kept ones produced
 // (test/harness/exhaustive.test.ts does at small depths).
-import { alphabetOf, type Cmd, type GenCtx } from '../commands.ts';
+import { alphabetOf, toAction, type Cmd, type GenCtx } from '../commands.ts';
 import type { Sim } from '../sim.ts';
-import { canStart, interruptPending, irqWorkFor, readyCallbackOn, runnable, workFor } from '../../spec/kernel/sched.ts';
+import { allowed } from '../../spec/kernel/sched.ts';
 
-/** The CPU-hotplug fault is enabled (Sim.hotplug's guard). */
-function hotplugEnabled(sim: Sim): boolean {
-  const k = sim.k;
-  const c = k.cpus[sim.cfg.cpus - 1]!;
-  if (!c.online) return true;
-  if (c.stack.length) return false;
-  for (const w of k.pendingIrqWork) if (w.cpu === c.id) return false;
-  for (const w of k.claimedIrqWork) if (w.cpu === c.id) return false;
-  return !(sim.policy.cpuDead && (sim.tearingDown || !canStart(k, 0, 'task')));
-}
-
-/** Does c run its own action (not a fallback) from sim's state? The guard
- *  each action of Sim checks before it changes anything. */
+/** Does c run its own action (not a fallback) from sim's state? The one
+ *  check every command passes before it changes anything: the engine's
+ *  allowed() of the action the command table maps it to. */
 export function runsAsItself(sim: Sim, c: Cmd): boolean {
-  const k = sim.k;
-  switch (c.t) {
-    case 'prog':
-      return !sim.tearingDown && canStart(k, c.cpu, 'task');
-    case 'nmi':
-      return !sim.tearingDown && canStart(k, c.cpu, 'nmi');
-    case 'burst':
-      return !sim.tearingDown && canStart(k, c.cpu, 'nmi') && (!!runnable(k, c.cpu) || !!interruptPending(k, c.cpu));
-    case 'step':
-      return !!runnable(k, c.cpu) || !!interruptPending(k, c.cpu);
-    case 'irq':
-      return irqWorkFor(k, c.cpu) !== null;
-    case 'softirq':
-      return canStart(k, c.cpu, 'softirq') && readyCallbackOn(k, c.cpu);
-    case 'kworker':
-      return workFor(k, c.cpu) !== null;
-    case 'gp':
-      return k.rcu.canEndGp(c.flavour);
-    case 'fault':
-      return sim.faultKinds.includes(c.kind) && (c.kind !== 'cpu_offline' || hotplugEnabled(sim));
-    case 'destroy':
-      return !sim.tearingDown;
-    case 'quiesce':
-      return true;
-  }
+  const a = toAction(sim, c, 'cpu' in c ? c.cpu : 0);
+  return a !== null && allowed(sim.k, a);
 }
 
 /** A program letter Sim.prog would rewrite to `alloc` (nothing owned):

@@ -23,7 +23,7 @@ import { Violation } from '../../spec/kernel/types.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
 import type { CheckConfig } from '../config.ts';
 import type { Counterexample } from '../explore.ts';
-import { counterexample, emptyResult, finalize, type ExhaustiveOptions, type ExhaustiveResult } from '../exhaustive.ts';
+import { counterexample, emptyResult, finalize, type ExhaustiveOptions, type ExhaustiveResult } from './result.ts';
 import { Expander } from './expand.ts';
 import type { FromWorker, ToWorker, WireViolation, WorkerInit } from './worker.ts';
 

@@ -29,9 +29,31 @@ tr.violation td { background: #ffebe9; color: #a40e26; font-weight: bold; border
 ol.story { margin: 2px 0 8px; } .legend span { padding: 1px 6px; margin-right: 6px; border: 1px solid #d0d7de; }
 `;
 
-const objs = (s: string): string => esc(s).replace(/\bobj\d+\b/g, (m) => `<span class="obj">${m}</span>`);
+/** s escaped, the objects the explanation has stories of (data) marked:
+ *  each word of s that names one. */
+function marker(names: ReadonlySet<string>): (s: string) => string {
+  return (s: string): string => {
+    let out = '';
+    let word = '';
+    const flush = (): void => {
+      out += names.has(word) ? `<span class="obj">${word}</span>` : esc(word);
+      word = '';
+    };
+    for (const ch of s) {
+      const c = ch.charCodeAt(0);
+      if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) word += ch;
+      else {
+        flush();
+        out += esc(ch);
+      }
+    }
+    flush();
+    return out;
+  };
+}
 
 function section(x: Explanation): string {
+  const objs = marker(new Set(x.objects.map((o) => o.obj)));
   const cols = x.lanes.length;
   const s = x.source;
   const v = x.verdict;
@@ -74,7 +96,7 @@ function section(x: Explanation): string {
         const key = `${e.ctx} ${fn}`;
         const head = lastFn.get(e.lane!) !== key ? `<div><span class="ctx">${esc(e.ctx)}</span> <span class="fn">${esc(fn)}</span></div>` : '';
         lastFn.set(e.lane!, key);
-        const touched = e.touched ? ` <span class="touched${isList(e.touched) ? ' list' : ''}">[${objs(e.touched)}]</span>` : '';
+        const touched = e.touched ? ` <span class="touched${isList(e) ? ' list' : ''}">[${objs(e.touched)}]</span>` : '';
         const cells = x.lanes.map((l) => (l.id === e.lane ? `<td class="step lv-${l.level}">${head}${objs(e.what)}${touched}</td>` : `<td class="lv-${l.level}"></td>`));
         h.push(`<tr><td class="n">${e.step}</td>${cells.join('')}</tr>`);
         break;

@@ -5,8 +5,9 @@
 // the lane it opens; the broken invariant is the last note.
 import type { Explanation, NumberedEvent } from './story.ts';
 
-/** The touched names that are lists (arrows), not counters (notes). */
-export const isList = (touched: string): boolean => /llist|_list|by_rcu|waiting_for_gp|objects|batch/.test(touched) && !/^obj\d+$/.test(touched);
+/** A step that touched a list head (an arrow to the list), not a counter
+ *  or an object (a note): the event says so. */
+export const isList = (e: { touched: string; list?: boolean }): boolean => e.list === true && e.touched !== '';
 
 // mermaid reads ';' as a statement end and '#' as an entity start
 const esc = (s: string): string => s.replace(/[#;\n]/g, (c) => (c === '#' ? '#35;' : c === ';' ? '#59;' : ' '));
@@ -18,7 +19,7 @@ export function renderMermaid(x: Explanation): string {
   out.push(`  %% allocspec ${s.policy}, config ${s.config}, seed ${s.seed}, path ${s.path || '-'}${s.fixture ? `, ${s.fixture}` : ''}`);
   for (const l of x.lanes) out.push(`  participant ${pid(l.id)} as ${l.id}`);
   const lists: string[] = [];
-  for (const e of x.events) if (e.kind === 'step' && isList(e.touched) && !lists.includes(e.touched)) lists.push(e.touched);
+  for (const e of x.events) if (e.kind === 'step' && isList(e) && !lists.includes(e.touched)) lists.push(e.touched);
   lists.forEach((l, i) => out.push(`  participant L${i} as ${esc(l)}`));
   const first = x.lanes[0] ? pid(x.lanes[0].id) : null;
   const last = lists.length ? `L${lists.length - 1}` : x.lanes.length ? pid(x.lanes.at(-1)!.id) : null;
@@ -61,7 +62,7 @@ export function renderMermaid(x: Explanation): string {
         const fn = fnOf(e);
         const head = lastFn.get(lane) !== fn ? `${e.ctx} ${fn}` : null;
         lastFn.set(lane, fn);
-        if (isList(e.touched)) {
+        if (isList(e)) {
           flush();
           out.push(`  ${pid(lane)}->>L${lists.indexOf(e.touched)}: ${esc(`${e.step} ${head ? `${head}: ` : ''}${e.what}`)}`);
         } else {

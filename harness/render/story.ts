@@ -73,32 +73,17 @@ export interface Explanation {
 
 export const laneId = (cpu: number, level: Level): string => `cpu${cpu} ${level === 'hardirq' ? 'irq' : level}`;
 
-const OBJ = /\bobj\d+\b/g;
-const ALLOC_FNS = /alloc/;
-
-/** A primitive's own account of a step (Context.act), as a story action. */
+/** A primitive's own account of a step (the event's act), as a story
+ *  action: an object a program's allocation took off a list is allocated. */
 function fromAct(e: Extract<TraceEvent, { kind: 'step' }>, act: ObjAct): ObjAction {
-  if (act === 'taken off list' && (e.ctx.startsWith('prog') || e.ctx.startsWith('nmi') || e.ctx.startsWith('syscall')) && e.fns.some((f) => ALLOC_FNS.test(f))) return 'allocated';
+  if (act === 'taken off list' && e.prog === 'alloc') return 'allocated';
   return act;
 }
 
-/** What a step did to an object its label names, for steps that carry no
- *  data (a policy's own `yield 'text'`). */
-function classify(e: Extract<TraceEvent, { kind: 'step' }>, obj: string): ObjAction {
-  const w = e.what;
-  const is = (re: string): boolean => new RegExp(re.replace('OBJ', obj)).test(w);
-  if (is('^kmalloc\\(.*\\) = OBJ$')) return 'from slab';
-  if (is('^kfree\\(OBJ\\)')) return 'to slab';
-  if (is('^__llist_add: head->first = OBJ$') || is('^llist_add\\(OBJ\\)') || is('^pca->objects\\[.*\\] = OBJ$')) return 'put on list';
-  if (is('^__llist_del_first: entry = head->first \\(OBJ\\)') || is('^OBJ = pca->objects\\[')) {
-    return e.ctx.startsWith('prog') || e.ctx.startsWith('nmi') ? (e.fns.some((f) => ALLOC_FNS.test(f)) ? 'allocated' : 'taken off list') : 'taken off list';
-  }
-  if (is('^__llist_del_all: first = head->first \\(OBJ\\)')) return 'list taken whole';
-  if (is('^__llist_del_first: head->first = OBJ$')) return 'becomes list head';
-  if (is('->next')) return 'linked';
-  if (is('^lookup OBJ$')) return 'looked up';
-  if (is('^read OBJ$')) return 'read';
-  return 'touched';
+/** What a step did to another object its footprint names: wrote its link,
+ *  or read it. */
+function other(e: Extract<TraceEvent, { kind: 'step' }>, obj: string): ObjAction {
+  return e.wrote?.includes(obj) ? 'linked' : 'touched';
 }
 
 export interface ExplainInput {
@@ -134,31 +119,29 @@ export function explain(inp: ExplainInput): Explanation {
         stepNo++;
         const lane = laneId(e.cpu, e.level);
         events.push({ ...e, step: stepNo, lane });
-        const names = new Set([...(e.obj ? [e.obj] : []), ...e.what.matchAll(OBJ), ...e.touched.matchAll(OBJ)].map((m) => (typeof m === 'string' ? m : m[0])));
+        // the objects the step acted on and touched, and what it did to
+        // each: data the engine recorded (the label is not read)
+        const names = new Set([...(e.obj ? [e.obj] : []), ...(e.wrote ?? []), ...(e.read ?? [])]);
         for (const obj of names) {
-          // the engine's primitives say what a step did to its object (data);
-          // other objects its label names, and steps a policy wrote without
-          // that data, are read from the label
-          const action = obj === e.obj && e.act ? fromAct(e, e.act) : classify(e, obj);
+          const action = obj === e.obj && e.act ? fromAct(e, e.act) : other(e, obj);
           story(obj).steps.push({ event: i, step: stepNo, lane, ctx: e.ctx, fn: e.fns.at(-1) ?? null, action, list: e.touched && e.touched !== obj ? e.touched : null, what: e.what });
         }
         break;
       }
       case 'cmd': {
         events.push({ ...e });
-        // "prog0 on cpu1: free obj0 obj2": the program hands them back
-        const m = /: free ((?:obj\d+ ?)+)$/.exec(e.did);
-        if (m) {
-          for (const obj of m[1]!.trim().split(' ')) {
-            story(obj).steps.push({ event: i, step: null, lane: null, ctx: e.did.split(' ')[0]!, fn: null, action: 'freed by program', list: null, what: e.did });
-          }
+        // the program the command started hands these back
+        for (const obj of e.freed ?? []) {
+          story(obj).steps.push({ event: i, step: null, lane: null, ctx: e.did.split(' ')[0]!, fn: null, action: 'freed by program', list: null, what: e.did });
         }
         break;
       }
       case 'violation': {
         events.push({ ...e });
         observed = { invariant: e.invariant, message: e.message };
-        for (const obj of new Set([...e.message.matchAll(OBJ)].map((x) => x[0]))) {
+        // the objects the violation's message names (its text: a fact's
+        // words, not a step's label)
+        for (const obj of new Set([...e.message.matchAll(/\bobj\d+\b/g)].map((x) => x[0]))) {
           const s = story(obj);
           s.inViolation = true;
           s.steps.push({ event: i, step: null, lane: null, ctx: null, fn: null, action: 'named in violation', list: null, what: `${e.invariant}: ${e.message}` });

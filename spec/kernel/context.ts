@@ -1,22 +1,48 @@
 import type { Gen, Level, ObjAct } from './types.ts';
 import type { Obj } from './obj.ts';
 import type { Kernel } from './kernel.ts';
+import type { Footprint, Loc } from './events.ts';
 
 import { shared } from './types.ts';
 
 const ids = shared('contextIds', () => ({ next: 0 }));
+/** A context's footprint arrays until a recorded step needs them (most
+ *  contexts never do: exploring records nothing) */
+export const NO_LOCS: Loc[] = [];
 export function resetContextIds(): void {
   ids.next = 0;
 }
 
 /** One execution context on one CPU: a BPF program, an irq_work handler,
  *  a kworker, an RCU callback in softirq, a syscall, an NMI program. */
-export class Context {
+export class Context implements Footprint {
   readonly id = ids.next++;
   /** kernel function names, outermost first (maintained by kfunc) */
   readonly fns: string[] = [];
-  /** what the last step touched (a list head, a counter), for traces */
-  touched = '';
+  // ---- this step's footprint (spec/kernel/events.ts), reset as each
+  // step begins (sched.ts step()) ----
+  /** the owners this step read and wrote, as its primitives record them
+   *  (the first nrd / nwr entries: spec/kernel/events.ts Footprint) */
+  /** the step's footprint is recorded (sched.ts step(): k.record is set) */
+  rec = false;
+  rd: Loc[] = NO_LOCS;
+  nrd = 0;
+  wr: Loc[] = NO_LOCS;
+  nwr = 0;
+  /** the primitive taking this step ('' = the spec's own code) */
+  op = '';
+  /** the owner the primitive acted on */
+  target: Loc | null = null;
+  /** what the step's own code named as touched (text, no primitive) */
+  touchedText = '';
+  /** what the last step touched (a list head, a counter), for traces: the
+   *  primitive's target, or what the spec's own code named */
+  get touched(): string {
+    return this.touchedText !== '' ? this.touchedText : this.target !== null ? this.target.name : '';
+  }
+  set touched(v: string) {
+    this.touchedText = v;
+  }
   /** the object the last step acted on, and what it did to it (data for
    *  traces; set by the primitives, cleared by the tracer) */
   obj: Obj | null = null;
@@ -51,6 +77,9 @@ export class Context {
   savedIrqsOff = false;
   /** true for BPF programs: they use the allocator and block teardown */
   isProg = false;
+  /** a program's operation (alloc, free, free_rcu, lookup; '' for other
+   *  contexts): data for traces */
+  progOp = '';
   /** a sleepable BPF program (may use GFP_KERNEL; an RCU tasks trace reader) */
   sleepable = false;
   /** raw spinlocks held: each disables preemption */

@@ -9,7 +9,8 @@
 // level with PREEMPT_RT; never concurrently with itself.
 import type { Context } from './context.ts';
 import { waitUntil } from './spinlock.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, writes, report } from './events.ts';
 
 export class IrqWork {
   /** IRQ_WORK_PENDING: claimed and not yet started */
@@ -51,7 +52,7 @@ export function initIrqWork(x: Context | null, w: IrqWork): void {
 export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   const k = x.k;
   k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'irq_work_claim', w, false);
   if (w.pending) {
     yield x.k.labels ? `irq_work_claim(&${w.field}) = false (pending)` : '';
     return false;
@@ -59,17 +60,18 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   w.pending = true;
   w.claimedBy = x;
   k.claimedIrqWork.add(w);
+  writes(x, w);
   yield x.k.labels ? `irq_work_claim(&${w.field})` : '';
   // preempt_disable(); __irq_work_queue_local(work); preempt_enable();
   k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, '__irq_work_queue_local', w, true);
   w.claimedBy = null;
   k.claimedIrqWork.delete(w);
   // llist_add() of a node that is already on the raised list corrupts the
   // list (it points at itself, or the entries after it are lost). A correct
   // irq_work_claim() never lets two callers here: a set of pending works
   // would hide it, so it is judged
-  if (w.queued) throw new Violation('NeverOnTwoLists', `__irq_work_queue_local(&${w.field}) on cpu${x.cpu}: ${w.name} is already on cpu${w.cpu}'s raised list (claimed twice)`);
+  if (w.queued) report('on-two-lists', `__irq_work_queue_local(&${w.field}) on cpu${x.cpu}: ${w.name} is already on cpu${w.cpu}'s raised list (claimed twice)`);
   w.queued = true;
   w.cpu = x.cpu;
   k.pendingIrqWork.add(w);
@@ -80,10 +82,10 @@ export function* irqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
 /** irq_work_sync(): wait until the work is neither pending nor running. */
 export function* irqWorkSync(x: Context, w: IrqWork): Gen<void> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'irq_work_sync', w, false);
   yield x.k.labels ? `irq_work_sync(&${w.field})` : '';
   // PREEMPT_RT sleeps in rcuwait_wait_event(); otherwise cpu_relax() spins
-  yield* waitUntil(x, () => !w.pending && !w.busy, `irq_work_sync(${w.name})`, x.k.cfg.preemptRt);
+  yield* waitUntil(x, () => !w.pending && !w.busy, `irq_work_sync(${w.name})`, x.k.cfg.preemptRt, w);
 }
 
 /** The hardirq (or RT kthread) side: run a queued work once. The
@@ -91,8 +93,12 @@ export function* irqWorkSync(x: Context, w: IrqWork): Gen<void> {
  *  (spec/kernel/sched.ts); a direct caller has it done here. */
 export function* runIrqWork(x: Context, w: IrqWork): Gen<void> {
   if (w.owner.freed) {
-    throw new Violation('TeardownBarriers', `irq_work ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
+    report('teardown-touch', `irq_work ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
+  // the first step of the handler took it off the pending list (the
+  // scheduler did, as it started this context; a direct caller has it
+  // done here)
+  writes(x, w);
   if (!w.busy) {
     w.pending = false;
     w.queued = false;
@@ -103,4 +109,5 @@ export function* runIrqWork(x: Context, w: IrqWork): Gen<void> {
   yield* w.fn(x);
   x.fns.pop();
   w.busy = false;
+  writes(x, w);
 }

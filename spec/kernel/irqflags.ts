@@ -18,6 +18,8 @@ export function localIrqSave(x: Context): boolean {
  *  calling it without `yield*`, still restores); delegating to the result
  *  makes the restore a step of its own, after which an interrupt may run. */
 export function localIrqRestore(x: Context, flags: boolean): Gen<void> {
+  // the CPU's own flag: no shared state (a footprint names none)
+  x.op = 'local_irq_restore';
   x.k.cpus[x.cpu]!.irqsOff = flags;
   return oneStep(flags ? 'local_irq_restore(flags): IRQs stay off' : 'local_irq_restore(flags): IRQs on');
 }

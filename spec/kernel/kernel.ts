@@ -1,12 +1,14 @@
+import { report } from './events.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import { Context } from './context.ts';
-import { Violation, type Owner } from './types.ts';
+import { type Owner } from './types.ts';
 import { links, type Obj } from './obj.ts';
 import { Slab } from './slab.ts';
 import { Rcu } from './rcupdate.ts';
 import type { IrqWork } from './irq_work.ts';
 import type { Work } from './workqueue.ts';
 import type { Cell } from './atomic.ts';
+import type { Event } from './events.ts';
 
 /** The configuration switches of the modelled kernel (BRIEF §1). Checker
  *  settings (runs, budgets) live in harness/config.ts, not here. */
@@ -92,6 +94,20 @@ export class Kernel {
    *  engine's primitives then yield '' instead of building their label
    *  (a template string a step is most of a step's garbage) */
   quiet = false;
+  /** where each step's Event goes while someone keeps them (fire()'s
+   *  caller, a trace, the footprint audit); null while exploring: then a
+   *  step builds no event (spec/kernel/events.ts) */
+  record: Event[] | null = null;
+  /** the running family's footprints are not all known: every step counts
+   *  as touching everything (sound; a family declares it, Policy.footprints) */
+  coarse = false;
+  /** what the harness drives the machine with (sched.ts Driver): null
+   *  for a kernel driven directly (tests, the workload engine) */
+  driver: import('./sched.ts').Driver | null = null;
+  /** the map's teardown began: no new program starts (sched.ts allowed) */
+  tearingDown = false;
+  /** called before each step (the footprint audit's digest) */
+  beforeStep: ((x: Context) => void) | null = null;
   /** per-step check installed by the model (NeverOnTwoLists) */
   onStep: ((x: Context) => void) | null = null;
   /** bumped on every walk of the holders (see Obj.mark) */
@@ -133,9 +149,7 @@ export class Kernel {
   /** Use-after-free check on every access to a freeable structure. */
   touch(x: Context, o: Owner, what: string): void {
     if (o.freed) {
-      throw new Violation(
-        'TeardownBarriers',
-        `${x.fn} on cpu${x.cpu} (${x.label}) touched ${what} of ${o.name} after teardown freed it`,
+      report('teardown-touch', `${x.fn} on cpu${x.cpu} (${x.label}) touched ${what} of ${o.name} after teardown freed it`,
       );
     }
   }

@@ -6,7 +6,11 @@
 import { oneStep, type Context } from './context.ts';
 import type { Holder } from './kernel.ts';
 import { links, type Obj } from './obj.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { shared, type Gen, type Owner } from './types.ts';
+import { acts, reads, report } from './events.ts';
+
+/** the context taking a step (sched.ts `current`, the same shared cell) */
+const current = shared('current', () => ({ x: null as unknown, rec: null as { wr: object[]; nwr: number } | null }));
 
 export class LlistHead implements Holder {
   private _first: Obj | null = null;
@@ -26,6 +30,9 @@ export class LlistHead implements Holder {
   set first(v: Obj | null) {
     this._first = v;
     links.version++;
+    // a store of head->first is part of the writing step's footprint
+    const x = current.rec;
+    if (x != null) x.wr[x.nwr++] = this;
   }
   get name(): string {
     // cached: read on every step that touches the list
@@ -40,22 +47,23 @@ export class LlistHead implements Holder {
   }
 }
 
-function at(x: Context, h: LlistHead): void {
+/** An access of head->first by primitive `op` (a load, or a store). */
+function at(x: Context, h: LlistHead, op: string, write: boolean): void {
   x.k.touch(x, h.owner, h.field);
-  x.touched = h.name;
+  acts(x, op, h, write);
 }
 
 /** An object entering a cache's list has the cache's unit size. */
 function sized(x: Context, h: LlistHead, node: Obj): void {
   const u = h.owner.unitSize;
   if (u !== undefined && node.size !== u) {
-    throw new Violation('SizeMatchesCache', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (ksize ${node.size}) on ${h.name}, a cache of ${u}-byte units`);
+    report('size-mismatch', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (ksize ${node.size}) on ${h.name}, a cache of ${u}-byte units`);
   }
 }
 
 /** llist_add(): atomic; returns true if the list was empty. */
 export function llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, 'llist_add', true);
   sized(x, h, node);
   const first = h.first;
   node.next = first;
@@ -67,7 +75,7 @@ export function llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
 
 /** llist_del_all(): atomic xchg(&head->first, NULL). */
 export function llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, 'llist_del_all', true);
   const first = h.first;
   h.first = null;
   x.obj = first;
@@ -77,7 +85,7 @@ export function llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
 
 /** llist_empty(): one load. */
 export function llistEmpty(x: Context, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, 'llist_empty', false);
   return oneStep('llist_empty: READ_ONCE(head->first)', h.first === null);
 }
 
@@ -88,14 +96,14 @@ export function __llistAdd(x: Context, node: Obj, h: LlistHead): Gen<boolean> {
 
 /** __llist_add_batch(): tail->next = first; head->first = new_first. */
 export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, '__llist_add', false);
   sized(x, h, newFirst);
   const first = h.first;
   newLast.next = first;
   x.obj = newLast;
   x.act = 'linked';
   yield x.k.labels ? `__llist_add: ${newLast.name}->next = head->first (${first ? first.name : 'NULL'})` : '';
-  at(x, h);
+  at(x, h, '__llist_add', true);
   h.first = newFirst;
   x.obj = newFirst;
   x.act = 'put on list';
@@ -105,17 +113,19 @@ export function* __llistAddBatch(x: Context, newFirst: Obj, newLast: Obj, h: Lli
 
 /** memalloc.c: __llist_del_first(): three plain accesses. */
 export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, '__llist_del_first', false);
   const entry = h.first;
   x.obj = entry;
   x.act = entry && 'taken off list';
   yield x.k.labels ? `__llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})` : '';
   if (!entry) return null;
   const next = entry.next;
+  x.op = '__llist_del_first';
+  reads(x, entry);
   x.obj = entry;
   x.act = 'linked';
   yield x.k.labels ? `__llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})` : '';
-  at(x, h);
+  at(x, h, '__llist_del_first', true);
   h.first = next;
   x.obj = next;
   x.act = next && 'becomes list head';
@@ -125,12 +135,12 @@ export function* __llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
 
 /** __llist_del_all(): load, then store NULL. */
 export function* __llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, '__llist_del_all', false);
   const first = h.first;
   x.obj = first;
   x.act = first && 'list taken whole';
   yield x.k.labels ? `__llist_del_all: first = head->first (${first ? first.name : 'NULL'})` : '';
-  at(x, h);
+  at(x, h, '__llist_del_all', true);
   h.first = null;
   yield '__llist_del_all: head->first = NULL';
   return first;
@@ -146,7 +156,7 @@ export function* eachSafe(x: Context, first: Obj | null): Generator<Obj, void, v
     t = pos.next;
     yield pos;
     if (++n > limit) {
-      throw new Violation('NeverOnTwoLists', `${x.fn} on cpu${x.cpu} walks a cyclic list through ${pos.name}`);
+      report('on-two-lists', `${x.fn} on cpu${x.cpu} walks a cyclic list through ${pos.name}`);
     }
   }
 }

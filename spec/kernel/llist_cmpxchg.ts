@@ -31,7 +31,8 @@
 import type { Context } from './context.ts';
 import { llistAdd as llistAddAtomic, llistDelAll as llistDelAllAtomic, type LlistHead } from './llist.ts';
 import type { Obj } from './obj.ts';
-import { shared, Violation, type Gen } from './types.ts';
+import { shared, type Gen } from './types.ts';
+import { acts, report } from './events.ts';
 
 /** Write sequence numbers, per process (a user policy's copy of this
  *  module must count with the same clock). */
@@ -54,9 +55,9 @@ function otherCpuWrote(x: Context, h: LlistHead, since: number): boolean {
   return false;
 }
 
-function at(x: Context, h: LlistHead): void {
+function at(x: Context, h: LlistHead, op: string, write: boolean): void {
   x.k.touch(x, h.owner, h.field);
-  x.touched = h.name;
+  acts(x, op, h, write);
 }
 
 /** llist_add(): atomic; returns true if the list was empty. */
@@ -74,10 +75,10 @@ export function* llistDelAll(x: Context, h: LlistHead): Gen<Obj | null> {
 /** llist_add_batch(new_first, new_last, head): new_last->next = first;
  *  cmpxchg(&head->first, first, new_first). One step (see above). */
 export function* llistAddBatch(x: Context, newFirst: Obj, newLast: Obj | null, h: LlistHead): Gen<boolean> {
-  at(x, h);
+  at(x, h, 'llist_add_batch', true);
   if (!newLast) {
     // an oops is a kernel warning at least: named, not a crash of the model
-    throw new Violation('NoKernelWarn', `BUG: NULL pointer dereference: llist_add_batch(${newFirst.name}, NULL) in ${x.fn} on cpu${x.cpu} (${x.label})`);
+    report('oops', `BUG: NULL pointer dereference: llist_add_batch(${newFirst.name}, NULL) in ${x.fn} on cpu${x.cpu} (${x.label})`);
   }
   stamp(x, h);
   const first = h.first;
@@ -92,16 +93,16 @@ export function* llistAddBatch(x: Context, newFirst: Obj, newLast: Obj | null, h
 /** llist_del_first(): the cmpxchg loop, one access per step. Safe against
  *  concurrent llist_add(); against llist_del_all() only up to the ABA. */
 export function* llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
-  at(x, h);
+  at(x, h, 'llist_del_first', false);
   let since = clock.seq;
   let entry = h.first;
   yield x.k.labels ? `llist_del_first: entry = head->first (${entry ? entry.name : 'NULL'})` : '';
   for (;;) {
     if (!entry) return null;
     const next = entry.next;
-    x.touched = entry.name;
+    acts(x, 'llist_del_first', entry, false);
     yield x.k.labels ? `llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})` : '';
-    at(x, h);
+    at(x, h, 'llist_del_first', true);
     if (otherCpuWrote(x, h, since)) {
       x.k.saw('llist_del_first-raced-other-cpu');
       x.k.saw(`llist_del_first-raced-other-cpu:${h.field}`);

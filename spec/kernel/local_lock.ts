@@ -18,9 +18,10 @@
 // Trylock failures are never injected here: on !RT one that fails without
 // an interrupt over the holder cannot happen, and the family's code must
 // survive the real ones.
+import { report } from './events.ts';
 import { kfunc, type Context } from './context.ts';
 import { maySpin, trylockOutcome } from './nospin.ts';
-import { Violation, shared, type Gen, type Owner } from './types.ts';
+import { shared, type Gen, type Owner } from './types.ts';
 
 /** The outcome of each context's last local_trylock() (coverage
  *  predicates read it: spec/sheaves/situations.ts) */
@@ -81,7 +82,7 @@ export const localLock = kfunc('local_lock', function* (x: Context, l: LocalTryl
   if (!x.k.cfg.preemptRt) {
     const h = l.holder;
     if (h !== null) {
-      throw new Violation('NoKernelWarn', `lockdep_assert(tl->acquired == 0) in local_lock(&${l.field}) by ${x.label} on cpu${x.cpu} (${x.fn}): held by ${h.label} (${h.fn})`);
+      report('warn', `lockdep_assert(tl->acquired == 0) in local_lock(&${l.field}) by ${x.label} on cpu${x.cpu} (${x.fn}): held by ${h.label} (${h.fn})`);
     }
     l.acquire(x);
     yield x.k.labels ? `local_lock(&${l.field})` : '';
@@ -89,9 +90,9 @@ export const localLock = kfunc('local_lock', function* (x: Context, l: LocalTryl
   }
   // a sleeping lock: only where the context may block
   if ((x.level !== 'task' && x.level !== 'softirq') || x.k.cpus[x.cpu]!.irqsOff || x.spinlocks > 0 || x.preemptCount > 0) {
-    throw new Violation('NoSpinWhereForbidden', `local_lock(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level === 'hardirq' || x.level === 'nmi' ? `in ${x.level}` : 'where it may not block'}`);
+    report('spin-forbidden', `local_lock(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level === 'hardirq' || x.level === 'nmi' ? `in ${x.level}` : 'where it may not block'}`);
   }
-  if (l.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${l.name} it already holds`);
+  if (l.holder === x) report('self-deadlock', `${x.fn} (${x.label}) takes ${l.name} it already holds`);
   while (l.holder !== null) {
     x.waitFor = () => l.holder === null;
     x.waitWhat = `local_lock(&${l.field})`;
@@ -109,7 +110,7 @@ export function* localUnlock(x: Context, l: LocalTrylock): Gen<void> {
   at(x, l);
   const h = l.holder;
   if (h !== x) {
-    throw new Violation('NoKernelWarn', `lockdep: bad unlock balance: ${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${l.name} ${h ? `held by ${h.label} (${h.fn})` : 'that nobody holds'}`);
+    report('warn', `lockdep: bad unlock balance: ${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${l.name} ${h ? `held by ${h.label} (${h.fn})` : 'that nobody holds'}`);
   }
   l.release();
   yield x.k.labels ? `local_unlock(&${l.field})` : '';

@@ -4,8 +4,8 @@
 // at task level, with IRQs and preemption on, no spinlock held, outside a
 // normal RCU read-side critical section (BRIEF §1). Anywhere else it is a
 // NoSleepInAtomic violation, named by the call and the reason.
+import { report } from './events.ts';
 import type { Context } from './context.ts';
-import { Violation } from './types.ts';
 
 /** Why x cannot sleep now, or null if it may. */
 export function atomicReason(x: Context): string | null {
@@ -19,5 +19,5 @@ export function atomicReason(x: Context): string | null {
 
 export function mightSleep(x: Context, what: string): void {
   const why = atomicReason(x);
-  if (why !== null) throw new Violation('NoSleepInAtomic', `${what} ${why}, in ${x.fn} on cpu${x.cpu} (${x.label})`);
+  if (why !== null) report('sleep-in-atomic', `${what} ${why}, in ${x.fn} on cpu${x.cpu} (${x.label})`);
 }

@@ -7,8 +7,9 @@
 // acquire, whether or not the lock happens to be free: an acquire that may
 // spin is the defect, not only the run in which it spins forever
 // (NoSpinWhereForbidden).
+import { report } from './events.ts';
 import type { Context } from './context.ts';
-import { Violation, shared } from './types.ts';
+import { shared } from './types.ts';
 
 /** allow_spin = false sections, per context (nesting depth) */
 const sections = shared('noSpinSections', () => new WeakMap<Context, string[]>());
@@ -39,7 +40,7 @@ export function spinForbidden(x: Context): string | null {
  *  not spin. */
 export function maySpin(x: Context, what: string): void {
   const why = spinForbidden(x);
-  if (why !== null) throw new Violation('NoSpinWhereForbidden', `${what} ${why}, in ${x.fn} on cpu${x.cpu} (${x.label})`);
+  if (why !== null) report('spin-forbidden', `${what} ${why}, in ${x.fn} on cpu${x.cpu} (${x.label})`);
 }
 
 /** How many times in a row a context's trylock failed against a holder
@@ -65,6 +66,6 @@ export function trylockOutcome(x: Context, ok: boolean, holder: Context | null, 
   const n = (failures.get(x) ?? 0) + 1;
   failures.set(x, n);
   if (n > TRYLOCK_RETRY_BOUND) {
-    throw new Violation('NoSpinWhereForbidden', `${x.fn} on cpu${x.cpu} (${x.label}) retries ${what} ${n} times against ${holder.label} (${holder.fn}), which it interrupted and which cannot run before it returns`);
+    report('spin-forbidden', `${x.fn} on cpu${x.cpu} (${x.label}) retries ${what} ${n} times against ${holder.label} (${holder.fn}), which it interrupted and which cannot run before it returns`);
   }
 }

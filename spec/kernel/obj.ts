@@ -10,6 +10,9 @@ export type ObjState = 'slab' | 'live';
 export const links = shared('links', () => ({ version: 0 }));
 
 const OBJ = Symbol.for('allocspec.Obj');
+/** the context taking a step (spec/kernel/sched.ts `current`, the same
+ *  shared cell) */
+const current = shared('current', () => ({ x: null as unknown, rec: null as { wr: object[]; nwr: number } | null }));
 
 export class Obj {
   readonly [OBJ] = true;
@@ -19,8 +22,17 @@ export class Obj {
   }
   private _next: Obj | null = null;
   state: ObjState = 'live';
-  /** percpu flavour: obj[1] = the __alloc_percpu_gfp() pointer, in bytes */
-  pptrBytes = 0;
+  private _pptrBytes = 0;
+  /** percpu flavour: obj[1] = the __alloc_percpu_gfp() pointer, in bytes
+   *  (a write is part of the writing step's footprint) */
+  get pptrBytes(): number {
+    return this._pptrBytes;
+  }
+  set pptrBytes(v: number) {
+    const x = current.rec;
+    if (x != null) x.wr[x.nwr++] = this;
+    this._pptrBytes = v;
+  }
   /** walk mark for the list checks (avoids allocating a Set per step) */
   mark = 0;
   /** stable trace name, built once (it is read on every step) */
@@ -38,5 +50,25 @@ export class Obj {
   set next(v: Obj | null) {
     this._next = v;
     links.version++;
+    // the link is part of the writing step's footprint
+    const x = current.rec;
+    if (x != null) x.wr[x.nwr++] = this;
   }
+}
+
+/** What families keep of an object outside it (upstream's cache hint, in
+ *  the object's first word while no list holds it): each family registers
+ *  a reader, and whoever keys a whole state (the exhaustive mode's state
+ *  key) asks every one. Per process, like the objects' brand. */
+const outside = shared('objectOutside', () => ({ readers: [] as ((o: Obj) => string | null)[] }));
+
+export function registerObjectState(read: (o: Obj) => string | null): void {
+  if (!outside.readers.includes(read)) outside.readers.push(read);
+}
+
+/** What the registered families keep of o outside it, as text ('' none). */
+export function objectState(o: Obj): string {
+  let s = '';
+  for (const r of outside.readers) s += r(o) ?? '';
+  return s;
 }

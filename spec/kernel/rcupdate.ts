@@ -6,7 +6,8 @@
 import { oneStep, type Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { waitUntil } from './spinlock.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, reads, writes, type Loc, report } from './events.ts';
 
 export type Flavour = 'rcu' | 'rcu_tasks_trace';
 
@@ -46,6 +47,8 @@ interface GracePeriod {
 }
 
 export class RcuFlavourState {
+  /** the flavour (a step's footprint names its state) */
+  readonly name: string;
   pending: Callback[] = [];
   ready: Callback[][];
   gp: GracePeriod | null = null;
@@ -56,6 +59,7 @@ export class RcuFlavourState {
     readonly flavour: Flavour,
     cpus: number,
   ) {
+    this.name = flavour;
     this.ready = [];
     for (let i = 0; i < cpus; i++) this.ready.push([]);
   }
@@ -69,9 +73,15 @@ export class Rcu {
   sections = 0;
   readonly rcu: RcuFlavourState;
   readonly trace: RcuFlavourState;
+  /** per CPU: the read-side sections of its contexts (what a grace period
+   *  waits for), as a footprint names them: rcu_read_lock() on a CPU writes
+   *  its own, a grace period starting or ending reads every CPU's */
+  readonly readers: Loc[];
   constructor(private readonly k: Kernel) {
     this.rcu = new RcuFlavourState('rcu', k.cfg.cpus);
     this.trace = new RcuFlavourState('rcu_tasks_trace', k.cfg.cpus);
+    this.readers = [];
+    for (let i = 0; i < k.cfg.cpus; i++) this.readers.push({ name: `cpu${i}.rcu_readers` });
   }
 
   of(f: Flavour): RcuFlavourState {
@@ -152,14 +162,24 @@ export class Rcu {
   }
 }
 
+/** A step queued a callback of flavour f: it wrote the flavour's state,
+ *  and read every CPU's readers (the grace period it may start snapshots
+ *  them). */
+function queued(x: Context, f: Flavour): void {
+  const rcu = x.k.rcu;
+  writes(x, rcu.of(f));
+  for (const r of rcu.readers) reads(x, r);
+}
+
 function queueCb(x: Context, f: Flavour, head: RcuHead, fn: (x: Context) => Gen<void>, name: string): Gen<void> {
   x.k.touch(x, head.owner, head.field);
   if (head.queued) {
-    throw new Violation('NoKernelWarn', `${x.fn} on cpu${x.cpu}: ${name} queues ${head.owner.name}.${head.field} while it is still queued (double call_rcu)`);
+    report('warn', `${x.fn} on cpu${x.cpu}: ${name} queues ${head.owner.name}.${head.field} while it is still queued (double call_rcu)`);
   }
   head.queued = true;
   x.k.rcu.queue(x, f, { cpu: x.cpu, name, head, fn, wake: null });
-  x.touched = head.name;
+  acts(x, f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace', head, true);
+  queued(x, f);
   return oneStep(x.k.labels ? `${f === 'rcu' ? 'call_rcu' : 'call_rcu_tasks_trace'}(&${head.field}, ${name})` : '');
 }
 
@@ -174,27 +194,31 @@ export function callRcuTasksTrace(x: Context, head: RcuHead, fn: (x: Context) =>
 
 /** Run by the softirq context: invoke one callback. */
 export function* invokeCallback(x: Context, cb: Callback): Gen<void> {
+  // the first step took it off the ready list (the scheduler did, as it
+  // started this softirq)
+  writes(x, x.k.rcu.of(cb.flavour));
   if (cb.head) {
     if (cb.head.owner.freed) {
-      throw new Violation(
-        'TeardownBarriers',
-        `RCU callback ${cb.name} on cpu${x.cpu} runs on ${cb.head.owner.name}.${cb.head.field} after teardown freed it`,
+      report('teardown-touch', `RCU callback ${cb.name} on cpu${x.cpu} runs on ${cb.head.owner.name}.${cb.head.field} after teardown freed it`,
       );
     }
     cb.head.queued = false;
+    writes(x, cb.head);
   }
   x.fns.push(cb.name);
   yield* cb.fn!(x);
   x.fns.pop();
   x.k.rcu.finished(cb);
+  writes(x, x.k.rcu.of(cb.flavour));
 }
 
 function* barrier(x: Context, f: Flavour, name: string): Gen<void> {
   const upTo = x.k.rcu.seq;
   x.barrierSeq = upTo;
-  x.touched = f;
+  const s = x.k.rcu.of(f);
+  acts(x, name, s, false);
   yield x.k.labels ? `${name}()` : '';
-  yield* waitUntil(x, () => !x.k.rcu.outstanding(f, upTo), name);
+  yield* waitUntil(x, () => !x.k.rcu.outstanding(f, upTo), name, true, s);
   x.barrierSeq = -1;
 }
 
@@ -210,26 +234,33 @@ export function* rcuBarrierTasksTrace(x: Context): Gen<void> {
 export function* synchronizeRcuExpedited(x: Context): Gen<void> {
   let woken = false;
   x.k.rcu.queue(x, 'rcu', { cpu: x.cpu, name: 'synchronize_rcu_expedited', head: null, fn: null, wake: () => (woken = true) });
-  x.touched = 'rcu';
+  acts(x, 'synchronize_rcu_expedited', x.k.rcu.rcu, true);
+  queued(x, 'rcu');
   yield 'synchronize_rcu_expedited()';
-  yield* waitUntil(x, () => woken, 'synchronize_rcu_expedited');
+  yield* waitUntil(x, () => woken, 'synchronize_rcu_expedited', true, x.k.rcu.rcu);
 }
 
+// rcu_read_lock() and friends are no step of their own (a step's part):
+// they write the CPU's readers (what a grace period waits for)
 export function rcuReadLock(x: Context): void {
+  writes(x, x.k.rcu.readers[x.cpu]!);
   if (x.rcuDepth++ === 0) {
     x.rcuSince = ++x.k.rcu.sections;
     if (x.traceDepth === 0) x.rcuSection++;
   }
 }
 export function rcuReadUnlock(x: Context): void {
+  writes(x, x.k.rcu.readers[x.cpu]!);
   x.rcuDepth--;
 }
 export function rcuReadLockTrace(x: Context): void {
+  writes(x, x.k.rcu.readers[x.cpu]!);
   if (x.traceDepth++ === 0) {
     x.traceSince = ++x.k.rcu.sections;
     if (x.rcuDepth === 0) x.rcuSection++;
   }
 }
 export function rcuReadUnlockTrace(x: Context): void {
+  writes(x, x.k.rcu.readers[x.cpu]!);
   x.traceDepth--;
 }

@@ -18,17 +18,19 @@
 //                      its CPU (without PREEMPT_RT): nothing else but an
 //                      NMI runs there before it
 //   R9 hotplug         nothing new starts on an offline CPU
-import type { Context } from './context.ts';
+import { NO_LOCS, type Context } from './context.ts';
 import { runIrqWork, type IrqWork } from './irq_work.ts';
 import type { Kernel } from './kernel.ts';
 import { invokeCallback, type Flavour } from './rcupdate.ts';
 import { waitUntil } from './spinlock.ts';
-import { LEVEL_RANK, Violation, shared, type Gen, type Level } from './types.ts';
+import { LEVEL_RANK, shared, type Gen, type Level } from './types.ts';
 import { runWork, workRunsOn, type Work } from './workqueue.ts';
+import { footprintOf, type Event, report } from './events.ts';
+import type { FaultKind } from './slab.ts';
 
 /** The context executing now: the step that runs, the primitive that
  *  touches a freed structure's field (spec/kernel/fields.ts) */
-export const current = shared('current', () => ({ x: null as Context | null }));
+export const current = shared('current', () => ({ x: null as Context | null, rec: null as Context | null }));
 
 /** R3: may a task on x's CPU preempt x now? */
 export function preemptible(k: Kernel, x: Context): boolean {
@@ -122,14 +124,20 @@ function finish(k: Kernel, x: Context): void {
   x.done = true;
   if (x.level === 'hardirq') c.irqsOff = x.savedIrqsOff;
   else if (c.irqsOff && (x.level === 'task' || x.level === 'softirq') && c.stack.length === 0) {
-    throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned with IRQs disabled`);
+    report('warn', `${x.label} on cpu${x.cpu} returned with IRQs disabled`);
   }
-  if (x.spinlocks > 0) throw new Violation('NoKernelWarn', `${x.label} on cpu${x.cpu} returned holding ${x.spinlocks} spinlock(s)`);
+  if (x.spinlocks > 0) report('warn', `${x.label} on cpu${x.cpu} returned holding ${x.spinlocks} spinlock(s)`);
 }
 
-/** One atomic step of x (caller checked runnable). False if x can only wait. */
+/** One atomic step of x (caller checked runnable). False if x can only wait.
+ *  What the step did is on x until the step ends (its object, target and,
+ *  while someone records events, its footprint: spec/kernel/events.ts);
+ *  whoever reads it clears it (the tracer, the coverage counter). The
+ *  quiet path here is the hot path of exploration: it does nothing more
+ *  than step; a recorded step goes through stepRecorded(). */
 export function step(k: Kernel, x: Context): boolean {
   if (x.waitFor !== null && !x.waitFor()) return false;
+  if (k.record !== null) return stepRecorded(k, x, k.record);
   current.x = x;
   const r = x.gen!.next();
   current.x = null;
@@ -145,10 +153,93 @@ export function step(k: Kernel, x: Context): boolean {
   return true;
 }
 
+/** A step whose event is kept: its footprint is stored, its Event built. */
+function stepRecorded(k: Kernel, x: Context, record: Event[]): boolean {
+  if (k.beforeStep !== null) k.beforeStep(x);
+  if (x.rd === NO_LOCS) {
+    x.rd = [];
+    x.wr = [];
+  }
+  endStep(x);
+  x.rec = true;
+  current.x = x;
+  current.rec = x;
+  let r: IteratorResult<string, unknown>;
+  try {
+    r = x.gen!.next();
+  } finally {
+    current.x = null;
+    current.rec = null;
+    x.rec = false;
+  }
+  k.steps++;
+  if (r.done) {
+    if (x.op === '') x.op = 'return';
+    record.push(eventOf(k, x, 'returns'));
+    k.tracer?.step(x, 'returns');
+    finish(k, x);
+  } else {
+    record.push(eventOf(k, x, r.value));
+    if (k.tracer) k.tracer.step(x, r.value);
+    if (k.keepHistory) (x.history ??= []).push(r.value);
+  }
+  if (k.onStep !== null) k.onStep(x);
+  endStep(x);
+  return true;
+}
+
+/** The event of the step x just took. */
+export function eventOf(k: Kernel, x: Context, label: string): Event {
+  const { reads, writes } = footprintOf(x, k.coarse);
+  return {
+    seq: k.steps,
+    ctx: x.label,
+    cpu: x.cpu,
+    level: x.level,
+    op: x.op === '' ? 'code' : x.op,
+    obj: x.obj,
+    act: x.act,
+    target: x.target,
+    touched: x.touched,
+    fns: x.fns.slice(),
+    reads,
+    writes,
+    label,
+  };
+}
+
+/** Clear what a recorded step left on x: the next step records its own. */
+function endStep(x: Context): void {
+  x.op = '';
+  x.target = null;
+  x.touchedText = '';
+  x.obj = null;
+  x.act = null;
+  x.nrd = 0;
+  x.nwr = 0;
+}
+
 // ---- the actions ----
+//
+// Everything that can happen on the machine is an Action: the kernel's own
+// progress (a step, an interrupt, a softirq, a kworker, the end of a grace
+// period) and what the harness drives it with (a program starts, a burst of
+// NMIs, the map's teardown, a fault, quiescence). allowed(k, a) is the one
+// rule for "may it run now?"; enabled(k) lists the allowed actions; fire(k,
+// a, n) runs one and returns its events. What runs inside a program, the
+// teardown and the CPU-dead callback is the harness's (Kernel.driver);
+// which enabled action to take is the strategy's.
+
+/** A program the harness starts: its body and how it is named. */
+export interface ProgBody {
+  /** the context's label kind: prog, syscall or nmi */
+  readonly kind: string;
+  body(x: Context): Gen<unknown>;
+}
 
 export type Action =
-  /** the context runnable() names on cpu takes a step */
+  /** the context runnable() names on cpu takes a step (fired with an
+   *  interrupt pending there, the CPU takes the interrupt first: R8) */
   | { kind: 'step'; cpu: number }
   /** a queued irq_work runs on its CPU (hardirq, or the RT kthread) */
   | { kind: 'irq'; cpu: number; work: IrqWork }
@@ -157,7 +248,35 @@ export type Action =
   /** a kworker runs a pending work item on cpu */
   | { kind: 'kworker'; cpu: number; work: Work }
   /** the current grace period of a flavour ends */
-  | { kind: 'gp'; flavour: Flavour };
+  | { kind: 'gp'; flavour: Flavour }
+  /** a BPF program starts on cpu: task level, or a perf-event program in
+   *  NMI (a slot in enabled(); the harness gives the body to fire()) */
+  | { kind: 'prog'; cpu: number; level: 'task' | 'nmi'; prog?: ProgBody }
+  /** one step of cpu, then an NMI program there, repeated (the harness's
+   *  burst command fires it step by step) */
+  | { kind: 'burst'; cpu: number }
+  /** programs finish, then map_free starts on cpu or the next CPU where a
+   *  task may start */
+  | { kind: 'destroy'; cpu: number }
+  /** arm an injected fault, or take the last CPU offline (or back online) */
+  | { kind: 'fault'; fault: FaultKind }
+  /** fairness: programs finish and everything pending runs until nothing
+   *  can (the harness judges liveness after it) */
+  | { kind: 'quiesce' };
+
+/** What the harness plugs into the machine (Kernel.driver): the faults it
+ *  may inject, whether perf-event programs attach, the CPU-dead callback
+ *  the design registered, and the map's teardown. Without a driver the
+ *  machine runs only its own progress (enabled() lists nothing else). */
+export interface Driver {
+  readonly faults: readonly FaultKind[];
+  /** perf-event programs may run in NMI (not for syscall callers) */
+  readonly nmiPrograms: boolean;
+  /** cpuhp's teardown callback (SLUB's slub_cpu_dead()), if any */
+  readonly cpuDead: ((x: Context, cpu: number) => Gen<void>) | null;
+  /** the map's teardown (htab_map_free, then the policy's destroy) */
+  mapFree(x: Context): Gen<void>;
+}
 
 /** The irq_work cpu may run now: R8's pending one, or (R7) on PREEMPT_RT a
  *  queued one when a task may start there. */
@@ -181,9 +300,60 @@ export function workFor(k: Kernel, cpu: number): Work | null {
   return null;
 }
 
-/** Every action the rules allow now, in a fixed order (CPU by CPU, then
- *  grace periods). Programs, teardown and faults are the harness's. */
-export function enabled(k: Kernel): Action[] {
+/** R9 and cpuhp: the last CPU may go offline when nothing runs or waits to
+ *  run on it (its tasks migrate, its irq_work is flushed first) and the
+ *  CPU-dead callback, if any, can start on cpu0; an offline CPU may come
+ *  back at any time. */
+export function hotplugAllowed(k: Kernel): boolean {
+  const c = k.cpus[k.cfg.cpus - 1]!;
+  if (!c.online) return true;
+  if (c.stack.length) return false;
+  for (const w of k.pendingIrqWork) if (w.cpu === c.id) return false;
+  for (const w of k.claimedIrqWork) if (w.cpu === c.id) return false;
+  return !(k.driver?.cpuDead && (k.tearingDown || !canStart(k, 0, 'task')));
+}
+
+/** The one "may it run now?" rule of every action. */
+export function allowed(k: Kernel, a: Action): boolean {
+  switch (a.kind) {
+    case 'step':
+      return runnable(k, a.cpu) !== undefined;
+    case 'irq': {
+      const w = irqWorkFor(k, a.cpu);
+      return w !== null && w === a.work;
+    }
+    case 'softirq':
+      return canStart(k, a.cpu, 'softirq') && readyCallbackOn(k, a.cpu);
+    case 'kworker': {
+      const w = workFor(k, a.cpu);
+      return w !== null && w === a.work;
+    }
+    case 'gp':
+      return k.rcu.canEndGp(a.flavour);
+    case 'prog':
+      return k.driver !== null && !k.tearingDown && (a.level === 'task' || k.driver.nmiPrograms) && canStart(k, a.cpu, a.level);
+    case 'burst':
+      return (
+        k.driver !== null &&
+        k.driver.nmiPrograms &&
+        !k.tearingDown &&
+        canStart(k, a.cpu, 'nmi') &&
+        (runnable(k, a.cpu) !== undefined || interruptPending(k, a.cpu) !== null)
+      );
+    case 'destroy':
+      return k.driver !== null && !k.tearingDown;
+    case 'fault':
+      return k.driver !== null && k.driver.faults.includes(a.fault) && (a.fault !== 'cpu_offline' || hotplugAllowed(k));
+    case 'quiesce':
+      return k.driver !== null;
+  }
+}
+
+/** The kernel's own progress the rules allow now, in a fixed order: CPU
+ *  by CPU (its interrupt, its runnable context, a ready callback, a
+ *  kworker), then the grace periods that may end. What runs while the
+ *  machine settles; each is one allowed() admits. */
+export function progress(k: Kernel): Action[] {
   const out: Action[] = [];
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
     const w = irqWorkFor(k, cpu);
@@ -194,6 +364,23 @@ export function enabled(k: Kernel): Action[] {
     if (wk) out.push({ kind: 'kworker', cpu, work: wk });
   }
   for (const f of ['rcu', 'rcu_tasks_trace'] as const) if (k.rcu.canEndGp(f)) out.push({ kind: 'gp', flavour: f });
+  return out;
+}
+
+/** Every action the rules allow now: the kernel's own progress (above),
+ *  then, with a driver, what the harness may start: programs and bursts
+ *  CPU by CPU, the teardown, the faults, quiescence. A program slot
+ *  carries no body (the harness gives it to fire()). */
+export function enabled(k: Kernel): Action[] {
+  const out = progress(k);
+  if (k.driver === null) return out;
+  const more: Action[] = [];
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+    more.push({ kind: 'prog', cpu, level: 'task' }, { kind: 'prog', cpu, level: 'nmi' }, { kind: 'burst', cpu }, { kind: 'destroy', cpu });
+  }
+  for (const fault of k.driver.faults) more.push({ kind: 'fault', fault });
+  more.push({ kind: 'quiesce' });
+  for (const a of more) if (allowed(k, a)) out.push(a);
   return out;
 }
 
@@ -227,6 +414,15 @@ export function begin(k: Kernel, a: Action): Context | null {
     case 'gp':
       k.rcu.endGp(a.flavour);
       return null;
+    case 'prog': {
+      const p = a.prog;
+      if (!p) throw new Error(`spec bug: a program action needs its body (${JSON.stringify({ kind: a.kind, cpu: a.cpu })})`);
+      const x = start(k, a.cpu, a.level, k.label(p.kind), p.body);
+      x.isProg = true;
+      return x;
+    }
+    default:
+      throw new Error(`spec bug: begin(${a.kind}): fire() runs it`);
   }
 }
 
@@ -264,7 +460,7 @@ export function runCpu(k: Kernel, cpu: number, n: number, target: Context | null
     i++;
   }
   if (n === 0 && i === limit && target !== null && !target.done) {
-    throw new Violation('NoDeadlock', `${target.label} on cpu${target.cpu} (${target.fn}) made ${limit} steps without finishing (livelock)`);
+    report('livelock', `${target.label} on cpu${target.cpu} (${target.fn}) made ${limit} steps without finishing (livelock)`);
   }
   return i;
 }
@@ -275,12 +471,46 @@ export function run(k: Kernel, x: Context, n: number): number {
   return runCpu(k, x.cpu, n, x);
 }
 
-/** Fire an action: start what it names and run up to n steps of its CPU
- *  (0: to the end of what it started). */
-export function fire(k: Kernel, a: Action, n: number): Context | null {
-  const x = begin(k, a);
-  if (x) runCpu(k, x.cpu, n, a.kind === 'step' && n > 0 ? null : x);
-  return x;
+const NO_EVENTS: readonly Event[] = Object.freeze([]);
+
+/** Fire an action the rules allow (the caller asked allowed()) and run n
+ *  steps of its CPU (0: what it started, to its end; an NMI program always
+ *  runs to its end). `started` is told the context it starts before that
+ *  context's first step (the harness logs and names it). Returns the events
+ *  of the steps taken while k.record is set (none otherwise). A burst, a
+ *  destroy, a fault and quiescence are the harness's to sequence (they
+ *  involve its programs and its judges); fire() runs the kernel's own
+ *  progress and program starts. */
+export function fire(k: Kernel, a: Action, n: number, started?: (x: Context | null) => void): readonly Event[] {
+  const rec = k.record;
+  const from = rec === null ? 0 : rec.length;
+  switch (a.kind) {
+    case 'step':
+      started?.(runnable(k, a.cpu) ?? null);
+      if (n > 0) runCpu(k, a.cpu, n);
+      else {
+        while (interruptPending(k, a.cpu)) runCpu(k, a.cpu, 0, begin(k, { kind: 'irq', cpu: a.cpu, work: interruptPending(k, a.cpu)! }));
+        const y = runnable(k, a.cpu);
+        if (y) runCpu(k, a.cpu, 0, y);
+      }
+      break;
+    case 'irq':
+    case 'softirq':
+    case 'kworker':
+    case 'gp':
+    case 'prog': {
+      const x = begin(k, a);
+      started?.(x);
+      if (x) {
+        const toEnd = n === 0 || (a.kind === 'prog' && a.level === 'nmi');
+        runCpu(k, x.cpu, toEnd ? 0 : n, toEnd ? x : null);
+      }
+      break;
+    }
+    default:
+      throw new Error(`spec bug: fire(${a.kind}) is sequenced by the harness`);
+  }
+  return rec === null ? NO_EVENTS : rec.slice(from);
 }
 
 // ---- timed sleeps ----
@@ -316,6 +546,65 @@ export function wakeTimers(k: Kernel): boolean {
   if (first === 0) return false;
   for (const c of k.cpus) for (const x of c.stack) if (x.sleepTicks > 0) x.sleepTicks -= first;
   return true;
+}
+
+// ---- fairness ----
+//
+// What the machine does when the harness lets it run on its own (a
+// quiesce, the end of a run, teardown): every context finishes and every
+// pending irq_work, kworker, grace period and callback runs until nothing
+// can, in a fixed order. What is left then is a fact the model judges.
+
+/** Queued irq_work, work items or RCU callbacks that have yet to run. */
+export function pending(k: Kernel): boolean {
+  return k.pendingIrqWork.size > 0 || k.claimedIrqWork.size > 0 || k.pendingWork.size > 0 || k.rcu.rcu.inflight.size > 0 || k.rcu.trace.inflight.size > 0;
+}
+
+/** One action of the kernel's own progress to its end, if any. Contexts
+ *  already running first, then new ones, then grace periods. */
+export function progressOnce(k: Kernel): boolean {
+  const a = progress(k);
+  if (!a.length) return false;
+  const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
+  const x = begin(k, pick);
+  if (x) runCpu(k, x.cpu, 0, x);
+  return true;
+}
+
+/** Run everything that can run until nothing can; report what is stuck. */
+export function settle(k: Kernel): void {
+  // when nothing else can run, time passes: a timed sleep ends
+  for (let rounds = 0; progressOnce(k) || wakeTimers(k); rounds++) {
+    if (rounds > k.cfg.stepLimit) report('livelock', 'the system never settles (livelock)');
+  }
+  const stuck: Context[] = [];
+  for (const c of k.cpus) stuck.push(...c.stack);
+  if (stuck.length) {
+    report('stuck', stuck.map((x) => `${x.label} on cpu${x.cpu} stuck in ${x.fn}${x.waitWhat ? ` (${x.waitWhat})` : ''}`).join('; '));
+  }
+  if (k.claimedIrqWork.size || k.pendingIrqWork.size) {
+    const w = [...k.claimedIrqWork, ...k.pendingIrqWork][0]!;
+    report('never-runs', `${w.name} (${w.fnName}) is pending but can never run${w.claimedBy ? `: claimed by ${w.claimedBy.label}, never queued` : ''}`);
+  }
+}
+
+/** Let every BPF program run to its end (and whatever sits above one on
+ *  its CPU), starting nothing new: the map is freed only after the last
+ *  program that uses it has finished. */
+export function finishPrograms(k: Kernel): void {
+  const progs = (): boolean => {
+    for (const c of k.cpus) for (const x of c.stack) if (x.isProg) return true;
+    return false;
+  };
+  while (progs()) {
+    let moved = false;
+    for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+      const s = k.cpus[cpu]!.stack;
+      if (!s.some((x) => x.isProg)) continue;
+      if (runCpu(k, cpu, 0, runnable(k, cpu) ?? null) > 0) moved = true;
+    }
+    if (!moved && progressOnce(k) === false && !wakeTimers(k)) settle(k); // reports what is stuck
+  }
 }
 
 /** Drive a generator to its end outside the scheduler (boot-time init). */

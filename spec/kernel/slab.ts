@@ -6,7 +6,8 @@ import { noStep, oneStep, type Context } from './context.ts';
 import type { Kernel } from './kernel.ts';
 import { Obj } from './obj.ts';
 import { mightSleep } from './might_sleep.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, reads, writes, type Loc, report } from './events.ts';
 
 /** Injectable faults (BRIEF §1): GFP_NOWAIT kmalloc failure (also any
  *  kmalloc'd batch or copy), __alloc_percpu_gfp failure, spin_trylock
@@ -39,7 +40,11 @@ export interface PercpuBackend {
   free(x: Context | null, pptr: unknown): Gen<void>;
 }
 
-export class Slab {
+export class Slab implements Loc {
+  /** a step's footprint names the slab (its pools, counts, armed faults) */
+  readonly name = 'slab';
+  /** __alloc_percpu_gfp()'s bytes, as a footprint names them */
+  readonly percpu: Loc = { name: 'percpu' };
   /** objects ever created; ids are 0..created-1 */
   created = 0;
   live = 0;
@@ -67,9 +72,12 @@ export class Slab {
     return [...this.free].sort((a, b) => a[0] - b[0]).map(([size, pool]) => [size, pool.map((o) => o.id)]);
   }
 
-  /** Consume an armed fault of this kind, if any. */
-  fails(kind: FaultKind): boolean {
+  /** Consume an armed fault of this kind, if any (x: the step that asks
+   *  reads the armed faults, and writes them when it consumes one). */
+  fails(kind: FaultKind, x: Context | null = null): boolean {
+    if (x !== null) reads(x, this);
     if (this.armed[kind] > 0) {
+      if (x !== null) writes(x, this);
       this.armed[kind]--;
       this.faultsHit++;
       this.k.saw(`fault:${kind}`);
@@ -97,7 +105,8 @@ export class Slab {
       if (this.live > this.peakLive) this.peakLive = this.live;
     }
     if (!x) return noStep(o);
-    x.touched = 'slab';
+    acts(x, 'kmalloc', this, true);
+    if (o) writes(x, o);
     x.obj = o;
     x.act = o && 'from slab';
     return oneStep(x.k.labels ? `kmalloc(${size}) = ${o ? o.name : 'NULL'}` : '', o);
@@ -106,7 +115,7 @@ export class Slab {
   /** kfree(obj): returns an allocator object to slab. */
   kfree(x: Context | null, o: Obj): Gen<void> {
     if (o.state === 'slab') {
-      throw new Violation('Conservation', `${x ? x.fn : 'boot'} kfree(${o.name}) but ${o.name} is already in slab (double free)`);
+      report('double-free', `${x ? x.fn : 'boot'} kfree(${o.name}) but ${o.name} is already in slab (double free)`);
     }
     this.k.observer?.kfree(x, o);
     o.state = 'slab';
@@ -115,7 +124,8 @@ export class Slab {
     if (!pool) this.free.set(o.size, (pool = []));
     pool.push(o);
     if (!x) return noStep(undefined);
-    x.touched = 'slab';
+    acts(x, 'kfree', this, true);
+    writes(x, o);
     x.obj = o;
     x.act = 'to slab';
     return oneStep(x.k.labels ? `kfree(${o.name})` : '');
@@ -125,16 +135,17 @@ export class Slab {
   *kmallocAux(x: Context, name: string): Gen<Aux | null> {
     const a = this.fails('kmalloc') ? null : new Aux(name);
     if (a) this.structs.add(a);
-    x.touched = 'slab';
+    acts(x, 'kmalloc', this, true);
     yield x.k.labels ? `kmalloc(sizeof(${name})) = ${a ? name : 'NULL'}` : '';
     return a;
   }
 
   *kfreeAux(x: Context, a: Aux): Gen<void> {
-    if (a.freed) throw new Violation('Conservation', `${x.fn} kfree(${a.name}) twice`);
+    if (a.freed) report('double-free', `${x.fn} kfree(${a.name}) twice`);
     a.freed = true;
     this.structs.delete(a);
-    x.touched = 'slab';
+    acts(x, 'kfree', this, true);
+    writes(x, a);
     yield x.k.labels ? `kfree(${a.name})` : '';
   }
 
@@ -153,7 +164,8 @@ export class Slab {
     const ok = !this.fails('percpu');
     if (ok) this.percpuAccount(unitSize * this.k.cfg.cpus);
     if (x) {
-      x.touched = 'percpu';
+      acts(x, '__alloc_percpu_gfp', this.percpu, true);
+      writes(x, this);
       yield x.k.labels ? `__alloc_percpu_gfp(${unitSize}) = ${ok ? 'pptr' : 'NULL'}` : '';
     }
     return ok ? true : null;
@@ -163,7 +175,7 @@ export class Slab {
     this.percpuAccount(-unitSize * this.k.cfg.cpus);
     if (this.percpuBackend) return yield* this.percpuBackend.free(x, pptr);
     if (x) {
-      x.touched = 'percpu';
+      acts(x, 'free_percpu', this.percpu, true);
       yield x.k.labels ? `free_percpu(${unitSize})` : '';
     }
   }

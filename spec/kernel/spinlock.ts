@@ -4,10 +4,13 @@
 import type { Context } from './context.ts';
 import { localIrqRestore, localIrqSave } from './irqflags.ts';
 import { mightSleep } from './might_sleep.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, reads, writes, EVERYTHING, type Loc, report } from './events.ts';
 
 export class RawSpinlock {
   holder: Context | null = null;
+  private ownerName: string | null = null;
+  private fullName = '';
   /** the holder counts it in x.spinlocks (preemption off while held) */
   private pinned = false;
   constructor(
@@ -17,6 +20,14 @@ export class RawSpinlock {
      *  and is a sleeping lock under PREEMPT_RT */
     readonly kind: 'raw_spinlock_t' | 'spinlock_t' = 'raw_spinlock_t',
   ) {}
+  /** `owner.field`, cached (a step's footprint names it) */
+  get name(): string {
+    if (this.ownerName !== this.owner.name) {
+      this.ownerName = this.owner.name;
+      this.fullName = `${this.ownerName}.${this.field}`;
+    }
+    return this.fullName;
+  }
   /** lock taken by x */
   acquire(x: Context): void {
     this.holder = x;
@@ -32,12 +43,10 @@ export class RawSpinlock {
 
 export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
   x.k.touch(x, l.owner, l.field);
-  x.touched = `${l.owner.name}.${l.field}`;
+  acts(x, 'raw_spin_lock', l, false);
   const h = l.holder;
   if (h !== null && h.cpu === x.cpu) {
-    throw new Violation(
-      'NoDeadlock',
-      `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
+    report('self-deadlock', `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
     );
   }
   // raw_spin_lock() disables preemption before it spins (a spinlock_t
@@ -48,25 +57,34 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
     x.waitFor = () => l.holder === null;
     x.waitWhat = `spin on ${l.field}`;
     yield x.k.labels ? `raw_spin_lock(&${l.field}): spinning` : '';
+    // the next step reads the lock again
+    x.op = 'raw_spin_lock';
+    reads(x, l);
   }
   x.waitFor = null;
   if (pin) x.preemptCount--;
   l.acquire(x);
+  writes(x, l);
   yield x.k.labels ? `raw_spin_lock(&${l.field})` : '';
 }
 
 /** spin_trylock(): fails when held, or when a 'trylock' fault is armed. */
 export function* rawSpinTrylock(x: Context, l: RawSpinlock): Gen<boolean> {
   x.k.touch(x, l.owner, l.field);
-  x.touched = `${l.owner.name}.${l.field}`;
-  const ok = l.holder === null && !x.k.slab.fails('trylock');
-  if (ok) l.acquire(x);
+  acts(x, 'spin_trylock', l, false);
+  const ok = l.holder === null && !x.k.slab.fails('trylock', x);
+  if (ok) {
+    l.acquire(x);
+    writes(x, l);
+  }
   yield x.k.labels ? `spin_trylock(&${l.field}) = ${ok ? 1 : 0}` : '';
   return ok;
 }
 
 export function* rawSpinUnlock(x: Context, l: RawSpinlock): Gen<void> {
   x.k.touch(x, l.owner, l.field);
+  x.op = 'raw_spin_unlock';
+  writes(x, l);
   l.release();
   yield x.k.labels ? `raw_spin_unlock(&${l.field})` : '';
 }
@@ -84,10 +102,17 @@ export function* rawSpinUnlockIrqrestore(x: Context, l: RawSpinlock, flags: bool
 
 /** Wait until cond holds. A sleeping wait (barriers, irq_work_sync on RT,
  *  cancel_work_sync) lets the tasks it preempted on its CPU run meanwhile;
- *  a spinning wait (cpu_relax loops) does not. */
-export function* waitUntil(x: Context, cond: () => boolean, what: string, sleeps = true): Gen<void> {
+ *  a spinning wait (cpu_relax loops) does not. `on`: what cond reads (each
+ *  step that evaluates it again reads it; without it, such a step's
+ *  footprint is unknown: everything). */
+export function* waitUntil(x: Context, cond: () => boolean, what: string, sleeps = true, on: Loc | null = null): Gen<void> {
   if (sleeps) mightSleep(x, what);
-  while (!cond()) {
+  // each step that evaluates cond reads `on`
+  for (;;) {
+    if (on !== null) reads(x, on);
+    else writes(x, EVERYTHING);
+    if (cond()) break;
+    x.op = 'wait';
     x.waitFor = cond;
     x.waitWhat = what;
     x.sleeping = sleeps && x.level === 'task';

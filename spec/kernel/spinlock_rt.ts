@@ -9,11 +9,12 @@
 // them, run in threads on PREEMPT_RT and may block on it. Every acquire that may spin or
 // sleep is judged where spinning is forbidden (nospin.ts); spin_trylock
 // never is, and fails when held or when a 'trylock' fault is armed.
+import { report } from './events.ts';
 import type { Context } from './context.ts';
 import { localIrqRestore, localIrqSave } from './irqflags.ts';
 import { maySpin, trylockOutcome } from './nospin.ts';
 import { rawSpinLockIrqsave, rawSpinTrylock, rawSpinUnlock, rawSpinUnlockIrqrestore, type RawSpinlock } from './spinlock.ts';
-import { Violation, type Gen } from './types.ts';
+import { type Gen } from './types.ts';
 
 function sleepingLock(x: Context, l: RawSpinlock): boolean {
   return x.k.cfg.preemptRt && l.kind === 'spinlock_t';
@@ -26,9 +27,9 @@ export function* spinLockIrqsave(x: Context, l: RawSpinlock): Gen<boolean> {
   x.k.touch(x, l.owner, l.field);
   x.touched = `${l.owner.name}.${l.field}`;
   if ((x.level !== 'task' && x.level !== 'softirq') || x.k.cpus[x.cpu]!.irqsOff || x.spinlocks > 0 || x.preemptCount > 0) {
-    throw new Violation('NoSpinWhereForbidden', `spin_lock_irqsave(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level === 'hardirq' || x.level === 'nmi' ? `in ${x.level}` : 'where it may not block'}`);
+    report('spin-forbidden', `spin_lock_irqsave(&${l.field}) (a sleeping lock on PREEMPT_RT) in ${x.fn} on cpu${x.cpu} (${x.label}) ${x.level === 'hardirq' || x.level === 'nmi' ? `in ${x.level}` : 'where it may not block'}`);
   }
-  if (l.holder === x) throw new Violation('NoDeadlock', `${x.fn} (${x.label}) takes ${l.field} it already holds`);
+  if (l.holder === x) report('self-deadlock', `${x.fn} (${x.label}) takes ${l.field} it already holds`);
   while (l.holder !== null) {
     x.waitFor = () => l.holder === null;
     x.waitWhat = `spin_lock(&${l.field})`;

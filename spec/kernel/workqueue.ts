@@ -3,7 +3,8 @@
 // that one went offline; unbound works run anywhere.
 import type { Context } from './context.ts';
 import { waitUntil } from './spinlock.ts';
-import { Violation, type Gen, type Owner } from './types.ts';
+import { type Gen, type Owner } from './types.ts';
+import { acts, writes, report } from './events.ts';
 
 export class Work {
   pending = false;
@@ -31,7 +32,7 @@ export class Work {
 /** queue_work(wq, work): one atomic step. */
 export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'queue_work', w, false);
   if (w.pending) {
     yield x.k.labels ? `queue_work(&${w.field}) = false (pending)` : '';
     return false;
@@ -39,6 +40,7 @@ export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
   w.pending = true;
   w.cpu = x.cpu;
   w.unbound = unbound;
+  writes(x, w);
   x.k.pendingWork.add(w);
   yield x.k.labels ? `queue_work(${unbound ? 'system_unbound_wq' : 'wq'}, &${w.field})` : '';
   return true;
@@ -46,7 +48,7 @@ export function* queueWork(x: Context, w: Work, unbound = false): Gen<boolean> {
 
 export function* workPending(x: Context, w: Work): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'work_pending', w, false);
   yield x.k.labels ? `work_pending(&${w.field}) = ${w.pending}` : '';
   return w.pending;
 }
@@ -54,12 +56,12 @@ export function* workPending(x: Context, w: Work): Gen<boolean> {
 /** cancel_work_sync(): drop a pending work, wait for a running one. */
 export function* cancelWorkSync(x: Context, w: Work): Gen<boolean> {
   x.k.touch(x, w.owner, w.field);
-  x.touched = w.name;
+  acts(x, 'cancel_work_sync', w, true);
   const was = w.pending;
   w.pending = false;
   x.k.pendingWork.delete(w);
   yield x.k.labels ? `cancel_work_sync(&${w.field})${was ? ': cancelled pending' : ''}` : '';
-  yield* waitUntil(x, () => w.running === null, `cancel_work_sync(${w.name})`);
+  yield* waitUntil(x, () => w.running === null, `cancel_work_sync(${w.name})`, true, w);
   return was;
 }
 
@@ -73,10 +75,12 @@ export function workRunsOn(x: { cpus: { online: boolean }[] }, w: Work, cpu: num
 /** The kworker side. */
 export function* runWork(x: Context, w: Work): Gen<void> {
   if (w.owner.freed) {
-    throw new Violation('TeardownBarriers', `kworker ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
+    report('teardown-touch', `kworker ${w.fnName} on cpu${x.cpu} runs on ${w.name} after teardown freed it`);
   }
+  // the first step of the worker took the item (the scheduler did, as it
+  // started this context; a direct caller has it done here)
+  writes(x, w);
   if (w.running !== x) {
-    // started by a direct caller, not the scheduler (which did this)
     w.pending = false;
     w.running = x;
     x.k.pendingWork.delete(w);
@@ -86,4 +90,5 @@ export function* runWork(x: Context, w: Work): Gen<void> {
   yield* w.fn(x);
   x.fns.pop();
   w.running = null;
+  writes(x, w);
 }

@@ -1,4 +1,5 @@
 // memalloc.c: struct bpf_mem_cache, struct bpf_mem_alloc, bpf_mem_cache_idx().
+import { report } from '../kernel/events.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import type { Audited, Kernel } from '../kernel/kernel.ts';
@@ -9,7 +10,7 @@ import type { Context } from '../kernel/context.ts';
 import { memallocOps, type MemallocOps } from './ops.ts';
 import { use } from '../kernel/fields.ts';
 import { kmallocSizeRoundup } from '../kernel/slab.ts';
-import { Violation, type Gen, type Owner } from '../kernel/types.ts';
+import { type Gen, type Owner } from '../kernel/types.ts';
 
 /** sizeof(struct llist_node) */
 export const LLIST_NODE_SZ = 8;
@@ -168,11 +169,36 @@ export class BpfMemAlloc<O = MemallocOps> implements Owner {
   readonly name = 'ma';
   /** the memalloc.c functions (null: seed 004's, spec/memalloc/ops.ts) */
   ops: O | null = null;
+  private _cache: PercpuCaches | null = null;
+  private _caches: PercpuCaches | null = null;
+  private _percpu = false;
+  // plain fields, read and written through fields.ts (a step's footprint)
   /** size != 0: one cache per CPU */
-  cache: PercpuCaches | null = null;
+  get cache(): PercpuCaches | null {
+    use(this, 'cache');
+    return this._cache;
+  }
+  set cache(v: PercpuCaches | null) {
+    use(this, 'cache', true);
+    this._cache = v;
+  }
   /** size == 0: NUM_CACHES caches per CPU; caches[cpu*NUM_CACHES + i] */
-  caches: PercpuCaches | null = null;
-  percpu = false;
+  get caches(): PercpuCaches | null {
+    use(this, 'caches');
+    return this._caches;
+  }
+  set caches(v: PercpuCaches | null) {
+    use(this, 'caches', true);
+    this._caches = v;
+  }
+  get percpu(): boolean {
+    use(this, 'percpu');
+    return this._percpu;
+  }
+  set percpu(v: boolean) {
+    use(this, 'percpu', true);
+    this._percpu = v;
+  }
 }
 
 /** this_cpu_ptr(ma->cache) */
@@ -184,7 +210,7 @@ export function thisCpuCache(x: Context, pc: PercpuCaches): BpfMemCache {
  *  reads another CPU's cache or past the array (BucketIndexInRange). */
 export function thisCpuBucket(x: Context, pc: PercpuCaches, idx: number): BpfMemCache {
   if (!Number.isInteger(idx) || idx < 0 || idx >= NUM_CACHES) {
-    throw new Violation('BucketIndexInRange', `${x.fn} on cpu${x.cpu} (${x.label}) indexes ${pc.name} bucket ${idx} (NUM_CACHES = ${NUM_CACHES})`);
+    report('bad-index', `${x.fn} on cpu${x.cpu} (${x.label}) indexes ${pc.name} bucket ${idx} (NUM_CACHES = ${NUM_CACHES})`);
   }
   return pc.caches[x.cpu * NUM_CACHES + idx]!;
 }

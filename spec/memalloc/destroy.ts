@@ -13,6 +13,7 @@ import type { BpfMemAlloc, BpfMemCache, PercpuCaches } from './cache.ts';
 import { freeOne } from './refill.ts';
 import { use } from '../kernel/fields.ts';
 import { memallocOps, type MemallocOps } from './ops.ts';
+import { freesStructs } from '../kernel/events.ts';
 
 /** drain_mem_cache(): no program uses the cache any more; empty its lists. */
 export const drainMemCache = kfunc('drain_mem_cache', function* (x: Context, c: BpfMemCache): Gen<void> {
@@ -29,7 +30,7 @@ export function* freePercpuCaches(x: Context, pc: PercpuCaches | null): Gen<void
   pc.freed = true;
   x.k.slab.structs.delete(pc);
   for (const c of pc.caches) c.freed = true;
-  x.touched = pc.name;
+  freesStructs(x, pc, pc.caches);
   yield `free_percpu(${pc.name})`;
 }
 

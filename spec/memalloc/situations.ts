@@ -2,15 +2,17 @@
 // Situation in spec/policies/policy.ts): what the exploration must reach
 // for a green check of bpf-ma to mean something. The helpers below are
 // shared with the families built on memalloc.c (reuse, upstream, percpu).
-import type { Cell } from '../kernel/atomic.ts';
+import { Cell } from '../kernel/atomic.ts';
 import type { Context } from '../kernel/context.ts';
+import type { StepView } from '../kernel/events.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Situation } from '../policies/policy.ts';
 
-/** The context x interrupted on its CPU, if any. */
-export function beneath(x: Context, k: Kernel): Context | undefined {
+/** The context the step's context interrupted on its CPU, if any. */
+export function beneath(x: StepView, k: Kernel): Context | undefined {
   const s = k.cpus[x.cpu]!.stack;
-  const i = s.indexOf(x);
+  let i = s.length - 1;
+  while (i >= 0 && s[i]!.id !== x.id) i--;
   return i > 0 ? s[i - 1] : undefined;
 }
 
@@ -20,19 +22,9 @@ export function doing(y: Context): string {
   return y.fns.length ? y.fn : y.label.replace(/\d+$/, '');
 }
 
-// the counters by name, of the kernel asked last (one runs at a time)
-let cellsOf: Kernel | null = null;
-let cellsN = 0;
-let cells = new Map<string, Cell>();
-
-/** The registered counter a step touched (x.touched names it), if any. */
-export function touchedCell(x: Context, k: Kernel): Cell | undefined {
-  if (cellsOf !== k || cellsN !== k.cells.length) {
-    cellsOf = k;
-    cellsN = k.cells.length;
-    cells = new Map(k.cells.map((c) => [c.name, c]));
-  }
-  return cells.get(x.touched);
+/** The counter a step acted on (its event's target), if it was one. */
+export function touchedCell(x: StepView): Cell | undefined {
+  return x.target instanceof Cell ? x.target : undefined;
 }
 
 // the answer for the last step asked (every nmi-in-active:<fn> asks it)
@@ -42,14 +34,13 @@ let taken: string | null = null;
 
 /** An NMI's local_inc_return(&c->active) found it taken (the value it
  *  left is above 1): what the context beneath was doing, else null. */
-function nmiFoundActiveTaken(x: Context, k: Kernel): string | null {
+function nmiFoundActiveTaken(x: StepView, k: Kernel): string | null {
   if (takenOf === k && takenStep === k.steps) return taken;
   takenOf = k;
   takenStep = k.steps;
   taken = null;
-  if (!x.touched.endsWith('.active')) return null;
-  const c = touchedCell(x, k);
-  if (!c || c.v <= 1) return null;
+  const c = touchedCell(x);
+  if (!c || c.field !== 'active' || c.v <= 1) return null;
   const y = beneath(x, k);
   return (taken = y ? doing(y) : null);
 }
@@ -69,7 +60,7 @@ function contexts(k: Kernel, p: (y: Context, cpu: number) => boolean): number {
 
 /** A program's free puts its object on a list (the step of `freeFns` that
  *  does it) while cond holds of some contexts (counted once each). */
-function programFreeWhile(name: string, text: string, freeFns: readonly string[], cond: (x: Context, y: Context, cpu: number) => boolean): Situation {
+function programFreeWhile(name: string, text: string, freeFns: readonly string[], cond: (x: StepView, y: Context, cpu: number) => boolean): Situation {
   return {
     name,
     text,
@@ -120,7 +111,7 @@ export const TEARDOWN_WITH_CALLBACKS_IN_FLIGHT: Situation = {
   name: 'teardown-with-callbacks-in-flight',
   text: 'teardown starts while RCU callbacks are queued',
   fns: ['destroy_mem_alloc'],
-  when: (x) => x.touched === 'slab',
+  when: (x, k) => x.target === k.slab,
 };
 
 /** Counted by the engine (harness/sim.ts) when it cannot end a grace period. */

@@ -1,8 +1,9 @@
 // percpu.c (seed 003): alloc_pcpu_chunk(), free_pcpu_chunk(),
 // pcpu_kill_chunk(), pcpu_setup_static(), __alloc_percpu().
+import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mutexLock, mutexUnlock } from '../kernel/mutex.ts';
-import { Violation, type Gen } from '../kernel/types.ts';
+import { type Gen } from '../kernel/types.ts';
 import { ENOSPC, pcpuRealloc } from './area.ts';
 import {
   gfpKernel,
@@ -128,9 +129,7 @@ export const __allocPercpu = kfunc('__alloc_percpu', function* (x: Context, p: P
     // list_for_each_entry(chunk, &pcpu_slot[slot], list)
     for (let pos = head.next; pos !== head; pos = pos.next) {
       if (pos.chunk === null) {
-        throw new Violation(
-          'PcpuSlotWalk',
-          `list_for_each_entry over pcpu_slot[${slot}] in __alloc_percpu reached ${pos.name}: pcpu_alloc_area()'s -ENOSPC path relocated the chunk it was on mid-walk`,
+        report('walk-left-list', `list_for_each_entry over pcpu_slot[${slot}] in __alloc_percpu reached ${pos.name}: pcpu_alloc_area()'s -ENOSPC path relocated the chunk it was on mid-walk`,
         );
       }
       const c = pos.chunk;

@@ -1,9 +1,10 @@
 // percpu.c (seed 003): pcpu_realloc(), pcpu_split_block(), pcpu_alloc_area(),
 // pcpu_free_area(). The map holds signed sizes: positive free, negative
 // allocated, in offset order, covering one unit. All run under pcpu_mutex.
+import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mightSleep } from '../kernel/might_sleep.ts';
-import { Violation, type Gen } from '../kernel/types.ts';
+import { type Gen } from '../kernel/types.ts';
 import { MapBuf, pcpuChunkRelocate, pcpuChunkSlot, SIZEOF_INT, type Pcpu, type PcpuChunk } from './chunk.ts';
 
 export const ENOMEM = -12;
@@ -40,7 +41,7 @@ export const pcpuRealloc = kfunc('pcpu_realloc', function* (x: Context, p: Pcpu,
   for (let i = 0; i < n; i++) buf!.ents[i] = old && i < size / SIZEOF_INT ? (old.ents[i] ?? 0) : 0;
   yield `memcpy(${buf!.name}, ${old ? old.name : 'NULL'}, ${Math.min(size, newSize)})`;
   if (old) {
-    if (old.vmalloced !== size > page) throw new Violation('NoKernelWarn', `${x.fn} frees ${old.name} with the wrong one of kfree/vfree`);
+    if (old.vmalloced !== size > page) report('warn', `${x.fn} frees ${old.name} with the wrong one of kfree/vfree`);
     p.drop(x, old, size <= page ? 'kfree' : 'vfree');
     yield `${size <= page ? 'kfree' : 'vfree'}(${old.name})`;
   }
@@ -100,7 +101,7 @@ function* allocArea(x: Context, p: Pcpu, c: PcpuChunk, size: number, align: numb
     const m = c.map.ents;
     const isLast = i + 1 === c.map_used;
     let head = p.ops.alignHead(off, align);
-    if (i === 0 && head !== 0) throw new Violation('NoKernelWarn', 'BUG_ON(i == 0 && head != 0)');
+    if (i === 0 && head !== 0) report('warn', 'BUG_ON(i == 0 && head != 0)');
     x.touched = `${c.name}.map[${i}]`;
     yield `${c.name}.map[${i}] = ${m[i]} at ${off}`;
     if (m[i]! < 0) continue;
@@ -175,8 +176,8 @@ function* freeArea(x: Context, p: Pcpu, c: PcpuChunk, freeme: number): Gen<void>
   let i = 0;
   let off = 0;
   for (; i < c.map_used; off += Math.abs(m[i++]!)) if (off === freeme) break;
-  if (off !== freeme) throw new Violation('NoKernelWarn', `BUG_ON(off != freeme): ${c.name} has no area at ${freeme}`);
-  if (m[i]! > 0) throw new Violation('NoKernelWarn', `BUG_ON(chunk->map[i] > 0): ${c.name} area at ${freeme} is already free`);
+  if (off !== freeme) report('warn', `BUG_ON(off != freeme): ${c.name} has no area at ${freeme}`);
+  if (m[i]! > 0) report('warn', `BUG_ON(chunk->map[i] > 0): ${c.name} area at ${freeme} is already free`);
   m[i] = -m[i]!;
   c.free_size += m[i]!;
   x.touched = `${c.name}.map[${i}]`;

@@ -1,8 +1,9 @@
 // percpu.c (seed 003): free_percpu() with its "kill one fully free chunk"
 // path, and the model's own teardown (the kernel never tears percpu down).
+import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mutexLock, mutexUnlock } from '../kernel/mutex.ts';
-import { Violation, type Gen } from '../kernel/types.ts';
+import { type Gen } from '../kernel/types.ts';
 import { pcpuChunkAddrSearch, pcpuChunkSlot, type Pcpu } from './chunk.ts';
 import { pcpuKillChunk } from './alloc.ts';
 
@@ -11,7 +12,7 @@ export const freePercpu = kfunc('free_percpu', function* (x: Context, p: Pcpu, a
   if (!addr) return; // free_percpu(NULL) is allowed
   yield* mutexLock(x, p.mutex);
   const chunk = pcpuChunkAddrSearch(p, addr);
-  if (!chunk) throw new Violation('NoKernelWarn', `free_percpu(${addr}): no chunk holds it (pcpu_chunk_addr_search)`);
+  if (!chunk) report('warn', `free_percpu(${addr}): no chunk holds it (pcpu_chunk_addr_search)`);
   const off = addr - chunk.addr;
   yield* p.ops.freeArea(x, p, chunk, off);
   // the chunk became fully free: kill one other fully free chunk, if any
@@ -39,7 +40,7 @@ export const pcpuTeardown = kfunc('pcpu_teardown', function* (x: Context, p: Pcp
   for (const c of [...p.chunks]) {
     if (c === st) continue;
     if (c.free_size !== p.unitSize) {
-      throw new Violation('NoLeakAtTeardown', `${c.name} still has ${p.unitSize - c.free_size} bytes allocated after every area was freed`);
+      report('leak', `${c.name} still has ${p.unitSize - c.free_size} bytes allocated after every area was freed`);
     }
     spare++;
     yield* p.ops.killChunk(x, p, c);
@@ -47,7 +48,7 @@ export const pcpuTeardown = kfunc('pcpu_teardown', function* (x: Context, p: Pcp
   if (spare > 1) x.k.saw('pcpu-two-free-chunks-at-teardown');
   if (st) {
     if (st.free_size !== p.unitSize - p.geom.staticSize) {
-      throw new Violation('NoLeakAtTeardown', `the static chunk still has ${p.unitSize - p.geom.staticSize - st.free_size} dynamic bytes allocated after every area was freed`);
+      report('leak', `the static chunk still has ${p.unitSize - p.geom.staticSize - st.free_size} dynamic bytes allocated after every area was freed`);
     }
     const from = Math.ceil(p.geom.staticSize / p.geom.pageSize) * p.geom.pageSize;
     yield* p.ops.depopulate(x, p, st, from, p.unitSize - from, false);

@@ -41,6 +41,8 @@ export const bpfMaOnPercpuChunk = definePolicy({
   ...bpfMa,
   name: 'bpf-ma-on-percpu-chunk',
   summary: 'bpf-ma (seed 004) with percpu objects whose __alloc_percpu_gfp/free_percpu are seed 003\'s allocator (run it with the percpu configuration)',
+  // seed 003's chunk allocator beneath keeps plain state (footprints unknown)
+  footprints: 'coarse',
   faults: ['kmalloc', 'page'],
   promises: PCPU_INVARIANTS,
   findings: {

@@ -35,6 +35,8 @@ export function upstreamInit(k: Kernel, opts: AllocOptions, ops: UpstreamOps = u
 export const bpfMaUpstream = definePolicy<BpfMemAllocUp>({
   name: 'bpf-ma-upstream',
   summary: 'kernel/bpf/memalloc.c today: cache hint and tgt, bpf_mem_free_rcu, _ttrace reuse, draining, leak checks, on-demand percpu',
+  // every shared field sits behind a primitive or a fields.ts accessor
+  footprints: 'exact',
   situations: UPSTREAM_SITUATIONS,
   header: 8,
   // a hand-built interleaving (the search has not reached it): the ABA of

@@ -4,6 +4,7 @@ import { bpfMemAllocDestroy } from '../memalloc/destroy.ts';
 import { bpfMemAllocInit } from '../memalloc/init.ts';
 import { bpfMemAlloc, bpfMemCacheAlloc, bpfMemCacheFree, bpfMemFree } from '../memalloc/unit.ts';
 import { definePolicy, type AllocOptions } from './policy.ts';
+import { MEMALLOC_SITUATIONS } from '../memalloc/situations.ts';
 import { memallocOps, type MemallocOps } from '../memalloc/ops.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 
@@ -21,6 +22,9 @@ export const IRQ_ORDER_FINDING = {
 export const bpfMa = definePolicy<BpfMemAlloc>({
   name: 'bpf-ma',
   summary: 'kernel/bpf/memalloc.c (seed 004): per-CPU caches, free_llist_extra, irq_work refill, RCU freeing',
+  // every shared field sits behind a primitive or a fields.ts accessor
+  footprints: 'exact',
+  situations: MEMALLOC_SITUATIONS,
   header: LLIST_NODE_SZ,
   findings: IRQ_ORDER_FINDING,
   init: (k, opts) => bpfMemAllocInit(k, opts),

@@ -17,6 +17,8 @@ const situations = REUSE_SITUATIONS.filter((s) => s.name !== 'reuse:from-reuse_r
 export const freeAfterRcuGp = definePolicy<ReuseMa>({
   name: 'free-after-rcu-gp',
   summary: 'thread of seed 001: frees go back to slab through batched call_rcu(), nothing is reused',
+  // every shared field sits behind a primitive or a fields.ts accessor
+  footprints: 'exact',
   promises: ['NoReuseBeforeGracePeriod'],
   header: LLIST_NODE_SZ,
   findings: IRQ_ORDER_FINDING,

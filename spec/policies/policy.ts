@@ -5,33 +5,37 @@ import type { Context } from '../kernel/context.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
 import type { Gen, Level, ObjAct } from '../kernel/types.ts';
+import type { StepView } from '../kernel/events.ts';
 import type { FaultKind } from '../kernel/slab.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 
 /** A coverage situation: an interesting state the exploration must reach
  *  for a green check to mean something. A family declares its situations
  *  in one file beside its code (spec/memalloc/situations.ts) as predicates
- *  over a step: after each step, while coverage is collected, the engine
- *  asks `when` of the situations indexed under the step's innermost kernel
- *  function (`fns`) or its context level (`level`), and counts `name` each
- *  time it holds. A situation without `when` is counted where its code
- *  calls `k.saw(name)` (the engine's own: faults, grace periods; and the
- *  API before predicates). */
+ *  over a step's event: after each step, while coverage is collected, the
+ *  engine asks `when` of the situations indexed under the step's innermost
+ *  kernel function (`fns`) or its context level (`level`), and counts
+ *  `name` each time it holds. A predicate reads the event's fields (its
+ *  target is the list head or counter the step acted on: compare it, or
+ *  its `field`, never a name's text) and may ask the kernel about the rest
+ *  of the machine. A situation without `when` is counted where the code
+ *  calls `k.saw(name)` (the engine's own: faults, grace periods; and code
+ *  whose decision no step shows). */
 export interface Situation {
   readonly name: string;
   /** one line: what it means */
   readonly text: string;
-  /** the innermost kernel functions (x.fn) of the steps it can match */
+  /** the innermost kernel functions (the event's fn) of the steps it can match */
   readonly fns?: readonly string[];
   /** or: the level of the context that stepped */
   readonly level?: Level;
-  /** and: only steps that did this to an object (x.act), checked before
-   *  `when` is asked */
+  /** and: only steps that did this to an object (the event's act),
+   *  checked before `when` is asked */
   readonly act?: ObjAct;
-  /** x just took a step (its fns stack, obj/act, touched, level, cpu;
-   *  the other contexts are in k.cpus): does the situation hold? (a
-   *  number: how many times, e.g. once per other context it involves) */
-  when?(x: Context, k: Kernel): boolean | number;
+  /** a step's event (e; the other contexts are in k.cpus): does the
+   *  situation hold? (a number: how many times, e.g. once per other
+   *  context it involves) */
+  when?(e: StepView, k: Kernel): boolean | number;
 }
 
 /** How the allocator is created (bpf_mem_alloc_init's arguments). */
@@ -77,10 +81,15 @@ export interface Policy<S = unknown> {
    *  percpu for per-CPU objects); the harness injects only these */
   readonly faults?: readonly FaultKind[];
   /** coverage: the situations the exploration must reach for a green check
-   *  to mean something (predicates over steps, see Situation), or a
-   *  name -> text record of names counted with k.saw (the API before
-   *  predicates); default: memalloc.c's (spec/memalloc/situations.ts) */
-  readonly situations?: readonly Situation[] | Readonly<Record<string, string>>;
+   *  to mean something (predicates over steps' events, see Situation);
+   *  none declared: only the engine's own (faults) */
+  readonly situations?: readonly Situation[];
+  /** 'exact': every piece of shared state the design's code touches sits
+   *  behind an engine primitive or a spec/kernel/fields.ts accessor, so each
+   *  step's event names what it read and wrote (test/spec/kernel/
+   *  footprint.test.ts audits it). Default (and 'coarse'): every step counts
+   *  as touching everything (sound, only coarser for a reduction). */
+  readonly footprints?: 'exact' | 'coarse';
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
   /** who calls the allocator: BPF programs (default: task level inside an

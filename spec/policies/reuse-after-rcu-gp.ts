@@ -15,6 +15,8 @@ export { REUSE_SITUATIONS };
 export const reuseAfterRcuGp = definePolicy<ReuseMa>({
   name: 'reuse-after-rcu-gp',
   summary: 'RFC BPF_MA_REUSE_AFTER_RCU_GP (seed 001): frees reusable after an RCU GP via kworker + bpf_reuse_batch, freed to slab after a tasks-trace GP',
+  // every shared field sits behind a primitive or a fields.ts accessor
+  footprints: 'exact',
   promises: ['NoReuseBeforeGracePeriod'],
   header: LLIST_NODE_SZ,
   findings: {

@@ -12,6 +12,7 @@ import type { Aux } from '../kernel/slab.ts';
 import { RawSpinlock } from '../kernel/spinlock.ts';
 import type { Gen } from '../kernel/types.ts';
 import { Work } from '../kernel/workqueue.ts';
+import { use, useLoc } from '../kernel/fields.ts';
 import type { BpfMemCache } from '../memalloc/cache.ts';
 import type { ReuseOps } from './ops.ts';
 
@@ -20,12 +21,38 @@ export type ReuseWorkFn = (x: Context, c: BpfMemCache) => Gen<void>;
 
 export class ReuseCache implements Audited {
   readonly reuse_lock: RawSpinlock;
-  abort_reuse = false;
+  private _abort_reuse = false;
   readonly reuse_ready_head: LlistHead;
-  reuse_ready_tail: Obj | null = null;
+  private _reuse_ready_tail: Obj | null = null;
   readonly wait_for_free: LlistHead;
   readonly prepare_reuse_head: LlistHead;
-  prepare_reuse_tail: Obj | null = null;
+  private _prepare_reuse_tail: Obj | null = null;
+  // plain fields of the cache, read and written through fields.ts
+  // (NoUseAfterFree, and a step's footprint)
+  get abort_reuse(): boolean {
+    use(this.c, 'abort_reuse');
+    return this._abort_reuse;
+  }
+  set abort_reuse(v: boolean) {
+    use(this.c, 'abort_reuse', true);
+    this._abort_reuse = v;
+  }
+  get reuse_ready_tail(): Obj | null {
+    use(this.c, 'reuse_ready_tail');
+    return this._reuse_ready_tail;
+  }
+  set reuse_ready_tail(v: Obj | null) {
+    use(this.c, 'reuse_ready_tail', true);
+    this._reuse_ready_tail = v;
+  }
+  get prepare_reuse_tail(): Obj | null {
+    use(this.c, 'prepare_reuse_tail');
+    return this._prepare_reuse_tail;
+  }
+  set prepare_reuse_tail(v: Obj | null) {
+    use(this.c, 'prepare_reuse_tail', true);
+    this._prepare_reuse_tail = v;
+  }
   readonly prepare_reuse_cnt: Cell;
   readonly reuse_cb_in_progress: Cell;
   readonly reuse_work: Work;
@@ -78,9 +105,26 @@ export function reuseOf(c: BpfMemCache): ReuseCache {
  *  Conservation see the objects in flight. */
 export class BpfReuseBatch {
   readonly rcu: RcuHead;
-  head: Obj | null = null;
-  tail: Obj | null = null;
+  private _head: Obj | null = null;
+  private _tail: Obj | null = null;
   readonly holder: Holder;
+  // the chain it owns: an access is the holder's, in a step's footprint
+  get head(): Obj | null {
+    useLoc(this.holder);
+    return this._head;
+  }
+  set head(v: Obj | null) {
+    useLoc(this.holder, true);
+    this._head = v;
+  }
+  get tail(): Obj | null {
+    useLoc(this.holder);
+    return this._tail;
+  }
+  set tail(v: Obj | null) {
+    useLoc(this.holder, true);
+    this._tail = v;
+  }
   constructor(
     readonly aux: Aux,
     readonly c: BpfMemCache,
@@ -88,6 +132,6 @@ export class BpfReuseBatch {
     label: string,
   ) {
     this.rcu = new RcuHead(aux);
-    this.holder = { name: `${label}(${c.name})`, head: () => this.head };
+    this.holder = { name: `${label}(${c.name})`, head: () => this._head };
   }
 }

@@ -2,6 +2,7 @@
 // steps where a step shows the decision (spec/memalloc/situations.ts for
 // the helpers); the rest are counted by k.saw at their line in spec/reuse/.
 import type { Situation } from '../policies/policy.ts';
+import { LlistHead } from '../kernel/llist.ts';
 import { GRACE_PERIOD_HELD_BY_READER, nmiInActive, touchedCell } from '../memalloc/situations.ts';
 
 /** bpf_ma_get_reusable_obj() takes an object off `list` (the first step of
@@ -12,7 +13,7 @@ function reusesFrom(name: string, list: string, text: string): Situation {
     text,
     fns: ['bpf_ma_get_reusable_obj'],
     act: 'taken off list',
-    when: (x) => x.touched.endsWith(`.${list}`),
+    when: (x) => x.target instanceof LlistHead && x.target.field === list,
   };
 }
 
@@ -29,7 +30,10 @@ export const REUSE_SITUATIONS: readonly Situation[] = [
     text: 'bpf_mem_alloc_destroy counts a reuse kworker or bpf_ma_reuse_cb in flight',
     // its atomic_read() of reuse_cb_in_progress reads a count above 0
     fns: ['bpf_mem_alloc_destroy'],
-    when: (x, k) => x.touched.endsWith('.reuse_cb_in_progress') && (touchedCell(x, k)?.v ?? 0) > 0,
+    when: (x) => {
+      const c = touchedCell(x);
+      return c !== undefined && c.field === 'reuse_cb_in_progress' && c.v > 0;
+    },
   },
   GRACE_PERIOD_HELD_BY_READER,
 ];

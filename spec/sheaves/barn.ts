@@ -5,11 +5,12 @@
 // read first without the lock (data_race(): one step of its own), then
 // again under it; the soft limits MAX_FULL_SHEAVES / MAX_EMPTY_SHEAVES are
 // read only racily, as written.
+import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { numaMemId } from '../kernel/numa.ts';
 import { RawSpinlock } from '../kernel/spinlock.ts';
 import { spinLockIrqsave, spinTrylockIrqsave, spinUnlockIrqrestore } from '../kernel/spinlock_rt.ts';
-import { Violation, type Gen, type Owner } from '../kernel/types.ts';
+import { type Gen, type Owner } from '../kernel/types.ts';
 import { freeEmptySheaf, sheafFlushUnused, type KmemCache, type SlabSheaf } from './pcs.ts';
 
 export const E2BIG = -7;
@@ -45,7 +46,7 @@ export function getBarn(x: Context, s: KmemCache): NodeBarn | null {
 
 function at(x: Context, b: NodeBarn, what: string): void {
   // a NULL barn (a memoryless node's) oopses here, as in the kernel
-  if (b === null) throw new Violation('NoKernelWarn', `BUG: kernel NULL pointer dereference: barn->${what} in ${x.fn} on cpu${x.cpu} (${x.label})`);
+  if (b === null) report('oops', `BUG: kernel NULL pointer dereference: barn->${what} in ${x.fn} on cpu${x.cpu} (${x.label})`);
   x.k.touch(x, b, what);
   x.touched = `${b.name}.${what}`;
 }

@@ -8,6 +8,7 @@
 // interrupt's local_trylock() fails; on RT a preempting task's does), so
 // the statements one lock hold makes are one step; every lock and unlock,
 // every barn and slab operation is its own.
+import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Holder, Kernel } from '../kernel/kernel.ts';
 import { LocalTrylock, localLock, localTrylock, localUnlock } from '../kernel/local_lock.ts';
@@ -15,7 +16,7 @@ import { mightSleep } from '../kernel/might_sleep.ts';
 import { maySpin } from '../kernel/nospin.ts';
 import { links, type Obj } from '../kernel/obj.ts';
 import { RcuHead } from '../kernel/rcupdate.ts';
-import { Violation, type Gen, type Owner } from '../kernel/types.ts';
+import { type Gen, type Owner } from '../kernel/types.ts';
 import { __GFP_NOMEMALLOC, gfpflagsAllowBlocking, type Gfp } from './gfp.ts';
 import { sheavesOps, type SheavesOps } from './ops.ts';
 import { __kmemCacheFreeBulk, pageAllocator, type KmemCacheNode, type Slab } from './slab.ts';
@@ -145,7 +146,7 @@ export function* pcsLock(x: Context, s: KmemCache): Gen<SlubPercpuSheaves> {
 /** local_unlock(&s->cpu_sheaves->lock): main may not be left NULL */
 export function* pcsUnlock(x: Context, s: KmemCache): Gen<void> {
   const pcs = thisCpuPcs(x, s);
-  if (pcs.main === null) throw new Violation('MainSheafPresent', `${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${pcs.name} with main == NULL`);
+  if (pcs.main === null) report('main-sheaf-missing', `${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${pcs.name} with main == NULL`);
   yield* localUnlock(x, pcs.lock);
 }
 
@@ -184,7 +185,7 @@ export const freeEmptySheaf = kfunc('free_empty_sheaf', function* (x: Context, s
   touchSheaf(x, sh, 'kfree');
   if (sh.size > 0) {
     const lost = sh.objects.slice(0, sh.size).map((o) => o!.name).join(' ');
-    throw new Violation('Conservation', `${x.fn} on cpu${x.cpu} (${x.label}) frees ${sh.name} with ${sh.size} object(s) still in it: ${lost} lost`);
+    report('objects-lost', `${x.fn} on cpu${x.cpu} (${x.label}) frees ${sh.name} with ${sh.size} object(s) still in it: ${lost} lost`);
   }
   sh.freed = true;
   x.k.slab.structs.delete(sh);

@@ -13,6 +13,7 @@
 // build_detached_freelist()'s lookahead of 3 is elided too: objects are
 // grouped by slab, which changes how many __slab_free() calls a bulk free
 // makes, not where any object ends.
+import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { maySpin } from '../kernel/nospin.ts';
@@ -20,7 +21,7 @@ import { NUMA_NO_NODE, pageNode } from '../kernel/numa.ts';
 import { Obj } from '../kernel/obj.ts';
 import { RawSpinlock } from '../kernel/spinlock.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore } from '../kernel/spinlock_rt.ts';
-import { shared, Violation, type Gen, type Owner } from '../kernel/types.ts';
+import { shared, type Gen, type Owner } from '../kernel/types.ts';
 import { gfpflagsAllowSpinning, gfpPfmemallocAllowed, type Gfp } from './gfp.ts';
 import type { KmemCache } from './pcs.ts';
 import type { NodeBarn } from './barn.ts';
@@ -154,9 +155,9 @@ export const newSlab = kfunc('new_slab', function* (x: Context, s: KmemCache, gf
 
 /** __free_slab(): the page goes back (no step of its own: the caller's). */
 export function __freeSlab(x: Context, s: KmemCache, slab: Slab): void {
-  if (slab.freed) throw new Violation('NoKernelWarn', `${x.fn} on cpu${x.cpu} frees ${slab.name} of ${s.name} twice`);
+  if (slab.freed) report('warn', `${x.fn} on cpu${x.cpu} frees ${slab.name} of ${s.name} twice`);
   if (slab.inuse !== 0 || slab.freelist.length !== slab.objects) {
-    throw new Violation('Conservation', `${x.fn} on cpu${x.cpu} frees ${slab.name} of ${s.name} with ${slab.objects - slab.freelist.length} object(s) out of it (inuse ${slab.inuse})`);
+    report('objects-lost', `${x.fn} on cpu${x.cpu} frees ${slab.name} of ${s.name} with ${slab.objects - slab.freelist.length} object(s) out of it (inuse ${slab.inuse})`);
   }
   slab.freed = true;
   s.slabs.delete(slab);
@@ -197,14 +198,14 @@ export function addPartial(x: Context, n: KmemCacheNode, slab: Slab, tail: boole
 export function removePartial(x: Context, n: KmemCacheNode, slab: Slab): void {
   held(x, n, 'remove_partial');
   const i = n.partial.indexOf(slab);
-  if (i < 0) throw new Violation('NoKernelWarn', `list_del of ${slab.name} not on ${n.name}.partial in ${x.fn}`);
+  if (i < 0) report('warn', `list_del of ${slab.name} not on ${n.name}.partial in ${x.fn}`);
   n.partial.splice(i, 1);
   slab.partial = false;
 }
 
 function held(x: Context, n: KmemCacheNode, what: string): void {
   if (n.list_lock.holder !== x) {
-    throw new Violation('NoKernelWarn', `lockdep_assert_held(&${n.name}->list_lock) in ${what} by ${x.label} on cpu${x.cpu} (${x.fn})`);
+    report('warn', `lockdep_assert_held(&${n.name}->list_lock) in ${what} by ${x.label} on cpu${x.cpu} (${x.fn})`);
   }
 }
 
@@ -249,7 +250,7 @@ export const __slabFree = kfunc('__slab_free', function* (x: Context, s: KmemCac
     x.touched = slab.name;
     if (slab.version === seen) {
       for (const o of objs) {
-        if (o.state === 'slab') throw new Violation('Conservation', `${x.fn} on cpu${x.cpu} (${x.label}) frees ${o.name} to ${slab.name}, but it is already free (double free)`);
+        if (o.state === 'slab') report('double-free', `${x.fn} on cpu${x.cpu} (${x.label}) frees ${o.name} to ${slab.name}, but it is already free (double free)`);
         x.k.observer?.kfree(x, o);
         o.state = 'slab';
         o.next = null;

@@ -10,6 +10,7 @@
 // that rule (pcaHeld): an access by a context that does not hold the lock
 // is judged NoKernelWarn, as the lockdep_assert_held(&pca->lock) the rule
 // implies would splat; the kernel as written would only race silently.
+import { report } from '../kernel/events.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
 import { WARN_ON_ONCE } from '../kernel/bug.ts';
@@ -17,7 +18,7 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import type { Audited, Holder, Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
 import { RawSpinlock, rawSpinTrylock, rawSpinUnlock } from '../kernel/spinlock.ts';
-import { Violation, type Gen, type Owner } from '../kernel/types.ts';
+import { type Gen, type Owner } from '../kernel/types.ts';
 import { slubOps, type SlubOps } from './ops.ts';
 
 export const EINVAL = -22;
@@ -123,9 +124,7 @@ export function lockdepAssertNoHardirq(x: Context): void {
 function pcaHeld(x: Context, pca: SlubPercpuArray, what: string): void {
   const h = pca.lock.holder;
   if (h !== x) {
-    throw new Violation(
-      'NoKernelWarn',
-      `lockdep_assert_held(&${pca.name}.lock) in ${x.fn} on cpu${x.cpu} (${x.label}): ${what} while ${h ? `${h.label} (${h.fn}) holds the lock` : 'nobody holds the lock'}`,
+    report('warn', `lockdep_assert_held(&${pca.name}.lock) in ${x.fn} on cpu${x.cpu} (${x.label}): ${what} while ${h ? `${h.label} (${h.fn}) holds the lock` : 'nobody holds the lock'}`,
     );
   }
 }
@@ -156,7 +155,7 @@ export function* pcaSpinUnlock(x: Context, pca: SlubPercpuArray): Gen<void> {
   // lockdep: "bad unlock balance" when the unlocker is not the holder
   const h = pca.lock.holder;
   if (h !== x) {
-    throw new Violation('NoKernelWarn', `lockdep: bad unlock balance: ${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${pca.name}.lock ${h ? `held by ${h.label} (${h.fn})` : 'that nobody holds'}`);
+    report('warn', `lockdep: bad unlock balance: ${x.fn} on cpu${x.cpu} (${x.label}) unlocks ${pca.name}.lock ${h ? `held by ${h.label} (${h.fn})` : 'that nobody holds'}`);
   }
   yield* rawSpinUnlock(x, pca.lock);
 }
@@ -172,7 +171,7 @@ export function* pcaPop(x: Context, pca: SlubPercpuArray): Gen<Obj> {
   pcaHeld(x, pca, 'pops objects[]');
   const i = --pca.used.v;
   const o = pca.objects[i];
-  if (i < 0 || !o) throw new Violation('Conservation', `${x.fn} pops ${pca.name}.objects[${i}] with used = ${i + 1}`);
+  if (i < 0 || !o) report('slot-misuse', `${x.fn} pops ${pca.name}.objects[${i}] with used = ${i + 1}`);
   pca.objects[i] = null;
   x.obj = o;
   x.act = 'taken off list';
@@ -185,7 +184,7 @@ export function* pcaPush(x: Context, pca: SlubPercpuArray, o: Obj): Gen<void> {
   at(x, pca);
   pcaHeld(x, pca, 'pushes on objects[]');
   const i = pca.used.v++;
-  if (i >= pca.count) throw new Violation('Conservation', `${x.fn} writes ${pca.name}.objects[${i}] past count = ${pca.count}`);
+  if (i >= pca.count) report('slot-misuse', `${x.fn} writes ${pca.name}.objects[${i}] past count = ${pca.count}`);
   pca.objects[i] = o;
   x.obj = o;
   x.act = 'put on list';

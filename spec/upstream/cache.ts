@@ -24,6 +24,8 @@ import type { Aux } from '../kernel/slab.ts';
 import type { Gen } from '../kernel/types.ts';
 import type { Work } from '../kernel/workqueue.ts';
 import { BpfMemAlloc, BpfMemCache, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
+import { use, useLoc } from '../kernel/fields.ts';
+import { registerObjectState } from '../kernel/obj.ts';
 
 export type Gfp = 'GFP_NOWAIT' | 'GFP_KERNEL';
 
@@ -31,12 +33,38 @@ export type Gfp = 'GFP_NOWAIT' | 'GFP_KERNEL';
 export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
   /** bool draining (READ_ONCE / WRITE_ONCE): 0 or 1 */
   readonly draining: Cell;
+  private _tgt: BpfMemCacheUp;
+  private _free_by_rcu_tail: Obj | null = null;
+  private _waiting_for_gp_tail: Obj | null = null;
+  // plain fields, read and written through fields.ts (NoUseAfterFree, and
+  // a step's footprint)
   /** struct bpf_mem_cache *tgt: a plain pointer, written by unit_free() and
    *  unit_free_rcu(), read by free_bulk() and __free_by_rcu() */
-  tgt: BpfMemCacheUp;
+  get tgt(): BpfMemCacheUp {
+    use(this, 'tgt');
+    return this._tgt;
+  }
+  set tgt(v: BpfMemCacheUp) {
+    use(this, 'tgt', true);
+    this._tgt = v;
+  }
   /** the first node __llist_add()ed to an empty free_by_rcu */
-  free_by_rcu_tail: Obj | null = null;
-  waiting_for_gp_tail: Obj | null = null;
+  get free_by_rcu_tail(): Obj | null {
+    use(this, 'free_by_rcu_tail');
+    return this._free_by_rcu_tail;
+  }
+  set free_by_rcu_tail(v: Obj | null) {
+    use(this, 'free_by_rcu_tail', true);
+    this._free_by_rcu_tail = v;
+  }
+  get waiting_for_gp_tail(): Obj | null {
+    use(this, 'waiting_for_gp_tail');
+    return this._waiting_for_gp_tail;
+  }
+  set waiting_for_gp_tail(v: Obj | null) {
+    use(this, 'waiting_for_gp_tail', true);
+    this._waiting_for_gp_tail = v;
+  }
   readonly free_llist_extra_rcu: LlistHead;
   readonly free_by_rcu_ttrace: LlistHead;
   readonly waiting_for_gp_ttrace: LlistHead;
@@ -53,7 +81,7 @@ export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
   ) {
     // the refill irq_work runs bpf_mem_refill() through the ops table
     super(name, cpu, unitSize, percpuSize, ops);
-    this.tgt = this;
+    this._tgt = this;
     this.draining = new Cell(this, 'draining');
     this.free_llist_extra_rcu = new LlistHead(this, 'free_llist_extra_rcu');
     this.free_by_rcu_ttrace = new LlistHead(this, 'free_by_rcu_ttrace');
@@ -95,11 +123,13 @@ const hints = new WeakMap<Obj, BpfMemCacheUp>();
 
 /** `*(struct bpf_mem_cache **)llnode = c` */
 export function setHint(obj: Obj, c: BpfMemCacheUp): void {
+  useLoc(obj, true);
   hints.set(obj, c);
 }
 
 /** `*(struct bpf_mem_cache **)(ptr - LLIST_NODE_SZ)` */
 export function hintOf(obj: Obj): BpfMemCacheUp {
+  useLoc(obj);
   const c = hints.get(obj);
   if (!c) throw new Error(`spec: ${obj.name} carries no cache hint (never returned by unit_alloc)`);
   return c;
@@ -111,11 +141,13 @@ export function hintOf(obj: Obj): BpfMemCacheUp {
 export function hintName(obj: Obj): string | null {
   return hints.get(obj)?.name ?? null;
 }
+registerObjectState(hintName);
 
 /** The hint is read for the last time: the object is about to be linked,
  *  and its first word becomes llnode->next. */
 export function takeHint(obj: Obj): BpfMemCacheUp {
   const c = hintOf(obj);
+  useLoc(obj, true);
   hints.delete(obj);
   return c;
 }

@@ -11,14 +11,14 @@ import {
 } from '../memalloc/situations.ts';
 import type { ObjAct } from '../kernel/types.ts';
 import type { Situation } from '../policies/policy.ts';
+import { LlistHead } from '../kernel/llist.ts';
 
 /** where a program's free puts its object on a list */
 const FREES = ['unit_free', 'unit_free_rcu'];
 
 /** A step of fn does act to an object of the list named `list`. */
 function listStep(name: string, text: string, fn: string, act: ObjAct, list: string): Situation {
-  const suffix = `.${list}`;
-  return { name, text, fns: [fn], act, when: (x) => x.touched.endsWith(suffix) };
+  return { name, text, fns: [fn], act, when: (x) => x.target instanceof LlistHead && x.target.field === list };
 }
 
 export const UPSTREAM_SITUATIONS: readonly Situation[] = [

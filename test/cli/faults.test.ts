@@ -9,7 +9,7 @@ import { fixturePath, policyDir, type Fixture } from '../../harness/fixture.ts';
 import { captureIo } from '../helpers/io.ts';
 import { makeFixture } from '../harness/fixture-helpers.ts';
 import { CONFIGS } from '../../harness/config.ts';
-import { checkJobs } from '../../harness/workers.ts';
+import { checkJobs } from '../../harness/check.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
 import { REPO, tmpDirs } from './tmp.ts';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Io } from '../../harness/check.ts';
 import { CONFIGS } from '../../harness/config.ts';
 import { mergeReports } from '../../harness/merge.ts';
-import { checkJobs } from '../../harness/workers.ts';
+import { checkJobs } from '../../harness/check.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
 import { tmpDirs } from '../cli/tmp.ts';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFIGS } from '../../harness/config.ts';
 import { sourceBundle } from '../../harness/bundle.ts';
 import { main } from '../../harness/cli.ts';
-import { dispatchOrder, jobCost, runJobChunked, runJobs, type JobSpec } from '../../harness/workers.ts';
+import { dispatchOrder, jobCost, runJobChunked, runJobs, type JobSpec } from '../../harness/job.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
 import { captureIo } from '../helpers/io.ts';
 import { tmpDirs } from '../cli/tmp.ts';

@@ -63,11 +63,11 @@ describe('memalloc situations', () => {
     expect(k.onStep).toBeNull();
   });
 
-  it('the old API: a name -> text record is a list of situations counted by k.saw', () => {
-    const p = { situations: { 'my-path': 'what it means' } };
+  it('a policy lists its situations; one that declares none has only the engine\'s own', () => {
+    const p = { situations: [{ name: 'my-path', text: 'what it means' }] };
     expect(situationList(p)).toEqual([{ name: 'my-path', text: 'what it means' }]);
     expect(situationTexts(p)).toEqual({ 'my-path': 'what it means' });
-    expect(situationList({})).toBe(MEMALLOC_SITUATIONS);
+    expect(situationList({})).toEqual([]);
     const k = covered(situationList(p));
     k.saw('my-path');
     expect(k.situations!.get('my-path')).toBe(1);

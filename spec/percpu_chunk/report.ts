@@ -4,13 +4,13 @@
 // same pages, so the total is pages per CPU x possible CPUs (Morton's
 // num_possible_cpus() question). Pages are given back only when a chunk
 // is killed, never when an area is freed. Data first, text second.
-import type { Context } from '../spec/kernel/context.ts';
-import { Kernel } from '../spec/kernel/kernel.ts';
-import type { Obj } from '../spec/kernel/obj.ts';
-import { runToEnd } from '../spec/kernel/sched.ts';
-import type { PcpuGeom } from '../spec/percpu_chunk/chunk.ts';
-import { PAGE_GEOM } from '../spec/policies/bpf-ma-on-percpu-chunk.ts';
-import { makePcpu, pcpuAllocObj, pcpuFreeObj, type PcpuState } from '../spec/policies/percpu-chunk.ts';
+import type { Context } from '../kernel/context.ts';
+import { Kernel } from '../kernel/kernel.ts';
+import type { Obj } from '../kernel/obj.ts';
+import { runToEnd } from '../kernel/sched.ts';
+import type { PcpuGeom } from './chunk.ts';
+import { PAGE_GEOM } from '../policies/bpf-ma-on-percpu-chunk.ts';
+import { makePcpu, pcpuAllocObj, pcpuFreeObj, type PcpuState } from '../policies/percpu-chunk.ts';
 
 export interface PcpuPattern {
   name: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { percpuReport, renderPercpuReport, type PercpuRow } from '../../harness/percpu-report.ts';
-import { BpfMemAlloc } from '../../spec/memalloc/cache.ts';
-import { bpfMemAllocPercpuInit, bpfMemAllocPercpuUnitInit, percpuInitAllBuckets } from '../../spec/percpu/init.ts';
-import { ctx, drive, kernel } from '../helpers/boot.ts';
+import { percpuReport, renderPercpuReport, type PercpuRow } from '../../../spec/percpu/report.ts';
+import { BpfMemAlloc } from '../../../spec/memalloc/cache.ts';
+import { bpfMemAllocPercpuInit, bpfMemAllocPercpuUnitInit, percpuInitAllBuckets } from '../../../spec/percpu/init.ts';
+import { ctx, drive, kernel } from '../../helpers/boot.ts';
 
 const row = (rows: PercpuRow[], cpus: number, size: number): PercpuRow => rows.find((r) => r.cpus === cpus && r.size === size)!;
 const MiB = 1024 * 1024;

@@ -4,8 +4,8 @@
 // uses (seed 000). Each cache holds units of unit_size bytes on each of
 // `cpus` CPUs, and there is a cache per CPU: unit_size x cpus^2 per object.
 // Data first (percpuReport), text second (renderPercpuReport).
-import { NUM_CACHES, SIZES, bpfMemCacheIdx } from '../spec/memalloc/cache.ts';
-import { prefillCount } from '../spec/memalloc/init.ts';
+import { NUM_CACHES, SIZES, bpfMemCacheIdx } from '../memalloc/cache.ts';
+import { prefillCount } from '../memalloc/init.ts';
 
 /** The buckets in ascending order: 16 .. 4096. */
 export const BUCKETS: readonly number[] = [...SIZES].sort((a, b) => a - b);

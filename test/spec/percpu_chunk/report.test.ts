@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percpuChunkReport, renderPercpuChunkReport, type PcpuChunkRow } from '../../harness/percpu-chunk-report.ts';
+import { percpuChunkReport, renderPercpuChunkReport, type PcpuChunkRow } from '../../../spec/percpu_chunk/report.ts';
 
 const rows = percpuChunkReport([4, 64]);
 const row = (pattern: string, cpus: number): PcpuChunkRow => rows.find((r) => r.pattern === pattern && r.cpus === cpus)!;
