@@ -134,7 +134,7 @@ export const RCU_TRACE_IMPLIES_RCU_GP = true;
 // first kind by `scale` and leaves the second (harness/workload/memory.ts
 // says which list is which). test/harness/workload.test.ts checks that
 // halving the operations (twice the scale) reorders no flavours.
-export const DEFAULT_SCALE = 64;
+export const DEFAULT_SCALE = 32;
 /** modelled seconds of a run */
 export const DEFAULT_SECONDS = 0.5;
 /** memory is sampled this often (modelled time) */
