@@ -43,6 +43,7 @@ import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-m
 import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
 import { doCallRcuSkipsTasksTrace } from './bug-do-call-rcu-skips-tasks-trace.ts';
 import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu-calls-unit-free.ts';
+import { htabFreeWithoutCallRcu } from './bug-htab-free-without-call-rcu.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -89,6 +90,7 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamExtraRcuKeepsStaleTail,
   doCallRcuSkipsTasksTrace,
   upstreamCacheFreeRcuCallsUnitFree,
+  htabFreeWithoutCallRcu,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
