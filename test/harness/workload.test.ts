@@ -182,3 +182,13 @@ describe('the chart', () => {
     expect(htmlPage([{ useCase: 'overwrite', settings: { ...small, set: {} }, results: rs }])).toMatch(/^<!doctype html>/);
   });
 });
+
+describe('docs/workload.md', () => {
+  it('lists every modelled constant with its source', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/workload.md'), 'utf8');
+    for (const [name, c] of Object.entries(CONSTANTS)) {
+      expect(doc, name).toContain(`| \`${name}\` |`);
+      expect(doc, `${name}'s source`).toContain(c.source.slice(0, 40));
+    }
+  });
+});
