@@ -14,8 +14,10 @@ import type { Machine } from './engine.ts';
 /** Lists bounded by a count, not by time: free_llist and
  *  free_llist_extra between the watermarks (free_bulk() trims them),
  *  prepare_reuse_head (the kworker is kicked every high_watermark frees),
- *  reuse_ready_head (the kworker moves it on at each kick). */
-export const COUNT_BOUND: ReadonlySet<string> = new Set(['free_llist', 'free_llist_extra', 'prepare_reuse_head', 'reuse_ready_head']);
+ *  reuse_ready_head (the kworker moves it on at each kick); for the other
+ *  built-in designs, SLUB's per-CPU array (its capacity) and the slab
+ *  user's NMI reserve (spec/slub/). */
+export const COUNT_BOUND: ReadonlySet<string> = new Set(['free_llist', 'free_llist_extra', 'prepare_reuse_head', 'reuse_ready_head', 's->cpu_array', 'nmi_reserve']);
 
 /** sizeof(struct bpf_reuse_batch) = 40 (c, head, tail, rcu_head): kmalloc-64 */
 const REUSE_BATCH_KSIZE = 64;
@@ -33,7 +35,8 @@ export interface Sample {
  *  free_llist), or bpf_reuse_batch for an RFC batch in flight. */
 export function listKind(holder: string): string {
   if (holder.startsWith('batch')) return 'bpf_reuse_batch';
-  return holder.slice(holder.lastIndexOf('.') + 1);
+  // c[cpu0].free_llist -> free_llist; s->cpu_array[cpu1] -> s->cpu_array
+  return holder.slice(holder.lastIndexOf('.') + 1).replace(/\[cpu\d+\]$/, '');
 }
 
 export function slabBytes(objects: number, ksize: number, pageSize: number): number {

@@ -69,7 +69,7 @@ interface CpuState {
 }
 
 const MIB = 1024 * 1024;
-const FLAVOURS: readonly Flavour[] = ['rcu', 'rcu_tasks_trace'];
+const GP_FLAVOURS: readonly Flavour[] = ['rcu', 'rcu_tasks_trace'];
 
 export function runWorkload(o: RunOptions): RunResult {
   const c = { ...defaults(), ...(o.constants ?? {}) };
@@ -100,7 +100,7 @@ export function runWorkload(o: RunOptions): RunResult {
   /** After anything ran: grace periods it started end later; works it
    *  queued become due after the wake-up latency. */
   const notice = (now: number): void => {
-    for (const f of FLAVOURS) {
+    for (const f of GP_FLAVOURS) {
       const g = m.gp(f);
       if (g !== null && g !== knownGp[f]) {
         knownGp[f] = g;
