@@ -145,6 +145,39 @@ export class Machine {
     return true;
   }
 
+  /** Every list objects can sit on, with how many each holds now. */
+  lists(): { name: string; objects: number }[] {
+    const out: { name: string; objects: number }[] = [];
+    for (const h of this.k.holders) {
+      let n = 0;
+      for (let o = h.head(); o; o = o.next) n++;
+      out.push({ name: h.name, objects: n });
+    }
+    return out;
+  }
+
+  /** Allocator objects out of slab now. */
+  get live(): number {
+    return this.k.slab.live;
+  }
+
+  /** ksize() of the elements (all come from one kmalloc cache), 0 before
+   *  the first. */
+  get ksize(): number {
+    return this.k.slab.all[0]?.size ?? 0;
+  }
+
+  /** kmalloc'd structures (not objects) of this name not yet freed. */
+  structs(name: string): number {
+    let n = 0;
+    for (const s of this.k.slab.structs) if (s.name === name) n++;
+    return n;
+  }
+
+  get steps(): number {
+    return this.k.steps;
+  }
+
   private toEnd(x: Context): void {
     runCpu(this.k, x.cpu, 0, x);
     if (!x.done) throw new Error(`workload: ${x.label} on cpu${x.cpu} cannot finish (${x.waitWhat || x.fn})`);

@@ -46,26 +46,20 @@ export function slabBytes(objects: number, ksize: number, pageSize: number): num
 }
 
 export function measure(m: Machine, t: number, mapElems: number, scale: number, pageSize: number): Sample {
-  const k = m.k;
   const lists: Record<string, number> = { map: mapElems };
   let bounded = mapElems;
-  // every element of the map comes from one kmalloc cache
-  const ksize = k.slab.all[0]?.size ?? 0;
-  for (const h of k.holders) {
-    let n = 0;
-    for (let o = h.head(); o; o = o.next) n++;
+  for (const { name, objects: n } of m.lists()) {
     if (n === 0) continue;
-    const kind = listKind(h.name);
-    const counted = COUNT_BOUND.has(kind) ? n : n * scale;
-    lists[kind] = (lists[kind] ?? 0) + counted;
-    if (COUNT_BOUND.has(kind)) bounded += n;
+    const kind = listKind(name);
+    const once = COUNT_BOUND.has(kind);
+    lists[kind] = (lists[kind] ?? 0) + (once ? n : n * scale);
+    if (once) bounded += n;
   }
   // objects on no list: the map's (counted above) and those in flight
   // between lists inside a callback or kworker (none between contexts)
-  const waiting = Math.max(0, k.slab.live - bounded);
-  let batches = 0;
-  for (const s of k.slab.structs) if (s.name === 'bpf_reuse_batch') batches++;
+  const waiting = Math.max(0, m.live - bounded);
+  const batches = m.structs('bpf_reuse_batch');
   if (batches) lists.bpf_reuse_batch_struct = batches * scale;
-  const bytes = slabBytes(bounded + waiting * scale, ksize, pageSize) + slabBytes(batches * scale, REUSE_BATCH_KSIZE, pageSize);
+  const bytes = slabBytes(bounded + waiting * scale, m.ksize, pageSize) + slabBytes(batches * scale, REUSE_BATCH_KSIZE, pageSize);
   return { t, bytes, lists };
 }

@@ -217,7 +217,7 @@ export function runWorkload(o: RunOptions): RunResult {
     atPeak: peak.lists,
     loopsK: (programs * scale) / o.seconds / o.cpus / 1000,
     allocFailures: map.failures,
-    steps: m.k.steps,
+    steps: m.steps,
     series: { tMs: samples.map((s) => s.t / 1e6), mib: samples.map((s) => s.bytes / MIB) },
   };
 }
