@@ -326,6 +326,7 @@ describe('exhaustive', () => {
       'bug/upstream-free-mem-alloc-skips-free-by-rcu-barrier': 3,
       'bug/upstream-extra-rcu-keeps-stale-tail': 4,
       'bug/upstream-cache-free-rcu-calls-unit-free': 3,
+      'bug/htab-free-without-call-rcu': 3,
     };
     // bug/do-call-rcu-skips-tasks-trace: none up to depth 4 (a sleepable
     // program inside its section across a free, free_bulk, a grace period
