@@ -73,10 +73,10 @@ function tableHtml(r: UseCaseReport): string {
   const rows = r.results
     .map(
       (x) =>
-        `<tr><td>${esc(x.policy)}</td><td class="n">${x.avgMiB.toFixed(3)}</td><td class="n">${x.peakMiB.toFixed(3)}</td><td class="n">${x.loopsK.toFixed(1)}</td><td>${esc(topLists(x.atPeak))}</td></tr>`,
+        `<tr><td>${esc(x.policy)}</td><td class="n">${x.avgMiB.toFixed(3)}</td><td class="n">${x.peakMiB.toFixed(3)}</td><td class="n">${x.loopsK.toFixed(1)}</td><td class="n">${x.slabPerAlloc.toFixed(3)}</td><td>${esc(topLists(x.atPeak))}</td></tr>`,
     )
     .join('\n');
-  return `<table><thead><tr><th>policy</th><th>avg MiB</th><th>peak MiB</th><th>loop k/s</th><th>objects per list at the peak</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+  return `<table><thead><tr><th>policy</th><th>avg MiB</th><th>peak MiB</th><th>loop k/s</th><th>slab/alloc</th><th>objects per list at the peak</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 export function htmlPage(rs: readonly UseCaseReport[]): string {

@@ -42,6 +42,8 @@ export class Machine {
   readonly k: Kernel;
   readonly state: unknown;
   private readonly n = { kmalloc: 0, kfree: 0, callRcu: 0, irqWork: 0 };
+  /** kmalloc()s of allocator objects (elements), not of other structures */
+  objectKmallocs = 0;
 
   constructor(
     readonly policy: Policy<unknown>,
@@ -65,7 +67,7 @@ export class Machine {
     const kmalloc = slab.kmalloc.bind(slab);
     const kfree = slab.kfree.bind(slab);
     const kmallocAux = slab.kmallocAux.bind(slab);
-    slab.kmalloc = (x, size, gfp) => (n.kmalloc++, kmalloc(x, size, gfp));
+    slab.kmalloc = (x, size, gfp) => (n.kmalloc++, this.objectKmallocs++, kmalloc(x, size, gfp));
     slab.kfree = (x, o) => (n.kfree++, kfree(x, o));
     slab.kmallocAux = (x, name) => (n.kmalloc++, kmallocAux(x, name));
     const queue = k.rcu.queue.bind(k.rcu);

@@ -35,10 +35,10 @@ export function table(r: UseCaseReport): string {
   const s = r.settings;
   const head = `${r.useCase}: ${s.cpus} CPUs, ${s.seconds} s modelled, scale ${s.scale}${Object.keys(s.set).length ? `, ${Object.entries(s.set).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
   const w = Math.max(6, ...r.results.map((x) => x.policy.length));
-  const lines = [head, `  ${'policy'.padEnd(w)}  ${'avg MiB'.padStart(8)}  ${'peak MiB'.padStart(8)}  ${'loop k/s'.padStart(8)}  objects per list at the peak`];
+  const lines = [head, `  ${'policy'.padEnd(w)}  ${'avg MiB'.padStart(8)}  ${'peak MiB'.padStart(8)}  ${'loop k/s'.padStart(8)}  ${'slab/alloc'.padStart(10)}  objects per list at the peak`];
   for (const x of r.results) {
     const fails = x.allocFailures ? `  (${x.allocFailures} updates failed: -ENOMEM)` : '';
-    lines.push(`  ${x.policy.padEnd(w)}  ${mib(x.avgMiB).padStart(8)}  ${mib(x.peakMiB).padStart(8)}  ${x.loopsK.toFixed(1).padStart(8)}  ${topLists(x.atPeak)}${fails}`);
+    lines.push(`  ${x.policy.padEnd(w)}  ${mib(x.avgMiB).padStart(8)}  ${mib(x.peakMiB).padStart(8)}  ${x.loopsK.toFixed(1).padStart(8)}  ${x.slabPerAlloc.toFixed(3).padStart(10)}  ${topLists(x.atPeak)}${fails}`);
   }
   return lines.join('\n');
 }

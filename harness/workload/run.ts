@@ -44,6 +44,9 @@ export interface RunResult {
   loopsK: number;
   /** map updates that failed for want of memory */
   allocFailures: number;
+  /** elements kmalloc()ed from slab per element a map update got (0:
+   *  every one reused; 1: none; a refill's batch counts when it is made) */
+  slabPerAlloc: number;
   /** spec steps the run took */
   steps: number;
   /** the memory curve, MiB per sample */
@@ -217,6 +220,7 @@ export function runWorkload(o: RunOptions): RunResult {
     atPeak: peak.lists,
     loopsK: (programs * scale) / o.seconds / o.cpus / 1000,
     allocFailures: map.failures,
+    slabPerAlloc: map.allocs ? m.objectKmallocs / map.allocs : 0,
     steps: m.steps,
     series: { tMs: samples.map((s) => s.t / 1e6), mib: samples.map((s) => s.bytes / MIB) },
   };

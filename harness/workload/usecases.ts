@@ -89,6 +89,8 @@ export class Htab {
   readonly elems = new Map<number, Obj>();
   /** updates that found no memory (-ENOMEM) */
   failures = 0;
+  /** elements allocated (updates that got one) */
+  allocs = 0;
   constructor(
     readonly m: Machine,
     /** the element size the allocator was set up with */
@@ -107,6 +109,7 @@ export class Htab {
       // then free_htab_elem(old)
       const l = yield* m.hook(x, 'alloc', () => m.policy.alloc(x, s, this.size));
       if (l) {
+        this.allocs++;
         this.elems.set(op.key, l);
         if (old) yield* m.hook(x, 'free', () => m.policy.free(x, s, old));
       } else this.failures++;
