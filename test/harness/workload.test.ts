@@ -9,7 +9,7 @@ import { main } from '../../harness/cli.ts';
 import { Clock } from '../../harness/workload/clock.ts';
 import { FLAVOURS } from '../../harness/workload/cli.ts';
 import { CONSTANTS } from '../../harness/workload/constants.ts';
-import { htmlPage, svgChart, ticks } from '../../harness/workload/chart.ts';
+import { htmlPage, svgChart, thin, ticks } from '../../harness/workload/chart.ts';
 import { COUNT_BOUND, listKind, slabBytes } from '../../harness/workload/memory.ts';
 import { runWorkload, type RunOptions, type RunResult } from '../../harness/workload/run.ts';
 import { maxEntries, producers, USE_CASES, type UseCaseName } from '../../harness/workload/usecases.ts';
@@ -173,6 +173,13 @@ describe('the chart', () => {
     expect(ticks(46.6)).toEqual([0, 10, 20, 30, 40, 50]);
     expect(ticks(0.078)).toEqual([0, 0.02, 0.04, 0.06, 0.08]);
     expect(ticks(0)).toEqual([0]);
+  });
+
+  it('thins a long line to its bucket maxima, keeping the peak', () => {
+    const t = Array.from({ length: 10 }, (_, i) => i);
+    const v = [1, 5, 2, 2, 9, 1, 0, 3, 3, 4];
+    expect(thin(t, v, 3)).toEqual({ t: [1, 4, 9], v: [5, 9, 4] });
+    expect(thin(t, v, 20).v).toEqual(v);
   });
 
   it('draws one line per flavour, inside the plot', () => {
