@@ -158,12 +158,9 @@ export function runWorkload(o: RunOptions): RunResult {
       if (s.pos === p.program.length) {
         s.pos = 0;
         s.programs++;
-        if (p.partner !== null) {
-          // pthread_barrier_wait(): the partner runs its program next
-          s.blocked = true;
-          cpus[p.partner]!.blocked = false;
-          kick(p.partner, now + c.barrierWakeNs * scale);
-        }
+        // pthread_barrier_wait(): the partner runs its program next, once
+        // this one has ended (below)
+        if (p.partner !== null) s.blocked = true;
       }
       did = 'producer';
     } else {
@@ -175,6 +172,10 @@ export function runWorkload(o: RunOptions): RunResult {
       if (++s.rounds > c.softirqRestart) s.owed += spent;
     } else if (did === 'producer') s.owed -= spent;
     s.busyUntil = now + spent;
+    if (did === 'producer' && s.pos === 0 && p.partner !== null) {
+      cpus[p.partner]!.blocked = false;
+      kick(p.partner, s.busyUntil + c.barrierWakeNs * scale);
+    }
     notice(now);
     kick(cpu, s.busyUntil);
   };
