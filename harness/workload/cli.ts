@@ -6,9 +6,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Io } from '../check.ts';
-import { PolicyError, UsageError } from '../errors.ts';
+import { meanPrefix, parseFlags, PolicyError, UsageError } from '../errors.ts';
 import { ROOT, userPath } from '../paths.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
 import { CONSTANTS, DEFAULT_CPUS, DEFAULT_SCALE, DEFAULT_SECONDS, type ConstantName, type Constants } from './constants.ts';
@@ -61,7 +60,7 @@ function sets(vs: readonly string[]): Partial<Constants> {
     const m = /^([A-Za-z]+)=(\d*\.?\d+)$/.exec(s);
     if (!m) throw new UsageError(`--set: expected NAME=NUMBER, got '${s}'`);
     const name = m[1]!;
-    if (!(name in CONSTANTS)) throw new UsageError(`--set: unknown constant '${name}' (known: ${Object.keys(CONSTANTS).join(', ')})`);
+    if (!(name in CONSTANTS)) throw new UsageError(`--set: unknown constant '${name}' (${meanPrefix(name, Object.keys(CONSTANTS))}known: ${Object.keys(CONSTANTS).join(', ')})`);
     const c = CONSTANTS[name as ConstantName];
     const v = Number(m[2]);
     if (!(v > 0) || (c.unit !== 'ns' && !Number.isInteger(v))) throw new UsageError(`--set: ${name} must be a positive ${c.unit === 'ns' ? 'number' : 'integer'}, got '${m[2]}'`);
@@ -79,31 +78,22 @@ interface Job {
 }
 
 export async function runWorkloadCli(args: string[], io: Io): Promise<number> {
-  let v: Record<string, unknown>;
-  try {
-    ({ values: v } = parseArgs({
-      args,
-      options: {
-        'use-case': { type: 'string', multiple: true },
-        policy: { type: 'string', multiple: true },
-        cpus: { type: 'string' },
-        seconds: { type: 'string' },
-        scale: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        json: { type: 'string' },
-        html: { type: 'string' },
-        jobs: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError(`workload: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const { values: v, positionals } = parseFlags('workload', args, {
+    'use-case': { type: 'string', multiple: true },
+    policy: { type: 'string', multiple: true },
+    cpus: { type: 'string' },
+    seconds: { type: 'string' },
+    scale: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    json: { type: 'string' },
+    html: { type: 'string' },
+    jobs: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (positionals.length) throw new UsageError(`workload: unexpected argument '${positionals[0]}' (allocspec workload --help)`);
   if (v.help) return io.out(WORKLOAD_HELP + '\n'), 0;
-  const useCases = ((v['use-case'] as string[] | undefined) ?? [...USE_CASES]).map((u) => {
-    if (!isUseCase(u)) throw new UsageError(`workload: unknown use case '${u}' (known: ${USE_CASES.join(', ')})`);
+  const useCases = (v['use-case'] ?? [...USE_CASES]).map((u) => {
+    if (!isUseCase(u)) throw new UsageError(`workload: unknown use case '${u}' (${meanPrefix(u, USE_CASES)}known: ${USE_CASES.join(', ')})`);
     return u;
   });
   const settings: Settings = {
