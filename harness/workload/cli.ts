@@ -119,7 +119,7 @@ export async function runWorkloadCli(args: string[], io: Io): Promise<number> {
   const reports: UseCaseReport[] = useCases.map((useCase) => ({ useCase, settings, results: results.filter((_, i) => jobs[i]!.useCase === useCase) }));
   for (const r of reports) human.out(table(r) + '\n\n');
   const steps = results.reduce((a, r) => a + r.steps, 0);
-  human.out(`${jobs.length} run(s), ${(steps / 1e6).toFixed(1)} M spec steps, in ${((performance.now() - started) / 1000).toFixed(1)} s (wall clock; ${Math.min(jobsMax, jobs.length)} at once)\n`);
+  human.out(`${jobs.length} run(s), ${steps >= 1e6 ? `${(steps / 1e6).toFixed(1)} M` : `${(steps / 1e3).toFixed(0)} k`} spec steps, in ${((performance.now() - started) / 1000).toFixed(1)} s (wall clock; ${Math.min(jobsMax, jobs.length)} at once)\n`);
   if (json !== undefined) {
     const text = JSON.stringify(toJson(reports), null, 1) + '\n';
     if (json === '-') io.out(text);
