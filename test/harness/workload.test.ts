@@ -14,6 +14,8 @@ import { COUNT_BOUND, listKind, slabBytes } from '../../harness/workload/memory.
 import { runWorkload, type RunOptions, type RunResult } from '../../harness/workload/run.ts';
 import { maxEntries, producers, USE_CASES, type UseCaseName } from '../../harness/workload/usecases.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
+import { bpfMa, withOps } from '../../spec/policies/bpf-ma.ts';
+import { definePolicy, type Policy } from '../../spec/policies/policy.ts';
 import { captureIo } from '../helpers/io.ts';
 import { tmpDirs } from '../cli/tmp.ts';
 
@@ -93,6 +95,15 @@ describe('memory accounting', () => {
 });
 
 describe('the run', () => {
+  it("runs the policy's own functions: a variant whose free_bulk() does nothing keeps every cross-CPU free on free_llist", () => {
+    const keep = definePolicy({ ...bpfMa, name: 'test/free-bulk-keeps', init: withOps({ *free_bulk() {} }) });
+    const base = run('bpf-ma', 'add_del_on_diff_cpu');
+    const r = runWorkload({ policy: keep as Policy<unknown>, useCase: 'add_del_on_diff_cpu', ...small });
+    expect(r.atPeak.waiting_for_gp ?? 0).toBe(0);
+    expect(r.atPeak.free_by_rcu ?? 0).toBe(0);
+    expect(r.atPeak.free_llist!).toBeGreaterThan(4 * base.atPeak.free_llist!);
+  });
+
   it('gives the same numbers for the same settings', () => {
     const a = run('reuse-after-rcu-gp', 'overwrite', { seconds: 0.05 });
     const b = run('reuse-after-rcu-gp', 'overwrite', { seconds: 0.05 });
