@@ -98,9 +98,14 @@ export class Htab {
   ) {}
 
   /** One map operation as a BPF program's bpf_loop() iteration: inside
-   *  the program's RCU read-side section. */
+   *  the program's RCU read-side section. A design whose callers are
+   *  syscalls (Policy.callers, an allocator that sleeps) gets the
+   *  operation from a syscall instead: task level, no read-side section,
+   *  allowed to sleep (as check runs it). */
   *op(x: Context, op: Op): Gen<void> {
-    rcuReadLock(x);
+    const syscall = this.m.policy.callers === 'syscall';
+    x.sleepable = syscall;
+    if (!syscall) rcuReadLock(x);
     const m = this.m;
     const s = m.state;
     const old = this.elems.get(op.key);
@@ -117,6 +122,6 @@ export class Htab {
       this.elems.delete(op.key);
       yield* m.hook(x, 'free', () => m.policy.free(x, s, old));
     }
-    rcuReadUnlock(x);
+    if (!syscall) rcuReadUnlock(x);
   }
 }

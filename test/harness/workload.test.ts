@@ -157,6 +157,12 @@ describe('allocspec workload (CLI)', () => {
     }
   });
 
+  it('a design whose syscalls wait for a grace period cannot run (each context ends at one instant): one line, exit 2', async () => {
+    const io = captureIo();
+    expect(await main(['workload', '--policy', 'slub-sheaves', '--use-case', 'overwrite', '--cpus', '2', '--seconds', '0.01', '--scale', '128', '--jobs', '1'], io)).toBe(2);
+    expect(io.stderr()).toMatch(/^allocspec: policy slub-sheaves: .*cannot finish \(rcu_barrier\)\n$/);
+  });
+
   it('writes { useCase, results: [{ policy, avgMiB, peakMiB, ... }] } and the HTML chart', async () => {
     const dir = tmp();
     const io = captureIo();
