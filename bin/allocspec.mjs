@@ -44,10 +44,11 @@ const has = (args, ...flags) => args.some((a) => flags.includes(a) || flags.some
 const isFile = (s) => s.startsWith('.') || s.startsWith('/') || /\.(ts|mts|js|mjs)$/.test(s);
 
 /** Does this command load a user's policy file? replay may (a fixture
- *  names its policy's file); check does when a --policy names a file. */
+ *  names its policy's file); check and workload do when a --policy names
+ *  a file. */
 function loadsPolicyFiles(args) {
   if (args[0] === 'replay') return true;
-  return args[0] === 'check' && values(args, '--policy').some(isFile);
+  return (args[0] === 'check' || args[0] === 'workload') && values(args, '--policy').some(isFile);
 }
 
 /** Will this check explore in a worker thread? Every check does, unless

@@ -24,11 +24,12 @@ const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's s
         (one line on stderr)
     130 interrupted (Ctrl-C): the runs done per job, the seed and how to go on`;
 
-const USAGE = `usage: allocspec <check|replay|merge|bench> [options]
+const USAGE = `usage: allocspec <check|replay|merge|bench|workload> [options]
   check   explore policies and check invariants (default: every correct built-in policy)
   replay  replay saved counterexamples: allocspec replay FILE|DIR... [--expect]
   merge   merge the JSON reports of check --shard i/n: allocspec merge a.json b.json [--json OUT]
   bench   measure exploration throughput (writes bench/results.json)
+  workload  memory each policy holds under the kernel's htab-mem use cases, in modelled time
   --version        print the version
   -h, --help       this text; 'allocspec <command> --help' lists a command's options
 paths are relative to the directory you run allocspec in
@@ -283,6 +284,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           throw e;
         }
       }
+      case 'workload': {
+        // issue 23: memory under the htab-mem use cases (harness/workload/)
+        const { runWorkloadCli } = await import('./workload/cli.ts');
+        return await runWorkloadCli(rest, io);
+      }
       case '--version':
       case '-V':
         io.out(`allocspec ${version()}\n`);
@@ -293,7 +299,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         (cmd === undefined ? io.err : io.out)(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${cmd}' (${meanPrefix(cmd, ['check', 'replay', 'merge', 'bench'])}commands: check, replay, merge, bench; allocspec --help)`);
+        throw new UsageError(`unknown command '${cmd}' (${meanPrefix(cmd, ['check', 'replay', 'merge', 'bench', 'workload'])}commands: check, replay, merge, bench, workload; allocspec --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {

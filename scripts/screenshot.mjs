@@ -42,6 +42,19 @@ export function screenshot(fixture, png) {
     // replay exits 1 when the violation reproduces: that is expected here
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/allocspec.mjs'), 'replay', '--format', 'html', '--out', html, fixture], { encoding: 'utf8' });
     if (r.status === 2 || !existsSync(html)) return { ok: false, reason: `replay failed: ${r.stderr.trim()}` };
+    return shootHtml(html, png);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Screenshot an HTML file (any page: the workload chart too) in headless
+ *  Chromium at the given window size. */
+export function shootHtml(html, png, size = '1400,1000') {
+  const chromium = findChromium();
+  if (!chromium) return { ok: false, reason: 'no chromium on PATH (apt-get install -y chromium)' };
+  const work = mkdtempSync(join(tmpdir(), 'allocspec-shot-'));
+  try {
     execFileSync(
       chromium,
       [
@@ -55,8 +68,8 @@ export function screenshot(fixture, png) {
         '--disable-sync',
         `--user-data-dir=${join(work, 'profile')}`,
         `--screenshot=${resolve(png)}`,
-        '--window-size=1400,1000',
-        pathToFileURL(html).href,
+        `--window-size=${size}`,
+        pathToFileURL(resolve(html)).href,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 },
     );

@@ -6,6 +6,8 @@ import { reuseAfterRcuGp } from './reuse-after-rcu-gp.ts';
 import { freeAfterRcuGp } from './free-after-rcu-gp.ts';
 import { percpuOnDemand } from './percpu-on-demand.ts';
 import { slubPca } from './slub-pca.ts';
+import { kmallocCallRcu } from './kmalloc-call-rcu.ts';
+import { bpfMaAfterCallRcu } from './bpf-ma-after-call-rcu.ts';
 import { unitFreeIgnoresActive } from './bug-unit-free-ignores-active.ts';
 import { destroySkipsBarriers } from './bug-destroy-skips-barriers.ts';
 import { drainWithoutAbortReuseBug } from './bug-drain-without-abort-reuse.ts';
@@ -49,6 +51,7 @@ import { sheavesNullBarn } from './bug-sheaves-null-barn.ts';
 import { sheavesPfmemallocCached } from './bug-sheaves-pfmemalloc-cached.ts';
 import { sheavesSlabCount } from './bug-sheaves-slab-count.ts';
 import { nolockKfreeAllowsSpin } from './bug-nolock-kfree-allows-spin.ts';
+import { htabFreeWithoutCallRcu } from './bug-htab-free-without-call-rcu.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -58,6 +61,8 @@ export const POLICIES: readonly Policy<any>[] = [
   freeAfterRcuGp,
   percpuOnDemand,
   slubPca,
+  kmallocCallRcu,
+  bpfMaAfterCallRcu,
   unitFreeIgnoresActive,
   destroySkipsBarriers,
   drainWithoutAbortReuseBug,
@@ -101,6 +106,7 @@ export const POLICIES: readonly Policy<any>[] = [
   sheavesPfmemallocCached,
   sheavesSlabCount,
   nolockKfreeAllowsSpin,
+  htabFreeWithoutCallRcu,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
@@ -108,7 +114,9 @@ export function findPolicy(name: string): Policy<any> | undefined {
 }
 
 /** Policies `allocspec check` explores when no --policy is given. */
-export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug && !p.control);
+export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug && !p.control && !p.optIn);
+/** correct designs explored only when named (Policy.optIn) */
+export const OPT_IN = POLICIES.filter((p) => p.optIn);
 export const ZOO = POLICIES.filter((p) => p.bug);
 /** fixed versions of known bugs and findings: must stay clean */
 export const CONTROLS = POLICIES.filter((p) => p.control);

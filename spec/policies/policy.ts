@@ -59,6 +59,10 @@ export interface Policy<S = unknown> {
     /** the configuration the zoo tests find it in (default: fixed) */
     readonly config?: string;
   };
+  /** a correct design the default check leaves out (it is explored when
+   *  named: check --policy NAME): why, e.g. it re-explores another
+   *  policy's code at that policy's cost */
+  readonly optIn?: { readonly why: string };
   /** a fixed version of a known bug or finding: must stay clean (tested,
    *  not part of the default check) */
   readonly control?: { readonly of: string; readonly why: string };

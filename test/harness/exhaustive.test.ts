@@ -330,6 +330,7 @@ describe('exhaustive', () => {
       'bug/sheaves-null-barn': 1,
       'bug/sheaves-slab-count': 2,
       'bug/nolock-kfree-allows-spin': 4,
+      'bug/htab-free-without-call-rcu': 3,
     };
     // bug/do-call-rcu-skips-tasks-trace: none up to depth 4 (a sleepable
     // program inside its section across a free, free_bulk, a grace period
