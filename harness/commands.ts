@@ -24,8 +24,11 @@ export type Cmd =
    *  program that may not sleep does `hold` more steps of work; absent
    *  (the simplest value, what fixtures before it hold): looked up, read */
   | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
-  /** an NMI on cpu runs a perf-event BPF program to its end */
-  | { t: 'nmi'; cpu: number; op: Op; arg: number }
+  /** an NMI on cpu runs a perf-event BPF program to its end, or, with
+   *  `steps` (a step-level schedule: allocspec prove), runs that many steps
+   *  of it; later `step` commands of that CPU go on with it. Absent (the
+   *  simplest value, what fixtures before it hold): to its end */
+  | { t: 'nmi'; cpu: number; op: Op; arg: number; steps?: number }
   /** `n` times: one step of cpu, then an NMI program there (interrupts
    *  landing on consecutive steps of one operation) */
   | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }
@@ -112,6 +115,14 @@ function holdOf(c: CmdOf<'prog'>): CmdOf<'prog'> {
   if (c.op !== 'lookup' || c.count === 1 || c.count === 4) return c;
   return { ...c, hold: 1 + ((c.count - 2 + 2 * c.arg) % HOLD_MAX) };
 }
+/** An NMI program's step budget: absent (to its end) unless a schedule
+ *  names it. No randomness of its own, so generation is as before. */
+const nmiSteps: Field<number | undefined> = {
+  arb: () => fc.constant(undefined),
+  draw: () => undefined,
+  schema: int(1).optional(),
+  simplest: undefined,
+};
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
 const progOp: Field<Op> = {
   arb: (g) => fc.constantFrom(...g.ops),
@@ -187,10 +198,10 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   nmi: {
     weight: 6,
     generated: (g) => g.cfg.nmi && !g.syscall,
-    fields: { cpu, op: nmiOp, arg },
-    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
+    fields: { cpu, op: nmiOp, arg, steps: nmiSteps },
+    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}${c.steps !== undefined ? `, ${n(c.steps)}` : ''}`,
     toAction: (sim, _c, cpu) => sim.slots.nmi[cpu]!,
-    run: (sim, c, a) => sim.prog(CPU(a), 'nmi', c.op, c.arg, 1, false, 0),
+    run: (sim, c, a) => sim.prog(CPU(a), 'nmi', c.op, c.arg, 1, false, c.steps ?? 0),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
   burst: {

@@ -201,8 +201,8 @@ export class Sim {
       kind: level === 'nmi' ? 'nmi' : this.gen.syscall ? 'syscall' : 'prog',
       body: (y) => bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
     };
-    const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
-    fire(k, { kind: 'prog', cpu, level, prog }, level === 'nmi' ? 0 : steps, (x) => {
+    const eff: Cmd = level === 'nmi' ? (steps > 0 ? { t: 'nmi', cpu, op, arg, steps } : { t: 'nmi', cpu, op, arg }) : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
+    fire(k, { kind: 'prog', cpu, level, prog }, steps, (x) => {
       if (k.keepHistory) x!.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}${hold !== undefined ? ` hold ${hold}` : ''}`;
       this.did = `${x!.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;
       this.ran(eff);
@@ -385,7 +385,7 @@ export class Sim {
       if (did === null && 'cpu' in c) {
         for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
       }
-      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? c.steps : 0);
+      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
       if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
     });
     this.did = did ?? 'nothing to do';

@@ -1,0 +1,58 @@
+// memalloc.c's windows (seed 004), as scenarios for `allocspec prove`
+// (spec/policies/scenario.ts): each a few programs per CPU whose every
+// interleaving, up to the preemption bound, the search runs. Data only.
+import type { Scenario } from '../policies/scenario.ts';
+
+export const MEMALLOC_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'nmi-free-in-unit-free',
+    window: "unit_free() vs an NMI's unit_free() on the same CPU: the 'active' check, free_llist_extra",
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'a' }]],
+    nmi: [{ cpu: 0, op: 'free', obj: 'b' }],
+  },
+  {
+    name: 'nmi-alloc-in-refill',
+    window: "unit_alloc() and its irq_work refill (alloc_bulk) vs an NMI's unit_alloc() on the same CPU",
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'a' }]],
+    nmi: [{ cpu: 0, op: 'alloc' }],
+  },
+  {
+    name: 'cross-cpu-free',
+    window: "a free on cpu1 of cpu0's object while cpu0 allocates and frees: each CPU's cache, free_bulk",
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }], [{ op: 'free', obj: 'a' }]],
+  },
+  {
+    name: 'teardown-vs-callbacks',
+    window: 'free_bulk() queues __free_rcu_tasks_trace, then __free_rcu; the teardown races the callbacks in flight',
+    cpus: [
+      [
+        { op: 'alloc', as: 'a' },
+        { op: 'alloc', as: 'b' },
+        { op: 'alloc', as: 'c' },
+        { op: 'alloc', as: 'd' },
+        { op: 'free', obj: 'a' },
+        { op: 'free', obj: 'b' },
+        { op: 'free', obj: 'c' },
+        { op: 'free', obj: 'd' },
+      ],
+    ],
+    teardown: true,
+  },
+  {
+    name: 'hotplug',
+    window: 'the last CPU goes offline while the other allocates: what its cache holds stays there',
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }]],
+    offline: true,
+    teardown: true,
+  },
+  {
+    name: 'nmi-in-long-refill',
+    window: "an NMI's unit_alloc() at any step of a batch-48 alloc_bulk() refill in hardirq (the 128-byte bucket, no fault cuts the loop short)",
+    config: 'buckets',
+    sizes: [89],
+    objects: 200,
+    faults: false,
+    cpus: [[{ op: 'alloc', as: 'a' }]],
+    nmi: [{ cpu: 0, op: 'alloc' }],
+  },
+];
