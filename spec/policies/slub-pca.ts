@@ -14,6 +14,7 @@ import { slubOps, type SlubOps } from '../slub/ops.ts';
 import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
 import { allocBulkAll, elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending, type RcuPending, type SlabFree } from '../slub/user.ts';
 import { definePolicy } from './policy.ts';
+import { SLUB_SCENARIOS } from '../slub/scenarios.ts';
 
 /** Array size: small enough that the pool fills and empties it often;
  *  refill and flush move count / 2 = 2 objects. */
@@ -97,6 +98,7 @@ export const SLUB_SITUATIONS: Record<string, string> = {
 
 export const slubPca = definePolicy<SlubState>({
   name: 'slub-pca',
+  scenarios: SLUB_SCENARIOS,
   summary: 'SLUB opt-in per-CPU array (seed 002): trylock bypass, refill/flush half in batches of 32, bulk paths, with the review fixes',
   faults: ['kmalloc', 'trylock'],
   situations: SLUB_SITUATIONS,
