@@ -97,6 +97,56 @@ export function conflicts(a: Fp, b: Fp): boolean {
   return false;
 }
 
+/** One footprint marked, to test many others against it in time linear
+ *  in theirs (no set membership scans on the hot path). */
+export class Marks {
+  private w = new Int32Array(1024);
+  private r = new Int32Array(1024);
+  private stamp = 0;
+  private fp: Fp = { r: [], w: [], ra: false, wa: false };
+  set(fp: Fp): void {
+    this.stamp++;
+    this.fp = fp;
+    for (let i = 0; i < fp.w.length; i++) this.mark(this.grow(fp.w[i]!), fp.w[i]!, true);
+    for (let i = 0; i < fp.r.length; i++) this.mark(this.grow(fp.r[i]!), fp.r[i]!, false);
+  }
+  private grow(l: number): number {
+    if (l >= this.w.length) {
+      const n = Math.max(l + 1, this.w.length * 2);
+      const w = new Int32Array(n);
+      w.set(this.w);
+      const r = new Int32Array(n);
+      r.set(this.r);
+      this.w = w;
+      this.r = r;
+    }
+    return l;
+  }
+  private mark(_: number, l: number, write: boolean): void {
+    if (write) this.w[l] = this.stamp;
+    else this.r[l] = this.stamp;
+  }
+  /** Does o conflict with the marked footprint? */
+  conflicts(o: Fp): boolean {
+    const f = this.fp;
+    if (f.wa || o.wa) return true;
+    if ((f.ra && o.w.length) || (o.ra && f.w.length)) return true;
+    const s = this.stamp;
+    const w = this.w;
+    const r = this.r;
+    const n = w.length;
+    for (let i = 0; i < o.w.length; i++) {
+      const l = o.w[i]!;
+      if (l < n && (w[l] === s || r[l] === s)) return true;
+    }
+    for (let i = 0; i < o.r.length; i++) {
+      const l = o.r[i]!;
+      if (l < n && w[l] === s) return true;
+    }
+    return false;
+  }
+}
+
 /** Location names interned to small ids, stable across executions (a Loc
  *  is a new object each boot; its name is not). */
 export class Interner {
@@ -390,18 +440,26 @@ export class Run {
   }
 
   /** Programs that finished since last asked (progsLeft goes down). */
-  private finishedSeen = new Set<Context>();
+  private readonly progSeen: (Context | null)[] = [];
+  private readonly nmiSeen: (Context | null)[] = [];
   private countFinished(): boolean {
     let any = false;
-    const see = (x: Context | null): void => {
-      if (x !== null && x.done && !this.finishedSeen.has(x)) {
-        this.finishedSeen.add(x);
+    for (let c = 0; c < this.progCtx.length; c++) {
+      const x = this.progCtx[c]!;
+      if (x !== null && x.done && this.progSeen[c] !== x) {
+        this.progSeen[c] = x;
         this.progsLeft--;
         any = true;
       }
-    };
-    for (const x of this.progCtx) see(x);
-    for (const x of this.nmiCtx) see(x);
+    }
+    for (let i = 0; i < this.nmiCtx.length; i++) {
+      const x = this.nmiCtx[i]!;
+      if (x !== null && x.done && this.nmiSeen[i] !== x) {
+        this.nmiSeen[i] = x;
+        this.progsLeft--;
+        any = true;
+      }
+    }
     return any;
   }
 

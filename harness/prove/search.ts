@@ -32,7 +32,8 @@ import type { Policy } from '../../spec/policies/policy.ts';
 import type { Scenario } from '../../spec/policies/scenario.ts';
 import type { Cmd } from '../commands.ts';
 import type { CheckConfig } from '../config.ts';
-import { agentsOf, conflicts, Interner, Kind, Run, type Agent, type Fp } from './run.ts';
+import { Accesses } from './accesses.ts';
+import { agentsOf, Interner, Kind, Marks, Run, type Agent, type Fp } from './run.ts';
 
 export interface SearchOptions {
   preemptions: number;
@@ -202,10 +203,11 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
         // sleep: what slept at the parent or was explored there before,
         // unless the parent's action conflicts with it
         const cand = (parent.sleep | parent.done) & ~(1 << parent.chosen);
+        if (cand) marks.set(parent.fp);
         for (let q = 0; q < A; q++) {
           if (!(cand & (1 << q))) continue;
           const f = parent.fpOf[q];
-          if (f && !conflicts(f, parent.fp)) {
+          if (f && !marks.conflicts(f)) {
             n.sleep |= 1 << q;
             n.fpOf[q] = f;
           }
@@ -231,6 +233,32 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     }
   };
 
+  const marks = new Marks();
+  const acc = new Accesses(A);
+  const candBuf: number[] = [];
+  // the initials of a race's reversed order (analyse)
+  const firstInV = new Int32Array(A);
+  let initials = 0;
+  /** the agents with an action in v so far */
+  let inV = 0;
+  /** Is action k (agent ak, clock vk) an initial of v so far? It is when
+   *  no earlier action of v happens before it. */
+  function consider(k: number, vk: Int32Array, ak: number): void {
+    let initial = true;
+    for (let m = inV; m !== 0; m &= m - 1) {
+      const a = 31 - Math.clz32(m & -m);
+      if (vk[a]! >= firstInV[a]!) {
+        initial = false;
+        break;
+      }
+    }
+    if (initial) initials |= 1 << ak;
+    if ((inV & (1 << ak)) === 0) {
+      inV |= 1 << ak;
+      firstInV[ak] = k + 1;
+    }
+  }
+
   /** happens-before: event i is before node j's action */
   const hb = (i: number, vc: Int32Array): boolean => vc[nodes[i]!.chosen]! >= i + 1;
 
@@ -242,42 +270,34 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     const vc = nj.vc;
     vc.fill(0);
     // program order: the agent's previous action
-    for (let i = j - 1; i >= 0; i--) {
-      if (nodes[i]!.chosen === p) {
-        vc.set(nodes[i]!.vc);
-        break;
-      }
-    }
-    const firstInV = new Int32Array(A);
-    for (let i = j - 1; i >= 0; i--) {
+    const prev = acc.lastOf[p]!;
+    if (prev > 0) vc.set(nodes[prev - 1]!.vc);
+    // the immediate predecessors are among the last writers and readers
+    // of what it touches (all earlier actions when it touches everything)
+    const cands = acc.candidates(fp, candBuf);
+    if (cands === null) marks.set(fp);
+    const n = cands === null ? j : cands.length;
+    for (let c = 0; c < n; c++) {
+      const i = cands === null ? j - 1 - c : cands[c]!;
       const ni = nodes[i]!;
       const q = ni.chosen;
-      if (q === p || !conflicts(ni.fp!, fp)) continue;
+      if (q === p || (cands === null && !marks.conflicts(ni.fp!))) continue;
       if (vc[q]! >= i + 1) continue; // already before j through a later action
       // a race: i -> j directly. Reverse it: some initial of
       // v = (actions after i not after it in happens-before) . j
-      if (!ni.full) {
+      // (nothing to ask when every agent enabled there is asked already)
+      if (!ni.full && (ni.enabled & ~ni.backtrack) !== 0) {
         firstInV.fill(0);
-        let initials = 0;
-        const consider = (k: number, vk: Int32Array, ak: number): void => {
-          let initial = true;
-          for (let a = 0; a < A; a++) {
-            const f = firstInV[a]!;
-            if (f !== 0 && vk[a]! >= f) {
-              initial = false;
-              break;
-            }
-          }
-          if (initial) initials |= 1 << ak;
-          if (firstInV[ak] === 0) firstInV[ak] = k + 1;
-        };
-        for (let k = i + 1; k < j; k++) {
+        initials = 0;
+        inV = 0;
+        // stop at the first initial already asked for at i
+        for (let k = i + 1; k < j && (initials & ni.backtrack) === 0; k++) {
           const nk = nodes[k]!;
           if (hb(i, nk.vc)) continue;
           consider(k, nk.vc, nk.chosen);
         }
         // j itself, with its clock so far (before this race's edge)
-        consider(j, vc, p);
+        if ((initials & ni.backtrack) === 0) consider(j, vc, p);
         if ((initials & ni.backtrack) === 0) {
           const q2 = initials & (1 << p) ? p : lowest(initials);
           if (ni.enabled & (1 << q2)) addBacktrack(i, q2);
@@ -296,6 +316,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
       for (let a = 0; a < A; a++) if (vi[a]! > vc[a]!) vc[a] = vi[a]!;
     }
     vc[p] = j + 1;
+    acc.add(j, p, fp);
   };
 
   const cpuAfter = (run: Run, a: Agent, n: Node): number => {
@@ -347,9 +368,13 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     let judged = false;
     try {
       // replay the prefix quietly, then the branch node's new choice
+      acc.reset();
       for (let j = 0; j < nodes.length; j++) {
-        if (j < nodes.length - 1) run.fire(agents[nodes[j]!.chosen]!, nodes[j]!.cmd!);
-        else execNode(run, j);
+        if (j < nodes.length - 1) {
+          const nj = nodes[j]!;
+          run.fire(agents[nj.chosen]!, nj.cmd!);
+          acc.add(j, nj.chosen, nj.fp!);
+        } else execNode(run, j);
       }
       if (nodes.length === splitDepth && splitDepth > 0 && unit < 0) enterUnit();
       // extend

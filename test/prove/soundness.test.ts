@@ -48,12 +48,10 @@ function explore(policy: Policy<unknown>, s: Scenario, dpor: boolean, preemption
   return { states, verdicts, executions: r.executions, complete: r.complete };
 }
 
+const NMI_SCENARIO: Scenario = { name: 'nmi', window: 'test', cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'b' }]], nmi: [{ cpu: 0, op: 'free', obj: 'b' }] };
+
 const CASES: { policy: string; bound: number; s: Scenario }[] = [
-  {
-    policy: 'bpf-ma',
-    bound: 2,
-    s: { name: 'nmi', window: 'test', cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'b' }]], nmi: [{ cpu: 0, op: 'free', obj: 'b' }] },
-  },
+  { policy: 'bpf-ma', bound: 1, s: NMI_SCENARIO },
   {
     policy: 'bug/unit-free-ignores-active',
     bound: 1,
@@ -63,6 +61,12 @@ const CASES: { policy: string; bound: number; s: Scenario }[] = [
     policy: 'bpf-ma-upstream',
     bound: 1,
     s: { name: 'rcu', window: 'test', cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free_rcu', obj: 'a' }], [{ op: 'alloc', as: 'b' }]] },
+  },
+  // the deep tier (npm run test:deep) adds these
+  {
+    policy: 'bpf-ma',
+    bound: 2,
+    s: NMI_SCENARIO,
   },
   {
     policy: 'reuse-after-rcu-gp',
