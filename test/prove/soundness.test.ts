@@ -11,12 +11,15 @@ import type { Policy } from '../../spec/policies/policy.ts';
 import type { Scenario } from '../../spec/policies/scenario.ts';
 import { definePolicy } from '../../spec/policies/policy.ts';
 import { bpfMa } from '../../spec/policies/bpf-ma.ts';
+import { deepAllocBulkClampsAfterLoop } from '../../spec/policies/deep-alloc-bulk-clamps-after-loop.ts';
 import { search, type SearchOptions } from '../../harness/prove/search.ts';
 import { conflicts } from '../../harness/prove/run.ts';
 import { scenarioConfig, validateScenario } from '../../harness/prove/scenarios.ts';
 import { stateKey } from '../../harness/statekey.ts';
 import { knownFindings, knownObservations } from '../../harness/shrink.ts';
 import { DEEP } from '../helpers/tier.ts';
+import { auditFootprints } from '../../harness/footprint.ts';
+import type { Cmd } from '../../harness/commands.ts';
 
 interface Outcome {
   states: Set<string>;
@@ -140,4 +143,42 @@ describe('prove: an unknown footprint counts as touching everything', () => {
     const dpor = explore(p, two, true, 1);
     expect([...dfs.states].filter((k) => !dpor.states.has(k)).length).toBeGreaterThan(0);
   });
+});
+
+describe('the footprint audit on the schedules prove runs', () => {
+  // harness/footprint.ts: before and after each step a digest of every
+  // owner; a write outside the step's footprint fails. Here on the
+  // command lists of prove's own first executions of each default scenario
+  // (step-level schedules, NMIs placed at single steps) of every family
+  // prove runs on; a coarse family's steps all count as touching everything.
+  const families: Policy<unknown>[] = DEEP
+    ? [...['bpf-ma', 'bpf-ma-upstream', 'reuse-after-rcu-gp', 'free-after-rcu-gp', 'slub-pca'].map((n) => findPolicy(n)!), deepAllocBulkClampsAfterLoop as Policy<unknown>]
+    : [findPolicy('bpf-ma')!, findPolicy('bpf-ma-upstream')!];
+  for (const p of families) {
+    it(p.name, () => {
+      const scenarios = p.scenarios ?? [];
+      expect(scenarios.length).toBeGreaterThanOrEqual(3);
+      // (the gate leaves out the long refill: 400 steps of 200 objects' digests)
+      for (const s of DEEP ? scenarios : scenarios.filter((x) => !x.sizes)) {
+        const name = p.name;
+        const cfg = scenarioConfig(s);
+        const lists: Cmd[][] = [];
+        search(p, cfg, validateScenario(p, s, 'test'), {
+          preemptions: 2,
+          interrupts: null,
+          dpor: true,
+          maxExecutions: DEEP ? 6 : 2,
+          promise: [],
+          tolerate: knownObservations(p),
+          known: new Set(knownFindings(p)),
+          onExecution: (run) => lists.push(run.cmds.slice()),
+        });
+        const r = auditFootprints(p, { ...cfg, maxCommands: 1000 }, lists);
+        expect(r.failures.map((f) => `${f.event.op} in ${f.event.fns.join('>')} wrote ${f.unnamed.join(', ')}`), `${name} ${s.name}`).toEqual([]);
+        if (p.footprints === 'exact') expect(r.coarse).toBeLessThan(r.steps / 50);
+        else expect(r.coarse).toBe(r.steps);
+        expect(r.steps).toBeGreaterThan(10);
+      }
+    });
+  }
 });
