@@ -19,7 +19,10 @@ export const MEMALLOC_SCENARIOS: readonly Scenario[] = [
   {
     name: 'cross-cpu-free',
     window: "a free on cpu1 of cpu0's object while cpu0 allocates and frees: each CPU's cache, free_bulk",
-    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }], [{ op: 'free', obj: 'a' }]],
+    cpus: [
+      [{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }, { op: 'alloc', as: 'c' }],
+      [{ op: 'alloc', as: 'd' }, { op: 'free', obj: 'a' }, { op: 'free', obj: 'd' }],
+    ],
   },
   {
     name: 'teardown-vs-callbacks',

@@ -31,4 +31,22 @@ export const REUSE_SCENARIOS: readonly Scenario[] = [
     ],
     teardown: true,
   },
+  {
+    name: 'hotplug-kworker',
+    window: "cpu1's frees queue its reuse work; cpu1 goes offline and the kworker runs on cpu0 (queue_work on an offline CPU)",
+    cpus: [
+      [{ op: 'alloc', as: 'e' }],
+      [
+        { op: 'alloc', as: 'a' },
+        { op: 'alloc', as: 'b' },
+        { op: 'alloc', as: 'c' },
+        { op: 'alloc', as: 'd' },
+        { op: 'free', obj: 'a' },
+        { op: 'free', obj: 'b' },
+        { op: 'free', obj: 'c' },
+        { op: 'free', obj: 'd' },
+      ],
+    ],
+    offline: true,
+  },
 ];

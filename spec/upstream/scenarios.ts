@@ -10,6 +10,12 @@ export const UPSTREAM_SCENARIOS: readonly Scenario[] = [
     nmi: [{ cpu: 0, op: 'free', obj: 'b' }],
   },
   {
+    name: 'nmi-alloc-in-refill',
+    window: "unit_alloc() and its irq_work refill (alloc_bulk() reusing the _ttrace lists) vs an NMI's unit_alloc() on the same CPU",
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'a' }]],
+    nmi: [{ cpu: 0, op: 'alloc' }],
+  },
+  {
     name: 'free-rcu-vs-gp',
     window: 'bpf_mem_free_rcu() on cpu1 of an object cpu0 looks up: free_by_rcu, the grace periods, __free_by_rcu and the reuse after them',
     cpus: [[{ op: 'alloc', as: 'a' }, { op: 'lookup', obj: 'a' }, { op: 'alloc', as: 'b' }], [{ op: 'free_rcu', obj: 'a' }]],
@@ -35,6 +41,13 @@ export const UPSTREAM_SCENARIOS: readonly Scenario[] = [
     name: 'teardown-vs-free-by-rcu',
     window: "the teardown drains cpu0's cache while __free_by_rcu() for cpu1's bpf_mem_free_rcu() of cpu0's object is in flight (c->tgt)",
     cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }], [{ op: 'free_rcu', obj: 'a' }]],
+    teardown: true,
+  },
+  {
+    name: 'hotplug',
+    window: 'the last CPU goes offline while both CPUs allocate and free: what its cache holds stays there until the teardown',
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }]],
+    offline: true,
     teardown: true,
   },
 ];
