@@ -32,6 +32,15 @@ export const INVARIANTS = {
   PcpuAreaAligned: 'an area __alloc_percpu() returns is aligned as asked',
   PcpuAreasMatchModel: 'at quiescence the allocated map entries are exactly the live areas (and the static area), each at its offset and at least its size',
   PcpuLiveAreaPopulated: 'every byte of every live area (and of the static area) lies on a page populated on every possible CPU',
+  // mm/slub.c with sheaves, kmalloc_nolock() (model/sheaves.ts)
+  SheafInOnePlace: 'every sheaf is in exactly one place: main, spare or rcu_free of one CPU, one barn list, one RCU callback, or one context\'s hands',
+  MainSheafPresent: "a CPU's pcs->main is never NULL while its cpu_sheaves lock is not held",
+  NoSpinWhereForbidden: 'no acquire that may spin or sleep, and no allocation that may, in NMI or on an allow_spin = false path (judged at the acquire); no trylock retried without bound against the context it interrupted',
+  KvfreeRcuBarrierComplete: 'when a kvfree_rcu barrier of a cache returns, no object of the cache whose kfree_rcu() returned before the barrier began still waits for its callback',
+  DestroyLeavesNothing: 'when kmem_cache_destroy() has shut the cache down, nothing is left cached in sheaves, barns or deferred lists, and no slab is counted or listed on any node',
+  SlabCountsMatch: "at quiescence each node's nr_slabs counts its slabs and nr_partial its partial list, and each slab's inuse counts its objects out of the slab",
+  PfmemallocOnlyToReserves: 'an allocation that may not use memory reserves (gfp_pfmemalloc_allowed() false) never gets an object of a pfmemalloc slab',
+  PfmemallocNotCached: 'at quiescence no object of a pfmemalloc slab sits in a main or spare sheaf or a barn, where any allocation could take it (kfree_rcu sheaves may hold one: rcu_free_sheaf() flushes them)',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;
@@ -42,9 +51,13 @@ export const INVARIANT_NAMES = Object.keys(INVARIANTS) as InvariantName[];
  *  vacuously held for allocators without chunk maps. */
 export const PCPU_INVARIANTS = INVARIANT_NAMES.filter((n) => n.startsWith('Pcpu'));
 
-/** Checked for every policy; NoReuseBeforeGracePeriod and the chunk-map
- *  invariants only where promised. */
-export const CORE_INVARIANTS: InvariantName[] = INVARIANT_NAMES.filter((n) => n !== 'NoReuseBeforeGracePeriod' && !PCPU_INVARIANTS.includes(n));
+/** The sheaves invariants: checked for the policies that promise them
+ *  (spec/sheaves/), not reported as vacuously held for the others. */
+export const SHEAVES_INVARIANTS: InvariantName[] = ['SheafInOnePlace', 'MainSheafPresent', 'NoSpinWhereForbidden', 'KvfreeRcuBarrierComplete', 'DestroyLeavesNothing', 'SlabCountsMatch', 'PfmemallocOnlyToReserves', 'PfmemallocNotCached'];
+
+/** Checked for every policy; NoReuseBeforeGracePeriod, the chunk-map and
+ *  the sheaves invariants only where promised. */
+export const CORE_INVARIANTS: InvariantName[] = INVARIANT_NAMES.filter((n) => n !== 'NoReuseBeforeGracePeriod' && !PCPU_INVARIANTS.includes(n) && !SHEAVES_INVARIANTS.includes(n));
 
 export function isInvariant(s: string): s is InvariantName {
   return Object.prototype.hasOwnProperty.call(INVARIANTS, s);

@@ -41,6 +41,14 @@ import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-m
 import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
 import { doCallRcuSkipsTasksTrace } from './bug-do-call-rcu-skips-tasks-trace.ts';
 import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu-calls-unit-free.ts';
+import { slubSheaves } from './slub-sheaves.ts';
+import { kmallocNolock } from './kmalloc-nolock.ts';
+import { slubSheavesRefillFlush } from './control-slub-sheaves-refill-flush.ts';
+import { sheavesBulkFreeLeaksRemote } from './bug-sheaves-bulk-free-leaks-remote.ts';
+import { sheavesNullBarn } from './bug-sheaves-null-barn.ts';
+import { sheavesPfmemallocCached } from './bug-sheaves-pfmemalloc-cached.ts';
+import { sheavesSlabCount } from './bug-sheaves-slab-count.ts';
+import { nolockKfreeAllowsSpin } from './bug-nolock-kfree-allows-spin.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -85,6 +93,14 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamExtraRcuKeepsStaleTail,
   doCallRcuSkipsTasksTrace,
   upstreamCacheFreeRcuCallsUnitFree,
+  slubSheaves,
+  kmallocNolock,
+  slubSheavesRefillFlush,
+  sheavesBulkFreeLeaksRemote,
+  sheavesNullBarn,
+  sheavesPfmemallocCached,
+  sheavesSlabCount,
+  nolockKfreeAllowsSpin,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

@@ -326,11 +326,17 @@ describe('exhaustive', () => {
       'bug/upstream-free-mem-alloc-skips-free-by-rcu-barrier': 3,
       'bug/upstream-extra-rcu-keeps-stale-tail': 4,
       'bug/upstream-cache-free-rcu-calls-unit-free': 3,
+      'bug/sheaves-bulk-free-leaks-remote': 1,
+      'bug/sheaves-null-barn': 1,
+      'bug/sheaves-slab-count': 2,
+      'bug/nolock-kfree-allows-spin': 4,
     };
     // bug/do-call-rcu-skips-tasks-trace: none up to depth 4 (a sleepable
     // program inside its section across a free, free_bulk, a grace period
-    // and the callback)
-    const BENCH_ONLY = ['bug/drain-without-abort-reuse', 'bug/upstream-destroy-without-draining', 'bug/do-call-rcu-skips-tasks-trace'];
+    // and the callback); bug/sheaves-pfmemalloc-cached: none up to depth 4
+    // (pages to the watermark, a reclaim-path allocation, its free, and a
+    // GFP_KERNEL allocation)
+    const BENCH_ONLY = ['bug/drain-without-abort-reuse', 'bug/upstream-destroy-without-draining', 'bug/do-call-rcu-skips-tasks-trace', 'bug/sheaves-pfmemalloc-cached'];
     it('lists every variant (tested here or in the bench)', () => {
       expect(ZOO.map((p) => p.name).sort()).toEqual([...Object.keys(SHORTEST), ...BENCH_ONLY].sort());
     });
