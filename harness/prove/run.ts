@@ -17,6 +17,7 @@
 //   gp f       the grace period of flavour f ends
 //   destroy    map_free starts (after every program), takes a step
 //   offline    the last CPU goes offline (cpuhp's callback runs to its end)
+//   fault i    the scenario's i-th injected failure is armed
 import type { Context } from '../../spec/kernel/context.ts';
 import { EVERYTHING, type Event, type Loc } from '../../spec/kernel/events.ts';
 import type { Obj } from '../../spec/kernel/obj.ts';
@@ -38,6 +39,7 @@ export const enum Kind {
   Gp,
   Destroy,
   Offline,
+  Fault,
 }
 
 export interface Agent {
@@ -70,6 +72,7 @@ export function agentsOf(s: Scenario, cfg: CheckConfig): Agent[] {
   add(Kind.Gp, -1, 1, 'gp rcu_tasks_trace');
   if (s.teardown) add(Kind.Destroy, -1, 0, 'destroy');
   if (s.offline) add(Kind.Offline, -1, 0, 'offline');
+  (s.inject ?? []).forEach((f, i) => add(Kind.Fault, -1, i, `fault ${f}`));
   if (out.length > 31) throw new Error(`scenario ${s.name}: ${out.length} agents (at most 31)`);
   return out;
 }
@@ -204,6 +207,7 @@ export class Run {
   /** the CPU map_free started on (-1: not yet) */
   teardownCpu = -1;
   private offlined = false;
+  private readonly armed: boolean[] = [];
   /** programs (task and NMI) still to start or to finish */
   private progsLeft: number;
   private readonly events: Event[] = [];
@@ -340,6 +344,9 @@ export class Run {
         case Kind.Offline:
           on = !this.offlined && sim.faultKinds.includes('cpu_offline') && k.cpus[k.cfg.cpus - 1]!.online && hotplugAllowed(k);
           break;
+        case Kind.Fault:
+          on = !this.armed[a.idx] && allowed(k, sim.slots.fault[this.scenario.inject![a.idx]!]);
+          break;
       }
       if (on) m |= 1 << a.id;
     }
@@ -390,6 +397,8 @@ export class Run {
         return { t: 'destroy', cpu: 0, steps: 1 };
       case Kind.Offline:
         return { t: 'fault', kind: 'cpu_offline' };
+      case Kind.Fault:
+        return { t: 'fault', kind: this.scenario.inject![a.idx]! };
     }
   }
 
@@ -433,6 +442,7 @@ export class Run {
         for (const c of k.cpus) for (const x of c.stack) if (x.label === 'map_free') this.teardownCpu = c.id;
       }
       if (a.kind === Kind.Offline) this.offlined = true;
+      if (a.kind === Kind.Fault) this.armed[a.idx] = true;
     }
     const finishedProg = this.countFinished();
     if (!rec) return null;
@@ -501,6 +511,10 @@ export class Run {
         break;
       case Kind.Offline:
         fp.wa = true;
+        break;
+      case Kind.Fault:
+        // the armed failures live in the slab: the next kmalloc or trylock reads them
+        fp.w.push(intern.id(this.sim.k.slab));
         break;
       default:
         break;

@@ -7,6 +7,7 @@ import type { Scenario } from '../../spec/policies/scenario.ts';
 import { CONFIGS, type CheckConfig } from '../config.ts';
 import { didYouMean, UsageError } from '../errors.ts';
 import { fieldName } from '../fixture.ts';
+import { faultKinds } from '../sim.ts';
 
 const name = z.string().min(1).max(40).regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, _ . -');
 const objName = z.string().min(1).max(20).regex(/^[A-Za-z0-9_]+$/, 'expected letters, digits, _');
@@ -28,6 +29,7 @@ const ScenarioSchema = z.strictObject({
   nmi: z.array(Prog.extend({ cpu: z.number().int().min(0) })).max(4).optional(),
   teardown: z.boolean().optional(),
   offline: z.boolean().optional(),
+  inject: z.array(z.enum(['kmalloc', 'percpu', 'trylock', 'page'])).max(4).optional(),
 });
 
 /** The configuration a scenario runs under. */
@@ -85,6 +87,10 @@ export function validateScenario(policy: Policy<unknown>, raw: unknown, at: stri
   const used = [...s.cpus.flat(), ...(s.nmi ?? [])];
   for (const p of used) if (p.obj !== undefined && !defined.has(p.obj)) throw new UsageError(`${where}: '${p.obj}' is not named by any alloc${didYouMean(p.obj, [...defined])}`);
   if (s.offline && (cfg.cpus < 2 || !cfg.faults)) throw new UsageError(`${where}: field 'offline': the configuration ${cfg.name} cannot take a CPU offline`);
+  const kinds = faultKinds(policy, cfg);
+  (s.inject ?? []).forEach((f, i) => {
+    if (!kinds.includes(f)) throw new UsageError(`${where}: field 'inject[${i}]': ${f} failures do not reach ${policy.name} in the configuration ${cfg.name} (${kinds.filter((k) => k !== 'cpu_offline').join(', ') || 'none'} do)`);
+  });
   return s;
 }
 

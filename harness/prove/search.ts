@@ -16,8 +16,8 @@
 //               period end, the RT irq_work kthread) chosen while a CPU's
 //               context could go on. Both are free when nothing could go
 //               on. The scenario's own arrivals (each NMI, the teardown,
-//               hotplug) happen once each, at every point they may: they
-//               count against neither bound. Backtracking
+//               hotplug, an injected failure) happen once each, at every
+//               point they may: they count against neither bound. Backtracking
 //               that a bound forbids at the racing point is also asked at
 //               the last switch before it (Loom's conservative rule for
 //               bounded DPOR; Coons et al., OOPSLA'13)
@@ -158,7 +158,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     // the scenario's own arrivals (an NMI, the teardown, hotplug) happen
     // once each and every placement is searched; the kernel's (a callback,
     // a kworker, a grace period end) count against --interrupts
-    if (a.kind === Kind.Nmi || a.kind === Kind.Destroy || a.kind === Kind.Offline) return [0, 0];
+    if (a.kind === Kind.Nmi || a.kind === Kind.Destroy || a.kind === Kind.Offline || a.kind === Kind.Fault) return [0, 0];
     return shared ? [1, 0] : [0, 1];
   };
   const within = (n: Node, q: number): boolean => {
@@ -320,7 +320,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
   };
 
   const cpuAfter = (run: Run, a: Agent, n: Node): number => {
-    if (a.kind === Kind.Gp || a.kind === Kind.Offline) return n.cur;
+    if (a.kind === Kind.Gp || a.kind === Kind.Offline || a.kind === Kind.Fault) return n.cur;
     if (a.kind === Kind.Destroy) return run.teardownCpu >= 0 ? run.teardownCpu : n.cur;
     return a.cpu;
   };

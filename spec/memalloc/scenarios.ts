@@ -42,6 +42,19 @@ export const MEMALLOC_SCENARIOS: readonly Scenario[] = [
     teardown: true,
   },
   {
+    name: 'teardown-vs-pending-refill',
+    window: "an NMI's allocation on cpu1 raises a refill that has not run when the teardown drains cpu1's cache (irq_work_sync before the drain)",
+    cpus: [[{ op: 'alloc', as: 'a' }]],
+    nmi: [{ cpu: 1, op: 'alloc' }],
+    teardown: true,
+  },
+  {
+    name: 'slab-fails-in-refill',
+    window: 'kmalloc fails at any point of the programs and the refills they raise: the refill comes back short, liveness after it',
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'c' }]],
+    inject: ['kmalloc'],
+  },
+  {
     name: 'hotplug',
     window: 'the last CPU goes offline while the other allocates: what its cache holds stays there',
     cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }]],

@@ -11,6 +11,7 @@
 //   teardown   the map is freed (map_free, then the policy's destroy) once
 //              every program has finished, racing whatever is in flight
 //   offline    the last CPU goes offline once, at any point it may
+//   inject     failures armed once each at any point (kmalloc, trylock...)
 //
 // irq_work, kworkers, RCU callbacks and grace periods are not listed: the
 // kernel raises and runs them, and the search interleaves them too.
@@ -51,4 +52,7 @@ export interface Scenario {
   readonly nmi?: readonly ScenarioNmi[];
   readonly teardown?: boolean;
   readonly offline?: boolean;
+  /** injected failures, each armed once at any point (the next kmalloc,
+   *  __alloc_percpu_gfp, spin_trylock or alloc_pages_node then fails) */
+  readonly inject?: readonly ('kmalloc' | 'percpu' | 'trylock' | 'page')[];
 }

@@ -27,4 +27,23 @@ export const SLUB_SCENARIOS: readonly Scenario[] = [
     cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'a' }, { op: 'free', obj: 'b' }]],
     teardown: true,
   },
+  {
+    name: 'trylock-fails-in-free',
+    window: "a spin_trylock() of the array fails at any point (as when an interrupt holds it): slab_free() must fall back to slab with the object",
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }]],
+    inject: ['trylock'],
+  },
+  {
+    name: 'trylock-fails-in-refill',
+    window: 'a spin_trylock() of the array fails at any point of two allocations, a free and a third allocation: refill_pca() must give back the batch it holds',
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }, { op: 'free', obj: 'a' }, { op: 'alloc', as: 'c' }]],
+    inject: ['trylock'],
+  },
+  {
+    name: 'slab-fails-under-nmi-bulk',
+    window: "kmalloc fails at any point while an NMI's kmem_cache_alloc_bulk() takes part of its batch from the array",
+    cpus: [[{ op: 'alloc', as: 'a' }]],
+    nmi: [{ cpu: 0, op: 'alloc' }],
+    inject: ['kmalloc'],
+  },
 ];
