@@ -285,7 +285,7 @@ export class Run {
 
   /** The owned-index of the object p names, or -1 when it is not the map's (yet). */
   private argOf(p: ScenarioProg): number {
-    if (p.op === 'alloc') return 0;
+    if (p.op === 'alloc') return p.req ?? 0;
     const o = this.named(p);
     if (o === null) return -1;
     return this.sim.model.owned.indexOf(o);

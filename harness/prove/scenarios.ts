@@ -16,6 +16,7 @@ const Prog = z.strictObject({
   op: z.enum(['alloc', 'free', 'free_rcu', 'lookup']),
   as: objName.optional(),
   obj: objName.optional(),
+  req: z.number().int().min(0).max(15).optional(),
 });
 
 const ScenarioSchema = z.strictObject({
@@ -60,6 +61,11 @@ export function validateScenario(policy: Policy<unknown>, raw: unknown, at: stri
   const defined = new Set<string>();
   const freed = new Set<string>();
   const check = (p: Scenario['cpus'][number][number], f: string): void => {
+    if (p.req !== undefined) {
+      if (p.op !== 'alloc') throw new UsageError(`${where}: field '${f}.req': only an alloc picks a request`);
+      const n = policy.requests?.length ?? cfg.allocSizes.length;
+      if (p.req >= Math.max(n, 1)) throw new UsageError(`${where}: field '${f}.req': request #${p.req}, but there are ${n || 1} (the configuration's sizes or the policy's requests)`);
+    }
     if (p.op === 'alloc') {
       if (p.obj !== undefined) throw new UsageError(`${where}: field '${f}.obj': an alloc names what it gets with 'as'`);
       if (p.as !== undefined) {

@@ -55,6 +55,29 @@ export const MEMALLOC_SCENARIOS: readonly Scenario[] = [
     inject: ['kmalloc'],
   },
   {
+    name: 'free-bulk-vs-gp',
+    window: 'four frees cross the high watermark: free_bulk(), __free_rcu_tasks_trace() chaining call_rcu(), __free_rcu(), racing the grace periods; every object back in slab once they all ran',
+    cpus: [
+      [
+        { op: 'alloc', as: 'a' },
+        { op: 'alloc', as: 'b' },
+        { op: 'alloc', as: 'c' },
+        { op: 'alloc', as: 'd' },
+        { op: 'free', obj: 'a' },
+        { op: 'free', obj: 'b' },
+        { op: 'free', obj: 'c' },
+        { op: 'free', obj: 'd' },
+      ],
+    ],
+  },
+  {
+    name: 'largest-bucket',
+    window: 'bpf_mem_alloc() at the upper edge of bpf_mem_cache_idx(): the largest request that fits the 4096 bucket with its header (4088), and one just over it (4090: NULL)',
+    config: 'buckets',
+    sizes: [4088, 4090],
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', req: 1 }, { op: 'free', obj: 'a' }]],
+  },
+  {
     name: 'hotplug',
     window: 'the last CPU goes offline while the other allocates: what its cache holds stays there',
     cpus: [[{ op: 'alloc', as: 'a' }, { op: 'free', obj: 'a' }], [{ op: 'alloc', as: 'b' }, { op: 'free', obj: 'b' }]],

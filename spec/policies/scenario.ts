@@ -28,6 +28,9 @@ export interface ScenarioProg {
   readonly as?: string;
   /** free, free_rcu, lookup: the object, by the name an alloc gave it */
   readonly obj?: string;
+  /** alloc: which request, an index into the configuration's sizes (or
+   *  the policy's requests); default 0 */
+  readonly req?: number;
 }
 
 export interface ScenarioNmi extends ScenarioProg {
