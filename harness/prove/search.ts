@@ -390,6 +390,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
           o.onFinal?.(run);
           run.finish();
           o.onExecution?.(run, null);
+          noteTolerated(run);
           break;
         }
         const n = newNode(en, parent, nodes.length);
@@ -412,6 +413,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
       if (!(e instanceof Violation)) throw e;
       if (!judged) res.executions++;
       o.onExecution?.(run, e);
+      noteTolerated(run);
       const f = found(e, run);
       if (o.known.has(e.invariant)) {
         if (!res.known.some((k) => k.invariant === e.invariant)) res.known.push(f);
@@ -463,6 +465,22 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
   const cu = process.cpuUsage(c0);
   res.cpuSeconds = Number(((cu.user + cu.system) / 1e6).toFixed(3));
   return res;
+
+  /** Known findings among the observations are noted by the run and it
+   *  goes on (SimOptions.tolerate): each is a known finding of the
+   *  scenario, with the commands up to the one it showed in. */
+  function noteTolerated(run: Run): void {
+    for (const t of run.sim.tolerated) {
+      if (res.known.some((k) => k.invariant === t.v.invariant)) continue;
+      res.known.push({
+        invariant: t.v.invariant as InvariantName,
+        message: t.v.detail,
+        commands: run.cmds.slice(0, t.log.length),
+        execution: res.executions,
+        seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
+      });
+    }
+  }
 
   function enterUnit(): void {
     unit = res.units++;
