@@ -379,7 +379,7 @@ export class Run {
         return { t: 'step', cpu: a.cpu, steps: 1 };
       case Kind.Prog: {
         const p = this.scenario.cpus[a.cpu]![this.nextProg[a.cpu]!]!;
-        return { t: 'prog', cpu: a.cpu, op: p.op, arg: this.argOf(p), count: 1, sleepable: false, steps: 1 };
+        return { t: 'prog', cpu: a.cpu, op: p.op, arg: this.argOf(p), count: 1, sleepable: p.sleepable === true, steps: 1 };
       }
       case Kind.Nmi: {
         const p = this.scenario.nmi![a.idx]!;

@@ -17,6 +17,7 @@ const Prog = z.strictObject({
   as: objName.optional(),
   obj: objName.optional(),
   req: z.number().int().min(0).max(15).optional(),
+  sleepable: z.boolean().optional(),
 });
 
 const ScenarioSchema = z.strictObject({
@@ -88,6 +89,7 @@ export function validateScenario(policy: Policy<unknown>, raw: unknown, at: stri
     if (p.cpu >= cfg.cpus) throw new UsageError(`${where}: field 'nmi[${i}].cpu': cpu${p.cpu} is outside the configuration (${cfg.cpus} CPUs)`);
     if (policy.callers === 'syscall') throw new UsageError(`${where}: field 'nmi[${i}]': ${policy.name}'s callers are syscalls (no NMI programs)`);
     if (p.op === 'lookup') throw new UsageError(`${where}: field 'nmi[${i}].op': an NMI program allocates or frees`);
+    if (p.sleepable) throw new UsageError(`${where}: field 'nmi[${i}].sleepable': an NMI program does not sleep`);
     check(p, `nmi[${i}]`);
   });
   const used = [...s.cpus.flat(), ...(s.nmi ?? [])];

@@ -71,6 +71,23 @@ export const MEMALLOC_SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: 'sleepable-reader-vs-free-bulk',
+    window: "a sleepable program on cpu1 (an RCU tasks trace reader) open while cpu0's frees go through free_bulk(): __free_rcu_tasks_trace() must wait for it before call_rcu()",
+    cpus: [
+      [
+        { op: 'alloc', as: 'a' },
+        { op: 'alloc', as: 'b' },
+        { op: 'alloc', as: 'c' },
+        { op: 'alloc', as: 'd' },
+        { op: 'free', obj: 'a' },
+        { op: 'free', obj: 'b' },
+        { op: 'free', obj: 'c' },
+        { op: 'free', obj: 'd' },
+      ],
+      [{ op: 'alloc', sleepable: true }],
+    ],
+  },
+  {
     name: 'largest-bucket',
     window: 'bpf_mem_alloc() at the upper edge of bpf_mem_cache_idx(): the largest request that fits the 4096 bucket with its header (4088), and one just over it (4090: NULL)',
     config: 'buckets',

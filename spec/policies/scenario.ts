@@ -31,6 +31,8 @@ export interface ScenarioProg {
   /** alloc: which request, an index into the configuration's sizes (or
    *  the policy's requests); default 0 */
   readonly req?: number;
+  /** a sleepable program: an RCU tasks trace reader (task level only) */
+  readonly sleepable?: boolean;
 }
 
 export interface ScenarioNmi extends ScenarioProg {

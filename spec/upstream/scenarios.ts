@@ -16,9 +16,15 @@ export const UPSTREAM_SCENARIOS: readonly Scenario[] = [
     nmi: [{ cpu: 0, op: 'alloc' }],
   },
   {
+    name: 'nmi-free-rcu-in-unit-alloc',
+    window: "an NMI's bpf_mem_free_rcu() on the CPU whose unit_alloc() it interrupts: free_by_rcu, free_llist_extra_rcu and their tails, then the grace period and __free_by_rcu()",
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'alloc', as: 'b' }]],
+    nmi: [{ cpu: 0, op: 'free_rcu', obj: 'a' }],
+  },
+  {
     name: 'free-rcu-vs-gp',
-    window: 'bpf_mem_free_rcu() on cpu1 of an object cpu0 looks up: free_by_rcu, the grace periods, __free_by_rcu and the reuse after them',
-    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'lookup', obj: 'a' }, { op: 'alloc', as: 'b' }], [{ op: 'free_rcu', obj: 'a' }]],
+    window: 'bpf_mem_free_rcu() on cpu1 of an object cpu0 looks up, then an alloc on cpu1: free_by_rcu, the grace periods, __free_by_rcu and no reuse before them',
+    cpus: [[{ op: 'alloc', as: 'a' }, { op: 'lookup', obj: 'a' }, { op: 'alloc', as: 'b' }], [{ op: 'free_rcu', obj: 'a' }, { op: 'alloc', as: 'c' }]],
   },
   {
     name: 'cross-cpu-free-to-tgt',
