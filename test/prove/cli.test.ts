@@ -74,6 +74,8 @@ describe('allocspec prove', () => {
       [['prove', '--policy', policyFile(dir, `[{ name: 's', window: 'w', cpus: [[{ op: 'free', obj: 'a' }]] }]`)], /mine: scenarios\[0\] \(s\): 'a' is not named by any alloc/],
       [['prove', '--policy', policyFile(tmp(), `[{ name: 's', window: 'w', cpus: [[{ op: 'alloc' }]], nmi: [{ cpu: 5, op: 'alloc' }] }]`)], /field 'nmi\[0\]\.cpu': cpu5 is outside the configuration/],
       [['prove', '--policy', policyFile(tmp(), `[{ name: 's', window: 'w', cpus: [[{ op: 'alloc', size: 3 }]] }]`)], /field 'cpus\.0\.0'|field 'cpus\[0\]\[0\]'/],
+      [['prove', '--policy', policyFile(tmp(), `[{ name: 's', window: 'w', cpus: [[{ op: 'alloc' }]], inject: ['page'] }]`)], /field 'inject\[0\]': page failures do not reach mine/],
+      [['prove', '--policy', policyFile(tmp(), `[{ name: 's', window: 'w', cpus: [[{ op: 'alloc', req: 3 }]] }]`)], /field 'cpus\[0\]\[0\]\.req': request #3, but there are 1/],
     ];
     for (const [args, re] of cases) {
       const r = await run(args);
