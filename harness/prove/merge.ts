@@ -46,6 +46,8 @@ export function mergeProve(parts: ProveReport[]): ProveReport {
         usedPreemptions: Math.max(...rows.map((s) => s.usedPreemptions)),
         usedInterrupts: Math.max(...rows.map((s) => s.usedInterrupts)),
         blocked: rows.reduce((n, s) => n + s.blocked, 0),
+        replayed: rows.reduce((n, s) => n + s.replayed, 0),
+        recorded: rows.reduce((n, s) => n + s.recorded, 0),
         verdict: violated ? 'violates' : complete ? 'holds' : 'truncated',
         known: rows.flatMap((s) => s.known),
         units,

@@ -61,6 +61,9 @@ export interface ScenarioReport {
   usedInterrupts: number;
   /** executions a sleep set cut short */
   blocked: number;
+  /** actions fired: replayed from boot along a shared prefix, and new */
+  replayed: number;
+  recorded: number;
   verdict: 'holds' | 'violates' | 'truncated' | 'skipped';
   violation?: { invariant: string; message: string; fixture: string; replay: string; execution: number; seconds: number };
   known: { invariant: string; fixture: string; execution: number }[];
@@ -149,6 +152,8 @@ export function prove(o: ProveOptions, io: Io): { report: ProveReport; exit: num
         usedPreemptions: 0,
         usedInterrupts: 0,
         blocked: 0,
+        replayed: 0,
+        recorded: 0,
         verdict: 'skipped',
         known: [],
         units: 1,
@@ -185,6 +190,8 @@ export function prove(o: ProveOptions, io: Io): { report: ProveReport; exit: num
       row.usedPreemptions = r.maxPreemptions;
       row.usedInterrupts = r.maxInterrupts;
       row.blocked = r.blocked;
+      row.replayed = r.replayed;
+      row.recorded = r.recorded;
       for (const k of r.known) {
         const { path } = save(o, policy, file, s, k);
         row.known.push({ invariant: k.invariant, fixture: shownPath(path), execution: k.execution });

@@ -88,6 +88,10 @@ export interface SearchResult {
   maxActions: number;
   /** races whose reversal could not be placed exactly (all enabled added) */
   fallbacks: number;
+  /** actions fired: replayed quietly from a shared prefix, and new ones
+   *  (recorded, analysed) */
+  replayed: number;
+  recorded: number;
   /** subtrees below the split depth: all, and searched here */
   units: number;
   unitsSearched: number;
@@ -145,6 +149,8 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     maxInterrupts: 0,
     maxActions: 0,
     fallbacks: 0,
+    replayed: 0,
+    recorded: 0,
     units: 0,
     unitsSearched: 0,
   };
@@ -331,6 +337,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     const a = agents[n.chosen]!;
     n.cmd = run.commandOf(a);
     run.recording = true;
+    res.recorded++;
     try {
       n.fp = run.fire(a, n.cmd);
     } catch (e) {
@@ -372,6 +379,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
       for (let j = 0; j < nodes.length; j++) {
         if (j < nodes.length - 1) {
           const nj = nodes[j]!;
+          res.replayed++;
           run.fire(agents[nj.chosen]!, nj.cmd!);
           acc.add(j, nj.chosen, nj.fp!);
         } else execNode(run, j);
