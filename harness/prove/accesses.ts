@@ -6,7 +6,7 @@
 // writes (every earlier access is ordered before those), so the analysis
 // looks at those instead of at every earlier action. Rebuilt from the
 // footprints of the replayed prefix at the start of each execution.
-import type { Fp } from './run.ts';
+import type { Fp } from './footprints.ts';
 
 export class Accesses {
   /** per location: the index + 1 of the last action that wrote it */

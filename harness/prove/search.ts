@@ -32,8 +32,11 @@ import type { Policy } from '../../spec/policies/policy.ts';
 import type { Scenario } from '../../spec/policies/scenario.ts';
 import type { Cmd } from '../commands.ts';
 import type { CheckConfig } from '../config.ts';
-import { Accesses } from './accesses.ts';
-import { agentsOf, Interner, Kind, Marks, Run, type Agent, type Fp } from './run.ts';
+import { agentsOf, Kind, type Agent } from './agents.ts';
+import { Interner, Marks, type Fp } from './footprints.ts';
+import { lowest } from './races.ts';
+import { Races, type Node } from './races.ts';
+import { Run } from './run.ts';
 
 export interface SearchOptions {
   preemptions: number;
@@ -97,31 +100,8 @@ export interface SearchResult {
   unitsSearched: number;
 }
 
-interface Node {
-  enabled: number;
-  backtrack: number;
-  done: number;
-  sleep: number;
-  /** footprints of agents explored here or asleep here */
-  fpOf: (Fp | undefined)[];
-  chosen: number;
-  cmd: Cmd | null;
-  fp: Fp | null;
-  vc: Int32Array;
-  /** the CPU running before this node (-1: none), and after its action */
-  cur: number;
-  curAfter: number;
-  pre: number;
-  irq: number;
-  /** expanded fully (above the split depth, or plain DFS) */
-  full: boolean;
-}
-
 const WRITES_ALL: Fp = { r: [], w: [], ra: false, wa: true };
 
-function lowest(m: number): number {
-  return m === 0 ? -1 : 31 - Math.clz32(m & -m);
-}
 
 export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scenario, o: SearchOptions): SearchResult {
   const t0 = performance.now();
@@ -240,90 +220,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
   };
 
   const marks = new Marks();
-  const acc = new Accesses(A);
-  const candBuf: number[] = [];
-  // the initials of a race's reversed order (analyse)
-  const firstInV = new Int32Array(A);
-  let initials = 0;
-  /** the agents with an action in v so far */
-  let inV = 0;
-  /** Is action k (agent ak, clock vk) an initial of v so far? It is when
-   *  no earlier action of v happens before it. */
-  function consider(k: number, vk: Int32Array, ak: number): void {
-    let initial = true;
-    for (let m = inV; m !== 0; m &= m - 1) {
-      const a = 31 - Math.clz32(m & -m);
-      if (vk[a]! >= firstInV[a]!) {
-        initial = false;
-        break;
-      }
-    }
-    if (initial) initials |= 1 << ak;
-    if ((inV & (1 << ak)) === 0) {
-      inV |= 1 << ak;
-      firstInV[ak] = k + 1;
-    }
-  }
-
-  /** happens-before: event i is before node j's action */
-  const hb = (i: number, vc: Int32Array): boolean => vc[nodes[i]!.chosen]! >= i + 1;
-
-  /** Vector clock and races of node j's action (its fp is set). */
-  const analyse = (j: number): void => {
-    const nj = nodes[j]!;
-    const p = nj.chosen;
-    const fp = nj.fp!;
-    const vc = nj.vc;
-    vc.fill(0);
-    // program order: the agent's previous action
-    const prev = acc.lastOf[p]!;
-    if (prev > 0) vc.set(nodes[prev - 1]!.vc);
-    // the immediate predecessors are among the last writers and readers
-    // of what it touches (all earlier actions when it touches everything)
-    const cands = acc.candidates(fp, candBuf);
-    if (cands === null) marks.set(fp);
-    const n = cands === null ? j : cands.length;
-    for (let c = 0; c < n; c++) {
-      const i = cands === null ? j - 1 - c : cands[c]!;
-      const ni = nodes[i]!;
-      const q = ni.chosen;
-      if (q === p || (cands === null && !marks.conflicts(ni.fp!))) continue;
-      if (vc[q]! >= i + 1) continue; // already before j through a later action
-      // a race: i -> j directly. Reverse it: some initial of
-      // v = (actions after i not after it in happens-before) . j
-      // (nothing to ask when every agent enabled there is asked already)
-      if (!ni.full && (ni.enabled & ~ni.backtrack) !== 0) {
-        firstInV.fill(0);
-        initials = 0;
-        inV = 0;
-        // stop at the first initial already asked for at i
-        for (let k = i + 1; k < j && (initials & ni.backtrack) === 0; k++) {
-          const nk = nodes[k]!;
-          if (hb(i, nk.vc)) continue;
-          consider(k, nk.vc, nk.chosen);
-        }
-        // j itself, with its clock so far (before this race's edge)
-        if ((initials & ni.backtrack) === 0) consider(j, vc, p);
-        if ((initials & ni.backtrack) === 0) {
-          const q2 = initials & (1 << p) ? p : lowest(initials);
-          if (ni.enabled & (1 << q2)) addBacktrack(i, q2);
-          else if (!(nodes[i + 1]!.enabled & (1 << q2))) {
-            // not enabled at i, and not enabled by i's action either: place
-            // it conservatively (every agent enabled at i)
-            res.fallbacks++;
-            if (process.env.PROVE_DEBUG) console.error('fallback', i, agents[ni.chosen]!.name, '->', j, agents[p]!.name, 'wanted', agents[q2]!.name, 'en(i)', agents.filter((a) => ni.enabled & (1 << a.id)).map((a) => a.name).join(','), 'en(i+1)', agents.filter((a) => nodes[i + 1]!.enabled & (1 << a.id)).map((a) => a.name).join(','));
-            for (let a = 0; a < A; a++) if (ni.enabled & (1 << a)) addBacktrack(i, a);
-          }
-          // else: i's action enabled it; the order cannot be reversed
-        }
-      }
-      // join i's clock
-      const vi = ni.vc;
-      for (let a = 0; a < A; a++) if (vi[a]! > vc[a]!) vc[a] = vi[a]!;
-    }
-    vc[p] = j + 1;
-    acc.add(j, p, fp);
-  };
+  const races = new Races(nodes, A, addBacktrack);
 
   const cpuAfter = (run: Run, a: Agent, n: Node): number => {
     if (a.kind === Kind.Gp || a.kind === Kind.Offline || a.kind === Kind.Fault) return n.cur;
@@ -343,11 +240,11 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     } catch (e) {
       n.fp = WRITES_ALL;
       n.curAfter = cpuAfter(run, a, n);
-      analyse(j);
+      races.analyse(j);
       throw e;
     }
     n.curAfter = cpuAfter(run, a, n);
-    analyse(j);
+    races.analyse(j);
   };
 
   const found = (v: Violation, run: Run): Found => ({
@@ -375,13 +272,13 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
     let judged = false;
     try {
       // replay the prefix quietly, then the branch node's new choice
-      acc.reset();
+      races.reset();
       for (let j = 0; j < nodes.length; j++) {
         if (j < nodes.length - 1) {
           const nj = nodes[j]!;
           res.replayed++;
           run.fire(agents[nj.chosen]!, nj.cmd!);
-          acc.add(j, nj.chosen, nj.fp!);
+          races.replayed(j, nj.chosen, nj.fp!);
         } else execNode(run, j);
       }
       if (nodes.length === splitDepth && splitDepth > 0 && unit < 0) enterUnit();
@@ -469,6 +366,7 @@ export function search(policy: Policy<unknown>, cfg: CheckConfig, scenario: Scen
       break;
     }
   }
+  res.fallbacks = races.fallbacks;
   res.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
   const cu = process.cpuUsage(c0);
   res.cpuSeconds = Number(((cu.user + cu.system) / 1e6).toFixed(3));

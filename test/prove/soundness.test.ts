@@ -13,7 +13,7 @@ import { definePolicy } from '../../spec/policies/policy.ts';
 import { bpfMa } from '../../spec/policies/bpf-ma.ts';
 import { deepAllocBulkClampsAfterLoop } from '../../spec/policies/deep-alloc-bulk-clamps-after-loop.ts';
 import { search, type SearchOptions } from '../../harness/prove/search.ts';
-import { conflicts } from '../../harness/prove/run.ts';
+import { conflicts } from '../../harness/prove/footprints.ts';
 import { scenarioConfig, validateScenario } from '../../harness/prove/scenarios.ts';
 import { stateKey } from '../../harness/statekey.ts';
 import { knownFindings, knownObservations } from '../../harness/shrink.ts';
