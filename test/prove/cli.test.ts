@@ -56,6 +56,26 @@ describe('allocspec prove', () => {
     expect(rep.out).toMatch(/violation reproduces: FreeCntMatchesList/);
   });
 
+  it('what the bound counts: an NMI arriving mid-operation is free (found at --preemptions 0); --interrupts bounds the kernel arrivals apart', async () => {
+    const z = await run(['prove', '--policy', 'bug/unit-free-ignores-active', '--scenario', 'nmi-free-in-unit-free', '--preemptions', '0', '--fixtures', tmp(), '--quiet']);
+    expect(z.code).toBe(1);
+    expect(z.out).toMatch(/FreeCntMatchesList violated in scenario nmi-free-in-unit-free/);
+    const execs = async (more: string[]): Promise<{ executions: number; interrupts: number | null }> => {
+      const r = await run(['prove', '--policy', 'bpf-ma', '--scenario', 'sleepable-reader-vs-free-bulk', '--json', '-', '--quiet', '--fixtures', tmp(), ...more]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out).results[0].scenarios[0];
+    };
+    const shared = await execs(['--preemptions', '1']);
+    const none = await execs(['--preemptions', '1', '--interrupts', '0']);
+    const more = await execs(['--preemptions', '1', '--interrupts', '2']);
+    expect(shared.interrupts).toBeNull();
+    expect(none.interrupts).toBe(0);
+    // kernel arrivals bounded apart: none of them while a CPU could go on,
+    // then up to two on top of the preemption
+    expect(none.executions).toBeLessThan(shared.executions);
+    expect(more.executions).toBeGreaterThan(shared.executions);
+  });
+
   it('a search cut short by --max-executions is not proved: truncated, exit 1', async () => {
     const r = await run(['prove', '--policy', 'bpf-ma', '--scenario', 'teardown-vs-callbacks', '--max-executions', '3', '--json', '-', '--quiet', '--fixtures', tmp()]);
     expect(r.code).toBe(1);
