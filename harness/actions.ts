@@ -83,9 +83,9 @@ export function prog(run: Run, cpu: number, level: 'task' | 'nmi', op: Op, arg: 
     kind: level === 'nmi' ? 'nmi' : run.gen.syscall ? 'syscall' : 'prog',
     body: (y) => bpfProg(y, run.policy, run.state, run.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
   };
-  const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
+  const eff: Cmd = level === 'nmi' ? (steps > 0 ? { t: 'nmi', cpu, op, arg, steps } : { t: 'nmi', cpu, op, arg }) : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
   if (op === 'free' || op === 'free_rcu') run.freed = objs.map((o) => o.name);
-  fire(k, { kind: 'prog', cpu, level, prog }, level === 'nmi' ? 0 : steps, (x) => {
+  fire(k, { kind: 'prog', cpu, level, prog }, steps, (x) => {
     x!.progOp = op;
     if (k.keepHistory) x!.started = `${op} x${count} [${objs.map((o) => o.id).join(',')}] ${req.size}/${req.align ?? ''}${sleepable ? ' sleepable' : ''}${hold !== undefined ? ` hold ${hold}` : ''}`;
     run.did = `${x!.label} on cpu${cpu}: ${op}${op === 'alloc' && count > 1 ? ` x${count}` : ''}${objs.length ? ` ${objs.map((o) => o.name).join(' ')}` : ''}`;

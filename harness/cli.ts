@@ -24,10 +24,11 @@ const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's s
         (one line on stderr)
     130 interrupted (Ctrl-C): the runs done per job, the seed and how to go on`;
 
-const USAGE = `usage: allocspec <check|replay|merge|bench|workload> [options]
+const USAGE = `usage: allocspec <check|prove|replay|merge|bench|workload> [options]
   check   explore policies and check invariants (default: every correct built-in policy)
+  prove   search every interleaving of each policy's scenarios up to a preemption bound
   replay  replay saved counterexamples: allocspec replay FILE|DIR... [--expect]
-  merge   merge the JSON reports of check --shard i/n: allocspec merge a.json b.json [--json OUT]
+  merge   merge the JSON reports of check --shard i/n (or prove --shard): allocspec merge a.json b.json [--json OUT]
   bench   measure exploration throughput (writes bench/results.json)
   workload  memory each policy holds under the kernel's htab-mem use cases, in modelled time
   --version        print the version
@@ -262,6 +263,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         const { replay } = await import('./replay.ts');
         return await replay(rest, io);
       }
+      case 'prove': {
+        const { runProve } = await import('./prove/cli.ts');
+        return await runProve(rest, io);
+      }
       case 'merge': {
         if (wantsHelp(rest)) return io.out(MERGE_HELP + '\n'), 0;
         const { merge } = await import('./merge.ts');
@@ -299,7 +304,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         (cmd === undefined ? io.err : io.out)(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${cmd}' (${meanPrefix(cmd, ['check', 'replay', 'merge', 'bench', 'workload'])}commands: check, replay, merge, bench, workload; allocspec --help)`);
+        throw new UsageError(`unknown command '${cmd}' (${meanPrefix(cmd, ['check', 'prove', 'replay', 'merge', 'bench', 'workload'])}commands: check, prove, replay, merge, bench, workload; allocspec --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {

@@ -18,8 +18,11 @@ export type Cmd =
    *  program that may not sleep does `hold` more steps of work; absent
    *  (the simplest value, what fixtures before it hold): looked up, read */
   | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
-  /** an NMI on cpu runs a perf-event BPF program to its end */
-  | { t: 'nmi'; cpu: number; op: Op; arg: number }
+  /** an NMI on cpu runs a perf-event BPF program to its end, or, with
+   *  `steps` (a step-level schedule: allocspec prove), runs that many steps
+   *  of it; later `step` commands of that CPU go on with it. Absent (the
+   *  simplest value, what fixtures before it hold): to its end */
+  | { t: 'nmi'; cpu: number; op: Op; arg: number; steps?: number }
   /** `n` times: one step of cpu, then an NMI program there (interrupts
    *  landing on consecutive steps of one operation) */
   | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }

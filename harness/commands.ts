@@ -62,6 +62,14 @@ function holdOf(c: CmdOf<'prog'>): CmdOf<'prog'> {
   if (c.op !== 'lookup' || c.count === 1 || c.count === 4) return c;
   return { ...c, hold: 1 + ((c.count - 2 + 2 * c.arg) % HOLD_MAX) };
 }
+/** An NMI program's step budget: absent (to its end) unless a schedule
+ *  names it. No randomness of its own, so generation is as before. */
+const nmiSteps: Field<number | undefined> = {
+  arb: () => fc.constant(undefined),
+  draw: () => undefined,
+  schema: int(1).optional(),
+  simplest: undefined,
+};
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
 const progOp: Field<Op> = {
   arb: (g) => fc.constantFrom(...g.ops),
@@ -137,10 +145,10 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   nmi: {
     weight: 6,
     generated: (g) => g.cfg.nmi && !g.syscall,
-    fields: { cpu, op: nmiOp, arg },
-    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
+    fields: { cpu, op: nmiOp, arg, steps: nmiSteps },
+    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}${c.steps !== undefined ? `, ${n(c.steps)}` : ''}`,
     toAction: (run, _c, cpu) => run.slots.nmi[cpu]!,
-    run: (run, c, a) => act.prog(run, CPU(a), 'nmi', c.op, c.arg, 1, false, 0),
+    run: (run, c, a) => act.prog(run, CPU(a), 'nmi', c.op, c.arg, 1, false, c.steps ?? 0),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
   burst: {

@@ -75,6 +75,22 @@ export async function merge(args: string[], io: Io): Promise<number> {
       throw new UsageError(`merge: ${f}: ${(e as Error).message}`);
     }
   });
+  if (parts.some((p) => (p as { mode?: unknown }).mode === 'prove')) {
+    // the reports of prove --shard (harness/prove/merge.ts)
+    const { mergeProve } = await import('./prove/merge.ts');
+    const { proveExit, renderProveTable } = await import('./prove/prove.ts');
+    const merged = mergeProve(parts as never);
+    const out = JSON.stringify(merged, null, 2) + '\n';
+    if (parsed.values.json && parsed.values.json !== '-') {
+      try {
+        writeFileSync(userPath(parsed.values.json), out);
+      } catch (e) {
+        throw new UsageError(`merge: --json ${parsed.values.json}: cannot write (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      io.out(renderProveTable(merged));
+    } else io.out(out);
+    return proveExit(merged);
+  }
   const report = mergeReports(parts);
   const text = JSON.stringify(report, null, 2) + '\n';
   if (parsed.values.json && parsed.values.json !== '-') {

@@ -119,7 +119,7 @@ export function minimize(
     for (let i = 0; i + 1 < best.length && budget > 0; i++) {
       const a = best[i]!;
       const b = best[i + 1]!;
-      if (b.t !== 'step' || !('steps' in a) || !('cpu' in a) || a.cpu !== b.cpu || a.steps === 0 || b.steps === 0) continue;
+      if (b.t !== 'step' || !('steps' in a) || !('cpu' in a) || a.cpu !== b.cpu || !a.steps || b.steps === 0) continue;
       const cand = breaks([...best.slice(0, i), { ...a, steps: a.steps + b.steps } as Cmd, ...best.slice(i + 2)]);
       if (cand && cand.length < best.length) {
         best = cand;

@@ -185,7 +185,7 @@ export class Sim implements Run {
       if (did === null && 'cpu' in c) {
         for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
       }
-      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? c.steps : 0);
+      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
       if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
     });
     this.did = did ?? 'nothing to do';

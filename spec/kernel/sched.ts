@@ -474,8 +474,7 @@ export function run(k: Kernel, x: Context, n: number): number {
 const NO_EVENTS: readonly Event[] = Object.freeze([]);
 
 /** Fire an action the rules allow (the caller asked allowed()) and run n
- *  steps of its CPU (0: what it started, to its end; an NMI program always
- *  runs to its end). `started` is told the context it starts before that
+ *  steps of its CPU (0: what it started, to its end). `started` is told the context it starts before that
  *  context's first step (the harness logs and names it). Returns the events
  *  of the steps taken while k.record is set (none otherwise). A burst, a
  *  destroy, a fault and quiescence are the harness's to sequence (they
@@ -502,7 +501,7 @@ export function fire(k: Kernel, a: Action, n: number, started?: (x: Context | nu
       const x = begin(k, a);
       started?.(x);
       if (x) {
-        const toEnd = n === 0 || (a.kind === 'prog' && a.level === 'nmi');
+        const toEnd = n === 0;
         runCpu(k, x.cpu, toEnd ? 0 : n, toEnd ? x : null);
       }
       break;

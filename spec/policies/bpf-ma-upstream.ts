@@ -11,6 +11,7 @@ import { BpfMemAllocUp, type UpstreamOps } from '../upstream/cache.ts';
 import { bpf_mem_alloc_init } from '../upstream/init.ts';
 import { upstreamOps } from '../upstream/ops.ts';
 import { UPSTREAM_SITUATIONS } from '../upstream/situations.ts';
+import { UPSTREAM_SCENARIOS } from '../upstream/scenarios.ts';
 import { definePolicy, type AllocOptions } from './policy.ts';
 
 export { UPSTREAM_SITUATIONS };
@@ -38,6 +39,7 @@ export const bpfMaUpstream = definePolicy<BpfMemAllocUp>({
   // every shared field sits behind a primitive or a fields.ts accessor
   footprints: 'exact',
   situations: UPSTREAM_SITUATIONS,
+  scenarios: UPSTREAM_SCENARIOS,
   header: 8,
   // a hand-built interleaving (the search has not reached it): the ABA of
   // llist_del_first() in alloc_bulk() under PREEMPT_RT; see the doc for the

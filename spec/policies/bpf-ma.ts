@@ -7,6 +7,7 @@ import { definePolicy, type AllocOptions } from './policy.ts';
 import { MEMALLOC_SITUATIONS } from '../memalloc/situations.ts';
 import { memallocOps, type MemallocOps } from '../memalloc/ops.ts';
 import type { Kernel } from '../kernel/kernel.ts';
+import { MEMALLOC_SCENARIOS } from '../memalloc/scenarios.ts';
 
 /** Seed 004's unit_alloc()/unit_free() re-enable IRQs before
  *  irq_work_raise(): a task preempted between irq_work_claim() and the
@@ -27,6 +28,7 @@ export const bpfMa = definePolicy<BpfMemAlloc>({
   situations: MEMALLOC_SITUATIONS,
   header: LLIST_NODE_SZ,
   findings: IRQ_ORDER_FINDING,
+  scenarios: MEMALLOC_SCENARIOS,
   init: (k, opts) => bpfMemAllocInit(k, opts),
   alloc: (x, ma, size) => (ma.cache ? bpfMemCacheAlloc(x, ma) : bpfMemAlloc(x, ma, size)),
   free: (x, ma, obj) => (ma.cache ? bpfMemCacheFree(x, ma, obj) : bpfMemFree(x, ma, obj)),

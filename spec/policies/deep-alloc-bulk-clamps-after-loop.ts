@@ -33,3 +33,6 @@ export const deepAllocBulkClampsAfterLoop = definePolicy({
   },
   init: withOps({ alloc_bulk: allocBulkThenClamp }),
 });
+
+// `allocspec prove --policy spec/policies/deep-alloc-bulk-clamps-after-loop.ts` (not a built-in: a file)
+export default deepAllocBulkClampsAfterLoop;

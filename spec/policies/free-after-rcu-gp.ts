@@ -10,6 +10,7 @@ import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
 import { definePolicy } from './policy.ts';
 import { REUSE_SITUATIONS } from '../reuse/situations.ts';
+import { REUSE_SCENARIOS } from '../reuse/scenarios.ts';
 
 // nothing is reused: no reuse_ready, no abort_reuse in a callback
 const situations = REUSE_SITUATIONS.filter((s) => s.name !== 'reuse:from-reuse_ready' && s.name !== 'reuse:abort-in-callback');
@@ -19,6 +20,7 @@ export const freeAfterRcuGp = definePolicy<ReuseMa>({
   summary: 'thread of seed 001: frees go back to slab through batched call_rcu(), nothing is reused',
   // every shared field sits behind a primitive or a fields.ts accessor
   footprints: 'exact',
+  scenarios: REUSE_SCENARIOS,
   promises: ['NoReuseBeforeGracePeriod'],
   header: LLIST_NODE_SZ,
   findings: IRQ_ORDER_FINDING,

@@ -8,6 +8,7 @@ import type { Gen, Level, ObjAct } from '../kernel/types.ts';
 import type { StepView } from '../kernel/events.ts';
 import type { FaultKind } from '../kernel/slab.ts';
 import type { InvariantName } from '../../model/invariants.ts';
+import type { Scenario } from './scenario.ts';
 
 /** A coverage situation: an interesting state the exploration must reach
  *  for a green check to mean something. A family declares its situations
@@ -94,6 +95,11 @@ export interface Policy<S = unknown> {
    *  footprint.test.ts audits it). Default (and 'coarse'): every step counts
    *  as touching everything (sound, only coarser for a reduction). */
   readonly footprints?: 'exact' | 'coarse';
+  /** `allocspec prove`: the scenarios whose interleavings are searched
+   *  (spec/policies/scenario.ts); a family's list beside its code
+   *  (spec/memalloc/scenarios.ts), inherited by variants that spread the
+   *  policy; add your own with `scenarios: [...base.scenarios!, mine]` */
+  readonly scenarios?: readonly Scenario[];
   /** boot: create and prefill; the state is passed to every other hook */
   init(k: Kernel, opts: AllocOptions): S;
   /** who calls the allocator: BPF programs (default: task level inside an

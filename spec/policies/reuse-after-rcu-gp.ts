@@ -9,6 +9,7 @@ import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
 import { definePolicy } from './policy.ts';
 import { REUSE_SITUATIONS } from '../reuse/situations.ts';
+import { REUSE_SCENARIOS } from '../reuse/scenarios.ts';
 
 export { REUSE_SITUATIONS };
 
@@ -17,6 +18,7 @@ export const reuseAfterRcuGp = definePolicy<ReuseMa>({
   summary: 'RFC BPF_MA_REUSE_AFTER_RCU_GP (seed 001): frees reusable after an RCU GP via kworker + bpf_reuse_batch, freed to slab after a tasks-trace GP',
   // every shared field sits behind a primitive or a fields.ts accessor
   footprints: 'exact',
+  scenarios: REUSE_SCENARIOS,
   promises: ['NoReuseBeforeGracePeriod'],
   header: LLIST_NODE_SZ,
   findings: {

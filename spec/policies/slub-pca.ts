@@ -15,6 +15,7 @@ import { KmemCache, kmemCacheSetupPercpuArray } from '../slub/pca.ts';
 import { allocBulkAll, elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPending, type RcuPending, type SlabFree } from '../slub/user.ts';
 import { definePolicy } from './policy.ts';
 import type { Situation } from './policy.ts';
+import { SLUB_SCENARIOS } from '../slub/scenarios.ts';
 
 /** Array size: small enough that the pool fills and empties it often;
  *  refill and flush move count / 2 = 2 objects. */
@@ -98,6 +99,7 @@ export const SLUB_SITUATIONS: readonly Situation[] = [
 
 export const slubPca = definePolicy<SlubState>({
   name: 'slub-pca',
+  scenarios: SLUB_SCENARIOS,
   summary: 'SLUB opt-in per-CPU array (seed 002): trylock bypass, refill/flush half in batches of 32, bulk paths, with the review fixes',
   faults: ['kmalloc', 'trylock'],
   situations: SLUB_SITUATIONS,

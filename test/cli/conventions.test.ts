@@ -17,7 +17,7 @@ describe('allocspec CLI conventions', () => {
     expect(io.stdout()).toBe(`allocspec ${JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version}\n`);
   });
 
-  it.each(['check', 'replay', 'merge', 'bench'])('%s -h and --help list the flags and the exit codes', async (cmd) => {
+  it.each(['check', 'prove', 'replay', 'merge', 'bench'])('%s -h and --help list the flags and the exit codes', async (cmd) => {
     for (const flag of ['-h', '--help']) {
       const io = captureIo();
       expect(await main([cmd, flag], io)).toBe(0);
