@@ -22,10 +22,14 @@ export type Cmd =
    *  keeps the object longer before it reads it: a sleepable program
    *  sleeps `hold` ticks (one a command) inside its tasks-trace section, a
    *  program that may not sleep does `hold` more steps of work; absent
-   *  (the simplest value, what fixtures before it hold): looked up, read */
-  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
-  /** an NMI on cpu runs a perf-event BPF program to its end */
-  | { t: 'nmi'; cpu: number; op: Op; arg: number }
+   *  (the simplest value, what fixtures before it hold): looked up, read.
+   *  With `from` (the exhaustive alphabet's letters), object #arg counts
+   *  only the objects programs on CPU `from` allocated, oldest first;
+   *  absent (generated commands, fixtures before it): every owned object */
+  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number; from?: number }
+  /** an NMI on cpu runs a perf-event BPF program to its end (`from` as
+   *  for prog) */
+  | { t: 'nmi'; cpu: number; op: Op; arg: number; from?: number }
   /** `n` times: one step of cpu, then an NMI program there (interrupts
    *  landing on consecutive steps of one operation) */
   | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }
@@ -112,6 +116,14 @@ function holdOf(c: CmdOf<'prog'>): CmdOf<'prog'> {
   if (c.op !== 'lookup' || c.count === 1 || c.count === 4) return c;
   return { ...c, hold: 1 + ((c.count - 2 + 2 * c.arg) % HOLD_MAX) };
 }
+/** The CPU whose programs' objects a free or lookup names (exhaustive
+ *  letters only): never generated, absent in every fixture before it. */
+const from: Field<number | undefined> = {
+  arb: () => fc.constant(undefined),
+  draw: () => undefined,
+  schema: int(0).optional(),
+  simplest: null,
+};
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
 const progOp: Field<Op> = {
   arb: (g) => fc.constantFrom(...g.ops),
@@ -169,28 +181,28 @@ export interface CommandKind<C extends Cmd> {
 const n = (s: number): string => (s === 0 ? 'to end' : `${s} step${s === 1 ? '' : 's'}`);
 /** The CPU an action runs on (the kinds that have one). */
 const CPU = (a: Action): number => (a as { cpu: number }).cpu;
-const objArg = (op: Op, a: number): string => (op === 'alloc' ? '' : ` #${a}`);
+const objArg = (op: Op, a: number, from?: number): string => (op === 'alloc' ? '' : ` #${a}${from === undefined ? '' : ` of cpu${from}`}`);
 const always = (): boolean => true;
 
 export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   prog: {
     weight: 12,
     generated: always,
-    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
+    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold, from },
     text: (c) =>
-      `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
+      `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg, c.from)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
     toAction: (sim, _c, cpu) => sim.slots.task[cpu]!,
-    run: (sim, c, a) => sim.prog(CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
+    run: (sim, c, a) => sim.prog(CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold, c.from),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
     derive: holdOf,
   },
   nmi: {
     weight: 6,
     generated: (g) => g.cfg.nmi && !g.syscall,
-    fields: { cpu, op: nmiOp, arg },
-    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}`,
+    fields: { cpu, op: nmiOp, arg, from },
+    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg, c.from)}`,
     toAction: (sim, _c, cpu) => sim.slots.nmi[cpu]!,
-    run: (sim, c, a) => sim.prog(CPU(a), 'nmi', c.op, c.arg, 1, false, 0),
+    run: (sim, c, a) => sim.prog(CPU(a), 'nmi', c.op, c.arg, 1, false, 0, undefined, undefined, c.from),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
   burst: {

@@ -33,6 +33,8 @@ import { writeFileSync } from 'node:fs';
 import { fixtureOf, type CheckOptions, type Io } from './check.ts';
 import { writeFixture } from './fixture.ts';
 import { Expander } from './exhaustive/expand.ts';
+import { expand } from './exhaustive/letters.ts';
+import { SleepSets, type SleepNode, type Step } from './exhaustive/sleep.ts';
 
 export interface ExhaustiveOptions {
   depth: number;
@@ -51,10 +53,12 @@ export interface ExhaustiveOptions {
   batch?: boolean;
   /** tests: the set the states' keys are kept in (read it afterwards) */
   keys?: Set<string>;
-  /** keep a 128-bit hash of each state's key instead of the key (a
-   *  fraction of the memory, for depths whose keys do not fit): the result
-   *  is then not sound, and says how likely a collision was */
-  hashKeys?: boolean;
+  /** key states by their canonical encoding instead of its 128-bit hash
+   *  (tests: no collision is possible, at many times the memory) */
+  exactKeys?: boolean;
+  /** sleep sets (harness/exhaustive/sleep.ts; default on): off, every
+   *  letter that runs as itself is run from every new state */
+  sleepSets?: boolean;
 }
 
 /** Cumulative figures at the end of one depth (what `--depth d` reports). */
@@ -78,19 +82,31 @@ export interface ExhaustiveResult {
   /** letters not run because they do not run as themselves in that state:
    *  each one's successor is another letter's (harness/exhaustive/letters.ts) */
   skipped: number;
+  /** letters not run from a new state because they were in its sleep set
+   *  (harness/exhaustive/sleep.ts); `revisits`: states reached again with
+   *  a smaller sleep set, from which what fell out was run */
+  slept: number;
+  revisits: number;
   /** every command list of up to this many commands is violation-free
    *  (including running each to quiescence and tearing down), known
    *  findings aside */
   provedDepth: number;
   /** the state cap or the time limit stopped the search before `depth` */
   truncated: boolean;
-  /** states are keyed by their canonical encoding (no hash collisions) and
-   *  nothing else is pruned; false when pruning could hide a state (keys
-   *  hashed: `collisionBound` says how likely) */
+  /** nothing is pruned on a guess: fallbacks, the finish memo and sleep
+   *  sets are exact (README, "Exhaustive mode"); with hashed keys two
+   *  states could still share a hash, `collisionBound` says how likely */
   sound: boolean;
-  /** with hashed keys: an upper bound on the probability that two of the
-   *  states seen share a hash (n^2 / 2^129) */
+  /** how states are keyed: a 128-bit hash of the canonical encoding, or
+   *  the encoding itself */
+  keys: 'md5-128' | 'exact';
+  /** with hashed keys, the probability that two distinct states shared a
+   *  hash, bounded as TLC reports it: n(m - n) / 2^128 for n distinct
+   *  states among m generated (TLC's "optimistic" estimate, for 64-bit
+   *  fingerprints), and n^2 / 2^129 (any two of the n states: the
+   *  birthday bound, an upper bound for any order of the search) */
   collisionBound?: number;
+  collisionBirthday?: number;
   /** wall-clock seconds, states and transitions per second (display only) */
   seconds?: number;
   statesPerSecond?: number;
@@ -103,21 +119,16 @@ export interface ExhaustiveResult {
   known: Counterexample[];
 }
 
-/** A state to expand: the letters (alphabet indices) that reach it, and
- *  the letters to run from it. */
-interface Node {
-  path: Uint8Array;
-  next: Uint8Array;
-}
-
 export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: ExhaustiveOptions): ExhaustiveResult {
   const t0 = performance.now(); // timing: display, and the optional time limit
   const maxStates = opts.maxStates ?? 2_000_000;
   const deadline = opts.maxSeconds === undefined ? Infinity : t0 + opts.maxSeconds * 1000;
-  const ex = new Expander(policy, cfg, { promise: opts.promise ?? [], batch: opts.batch ?? false, hashKeys: opts.hashKeys ?? false });
+  const sleepOn = opts.sleepSets ?? true;
+  const ex = new Expander(policy, cfg, { promise: opts.promise ?? [], batch: opts.batch ?? false, exactKeys: opts.exactKeys ?? false, footprints: sleepOn });
   const { cmds, known } = ex;
-  const res = emptyResult(policy, cfg, cmds.length, opts.hashKeys);
-  const done = (): ExhaustiveResult => finalize(res, t0);
+  const res = emptyResult(policy, cfg, cmds.length, !opts.exactKeys);
+  const book = new SleepSets(cmds.length);
+  const done = (): ExhaustiveResult => finalize(res, t0, book);
   const level = (d: number): void => {
     res.levels.push({ depth: d, states: res.states, transitions: res.transitions, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) });
   };
@@ -144,14 +155,17 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
   const j0 = ex.judge(o0.sim, o0.key);
   if (j0.v && hit(empty, j0.v)) return found(empty, j0.v);
   level(0);
-  let frontier: Node[] = [{ path: empty, next: j0.next }];
+  let frontier: SleepNode[] = [SleepSets.root(empty, j0.next, cmds.length)];
   for (let d = 1; d <= opts.depth; d++) {
-    const next: Node[] = [];
-    for (const node of frontier) {
+    const steps: Step[] = [];
+    /** states first reached at this depth: the letters that run as themselves there */
+    const fresh = new Map<string, Uint8Array>();
+    for (let ni = 0; ni < frontier.length; ni++) {
+      const node = frontier[ni]!;
       const path = new Uint8Array(d);
       path.set(node.path);
-      res.skipped += cmds.length - node.next.length;
-      if (opts.verify) verifySkipped(ex, node, path);
+      res.skipped += node.skipped;
+      if (opts.verify && node.skipped) verifySkipped(ex, path);
       for (const li of node.next) {
         if (performance.now() > deadline) {
           res.truncated = true;
@@ -160,16 +174,19 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
         path[d - 1] = li;
         res.transitions++;
         const o = ex.run(path);
+        const fp = book.fps.intern(o.fp);
         if (o.v) {
           if (hit(path, o.v)) return found(path, o.v);
+          steps.push({ node: ni, letter: li, fp, key: null });
           continue;
         }
+        steps.push({ node: ni, letter: li, fp, key: o.key });
         if (seen.has(o.key)) continue;
         seen.add(o.key);
         res.states++;
         const j = ex.judge(o.sim, o.key);
         if (j.v && hit(path, j.v)) return found(path, j.v);
-        if (j.next.length) next.push({ path: path.slice(), next: j.next });
+        fresh.set(o.key, j.next);
         if (res.states >= maxStates) {
           res.truncated = true;
           return done();
@@ -178,13 +195,14 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
     }
     res.provedDepth = d;
     level(d);
-    if (!next.length) break; // nothing new: every longer list revisits
-    frontier = next;
+    if (d === opts.depth) break;
+    frontier = book.next(frontier, steps, fresh);
+    if (!frontier.length) break; // nothing new: every longer list revisits
   }
   return done();
 }
 
-export function emptyResult(policy: Policy<unknown>, cfg: CheckConfig, alphabet: number, hashed = false): ExhaustiveResult {
+export function emptyResult(policy: Policy<unknown>, cfg: CheckConfig, alphabet: number, hashed = true): ExhaustiveResult {
   return {
     policy: policy.name,
     config: cfg.name,
@@ -192,22 +210,35 @@ export function emptyResult(policy: Policy<unknown>, cfg: CheckConfig, alphabet:
     states: 0,
     transitions: 0,
     skipped: 0,
+    slept: 0,
+    revisits: 0,
     provedDepth: 0,
     truncated: false,
-    sound: !hashed,
-    ...(hashed ? { collisionBound: 0 } : {}),
+    sound: true,
+    keys: hashed ? 'md5-128' : 'exact',
+    ...(hashed ? { collisionBound: 0, collisionBirthday: 0 } : {}),
     levels: [],
     counterexample: null,
     known: [],
   };
 }
 
-export function finalize(res: ExhaustiveResult, t0: number): ExhaustiveResult {
+export function finalize(res: ExhaustiveResult, t0: number, book?: SleepSets): ExhaustiveResult {
   const s = (performance.now() - t0) / 1000;
   res.seconds = Number(s.toFixed(3));
   res.statesPerSecond = s > 0 ? Math.round(res.states / s) : 0;
   res.transitionsPerSecond = s > 0 ? Math.round(res.transitions / s) : 0;
-  if (res.collisionBound !== undefined) res.collisionBound = (res.states * res.states) / 2 ** 129;
+  if (book) {
+    res.slept = book.slept;
+    res.revisits = book.revisits;
+  }
+  if (res.collisionBound !== undefined) {
+    // generated: boot and every transition that reached a state
+    const n = res.states;
+    const m = res.transitions + 1;
+    res.collisionBound = (n * Math.max(0, m - n)) / 2 ** 128;
+    res.collisionBirthday = (n * n) / 2 ** 129;
+  }
   return res;
 }
 
@@ -216,9 +247,10 @@ export function counterexample(cmds: readonly Cmd[], path: Uint8Array, v: Violat
   return { invariant: v.invariant, message: v.detail, seed: 0, path: `exhaustive:depth=${commands.length}`, commands };
 }
 
-/** verify: every skipped letter's successor (or the invariant it breaks)
- *  is one a run letter reaches from the same state, or the state itself. */
-function verifySkipped(ex: Expander, node: Node, path: Uint8Array): void {
+/** verify: every letter that does not run as itself from the state path
+ *  reaches leads (or breaks the invariant it breaks) where a letter that
+ *  runs as itself leads, or stays put. */
+function verifySkipped(ex: Expander, path: Uint8Array): void {
   const d = path.length;
   const outcome = (li: number): string => {
     path[d - 1] = li;
@@ -229,13 +261,14 @@ function verifySkipped(ex: Expander, node: Node, path: Uint8Array): void {
       return `!${e.invariant}`;
     }
   };
-  const run = new Set(node.next);
-  const ok = new Set<string>([stateKey(ex.replay(node.path, d - 1))]);
-  for (const li of node.next) ok.add(outcome(li));
+  const here = ex.replay(path, d - 1);
+  const run = new Set(expand(here, ex.cmds));
+  const ok = new Set<string>([stateKey(here)]);
+  for (const li of run) ok.add(outcome(li));
   for (let li = 0; li < ex.cmds.length; li++) {
     if (run.has(li)) continue;
     if (!ok.has(outcome(li))) {
-      const at = [...node.path].map((i) => JSON.stringify(ex.cmds[i])).join(', ');
+      const at = [...path.slice(0, d - 1)].map((i) => JSON.stringify(ex.cmds[i])).join(', ');
       throw new Error(`exhaustive verify: skipped letter ${JSON.stringify(ex.cmds[li])} after [${at}] reaches a state no run letter reaches`);
     }
   }

@@ -188,9 +188,11 @@ export class Sim {
    *  it); run `steps` steps of the CPU (0: to the program's end, or until
    *  it sleeps). A lookup with `hold` keeps its object that much longer
    *  (harness/programs.ts). */
-  prog(cpu: number, level: 'task' | 'nmi', op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number): string {
+  prog(cpu: number, level: 'task' | 'nmi', op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number, from?: number): string {
     const k = this.k;
-    const owned = this.model.owned;
+    // object #arg among every owned object, or among those programs on
+    // CPU `from` were handed (the exhaustive letters)
+    const owned = from === undefined ? this.model.owned : this.model.ownedFrom(from);
     if (owned.length === 0 || !this.gen.ops.includes(op)) op = 'alloc';
     const objs: Obj[] = [];
     if (op !== 'alloc') {
@@ -208,6 +210,7 @@ export class Sim {
       body: (y) => bpfProg(y, this.policy, this.state, this.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
     };
     const eff: Cmd = level === 'nmi' ? { t: 'nmi', cpu, op, arg } : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
+    if (from !== undefined && op !== 'alloc') eff.from = from;
     if (op === 'free' || op === 'free_rcu') this.freed = objs.map((o) => o.name);
     fire(k, { kind: 'prog', cpu, level, prog }, level === 'nmi' ? 0 : steps, (x) => {
       x!.progOp = op;

@@ -32,6 +32,7 @@ import { Cell } from '../spec/kernel/atomic.ts';
 import { hintName } from '../spec/upstream/cache.ts';
 import type { Callback, RcuFlavourState } from '../spec/kernel/rcupdate.ts';
 import type { Sim } from './sim.ts';
+import { createHash } from 'node:crypto';
 
 /** The labels of the steps x took, joined (the one place the key reads
  *  Context.history, so a change in how labels are kept touches only it). */
@@ -39,10 +40,78 @@ export function historyOf(x: Context): string {
   return x.history === null ? '' : x.history.join(';');
 }
 
+/** The canonical encoding as a string: exact (tests, and `exactKeys`). */
 export function stateKey(sim: Sim): string {
+  const parts: string[] = [];
+  encode(sim, (s) => parts.push(s));
+  return parts.join('\n');
+}
+
+/** The same encoding streamed through a 128-bit hash (MD5; a chunk at a
+ *  time, the whole text never held): 16 characters, one per byte. */
+export function stateHash(sim: Sim): string {
+  const h = createHash('md5');
+  let buf = '';
+  encode(sim, (s) => {
+    buf += s + '\n';
+    if (buf.length > 8192) {
+      h.update(buf);
+      buf = '';
+    }
+  });
+  h.update(buf);
+  return h.digest().toString('latin1');
+}
+
+/** Object ids renamed in order of first appearance in the encoding, so
+ *  two states that differ only in which object got which id (the order
+ *  slab made them in, which CPU allocated first) have one key. Sound: no
+ *  code decides anything on an id (ids only name objects) and every place
+ *  the key names an object goes through the same renaming, so one
+ *  encoding is one state up to a renaming of objects. */
+class Renaming {
+  private readonly canon = new Map<number, number>();
+  /** raw ids, in canonical order */
+  readonly order: number[] = [];
+  id(raw: number): number {
+    let c = this.canon.get(raw);
+    if (c === undefined) {
+      c = this.order.length;
+      this.canon.set(raw, c);
+      this.order.push(raw);
+    }
+    return c;
+  }
+  has(raw: number): boolean {
+    return this.canon.has(raw);
+  }
+  /** object names (objN) inside a text: a label, a callback, a name */
+  text(s: string): string {
+    return s.indexOf('obj') < 0 ? s : s.replace(/obj(\d+)/g, (_m, d: string) => `obj${this.id(Number(d))}`);
+  }
+  /** "id,id" */
+  list(s: string): string {
+    return s ? s.split(',').map((d) => String(this.id(Number(d)))).join(',') : s;
+  }
+  /** a model reuse entry keyed by a leading id ("3:1r", "3<0.0r"), sorted */
+  entries(s: string): string {
+    if (!s) return s;
+    return s
+      .split(',')
+      .map((e) => e.replace(/^\d+/, (d) => String(this.id(Number(d)))))
+      .sort()
+      .join(',');
+  }
+}
+
+/** The program a context started as: its object ids renamed. */
+const STARTED_IDS = /^(\w+ x\d+ )\[([\d,]*)\]/;
+
+function encode(sim: Sim, put: (s: string) => void): void {
   const k = sim.k;
   const rcu = k.rcu;
-  const parts: string[] = [`${sim.tearingDown ? 1 : 0}${sim.over ? 1 : 0}`];
+  const rn = new Renaming();
+  put(`${sim.tearingDown ? 1 : 0}${sim.over ? 1 : 0}`);
   const ctxIndex = new Map<object, string>();
   /** callbacks of flavour f not yet finished with seq <= upTo */
   const upTo = (f: RcuFlavourState, seq: number): number => {
@@ -57,25 +126,25 @@ export function stateKey(sim: Sim): string {
       const x = st[i]!;
       ctxIndex.set(x, `${c.id}.${i}`);
       const barrier = x.barrierSeq < 0 ? '' : `${upTo(rcu.rcu, x.barrierSeq)},${upTo(rcu.trace, x.barrierSeq)}`;
-      s += `[${x.level}|${kindOf(x.label)}|${x.started}|${x.fns.join('>')}|${x.waitWhat}|${x.sleeping ? 1 : 0}|${x.rcuDepth},${x.traceDepth},${x.rcuSection}|${x.spinlocks},${x.preemptCount}|${barrier}|${x.refs.length ? x.refs.map((o) => o.id).join(',') : ''}|${historyOf(x)}]`;
+      const started = typeof x.started === 'string' ? rn.text(x.started.replace(STARTED_IDS, (_m, a: string, ids: string) => `${a}[${rn.list(ids)}]`)) : x.started;
+      s += `[${x.level}|${kindOf(x.label)}|${started}|${x.fns.join('>')}|${rn.text(x.waitWhat)}|${x.sleeping ? 1 : 0}|${x.rcuDepth},${x.traceDepth},${x.rcuSection}|${x.spinlocks},${x.preemptCount}|${barrier}|${x.refs.length ? x.refs.map((o) => rn.id(o.id)).join(',') : ''}|${rn.text(historyOf(x))}]`;
     }
-    parts.push(s);
+    put(s);
   }
   for (const h of k.holders) {
-    let s = `${h.name}:`;
-    for (let o = h.head(), n = 0; o && n < 4096; o = o.next, n++) s += `${o.id},`;
-    parts.push(s);
+    let s = `${rn.text(h.name)}:`;
+    for (let o = h.head(), n = 0; o && n < 4096; o = o.next, n++) s += `${rn.id(o.id)},`;
+    put(s);
   }
   let cells = '';
   for (const c of k.cells) cells += `${c.v},`;
-  parts.push(cells);
-  const slab = k.slab;
-  let objs = '';
-  for (const o of slab.all) objs += `${o.id}${o.state === 'slab' ? 's' : 'l'}${o.size}>${o.next ? o.next.id : '-'}/${o.pptrBytes}^${hintName(o) ?? ''};`;
-  parts.push(objs);
-  parts.push(`slab${slab.live}|${slab.percpuBytes}|${Object.values(slab.armed).join(',')}|${[...slab.structs].map((s) => `${s.name}${s.freed ? 'F' : ''}`).join(',')}`);
-  parts.push(`pools:${JSON.stringify(slab.freeLists())}`);
-  parts.push(`own:${sim.model.owned.map((o) => o.id).join(',')}|${sim.model.reuseKey()}`);
+  put(cells);
+  // who owns what, per CPU of origin (the free and lookup letters name an
+  // object by its place there: harness/exhaustive/letters.ts)
+  let own = 'own:';
+  for (const c of k.cpus) own += `${sim.model.ownedFrom(c.id).map((o) => rn.id(o.id)).join(',')};`;
+  const reuse = sim.model.reuseKey().split('|');
+  put(`${own}|${reuse.map((r) => rn.entries(r)).join('|')}`);
   for (const f of [rcu.rcu, rcu.trace]) {
     // the grace period covers the first `covered` pending callbacks; the
     // callbacks not yet finished, in the order they were queued (barriers
@@ -87,13 +156,36 @@ export function stateKey(sim: Sim): string {
       gp = `gp${covered}:${f.gp.readers.map((r) => `${ctxIndex.get(r.x) ?? 'done'}@${r.section}`).join(',')}`;
     }
     let inflight = '';
-    for (const cb of f.inflight) inflight += `${cbName(cb)},`;
-    parts.push(`${f.flavour}:${f.completed}|${gp}|${f.pending.map(cbName).join(',')}|${f.ready.map((q) => q.map(cbName).join(',')).join('/')}|${inflight}`);
+    for (const cb of f.inflight) inflight += `${rn.text(cbName(cb))},`;
+    put(`${f.flavour}:${f.completed}|${gp}|${f.pending.map((cb) => rn.text(cbName(cb))).join(',')}|${f.ready.map((q) => q.map((cb) => rn.text(cbName(cb))).join(',')).join('/')}|${inflight}`);
   }
-  parts.push(`iw:${[...k.pendingIrqWork].map((w) => `${w.name}@${w.cpu}`).join(',')}|${[...k.claimedIrqWork].map((w) => `${w.name}<${ctxIndex.get(w.claimedBy!) ?? '?'}`).join(',')}`);
-  parts.push(`wk:${[...k.pendingWork].map((w) => `${w.name}@${w.cpu}${w.unbound ? 'u' : ''}`).join(',')}`);
-  parts.push(dataOf(sim, ctxIndex));
-  return parts.join('\n');
+  // irq_work, per CPU in the order queued there (a CPU takes only its own:
+  // spec/kernel/sched.ts irqWorkFor), so two CPUs queueing in either order
+  // is one state
+  const byCpu = (a: { cpu: number }, b: { cpu: number }): number => a.cpu - b.cpu;
+  put(`iw:${[...k.pendingIrqWork].sort(byCpu).map((w) => `${rn.text(w.name)}@${w.cpu}`).join(',')}|${[...k.claimedIrqWork].sort(byCpu).map((w) => `${rn.text(w.name)}<${ctxIndex.get(w.claimedBy!) ?? '?'}`).join(',')}`);
+  put(`wk:${[...k.pendingWork].map((w) => `${rn.text(w.name)}@${w.cpu}${w.unbound ? 'u' : ''}`).join(',')}`);
+  put(dataOf(sim, ctxIndex, rn));
+  const slab = k.slab;
+  put(`pools:${slab.freeLists().map(([size, ids]) => `${size}=${ids.map((i) => rn.id(i)).join(',')}`).join(';')}`);
+  // every object: those named above in the order they were first named
+  // (following links), then the rest by what they are
+  const byId = new Map<number, Obj>();
+  for (const o of slab.all) byId.set(o.id, o);
+  const attrs = (o: Obj): string => `${o.state === 'slab' ? 's' : 'l'}${o.size}/${o.pptrBytes}^${hintName(o) ?? ''}`;
+  let objs = '';
+  const one = (raw: number): void => {
+    const o = byId.get(raw);
+    objs += o ? `${attrs(o)}>${o.next ? rn.id(o.next.id) : '-'};` : 'gone;';
+  };
+  let i = 0;
+  for (; i < rn.order.length; i++) one(rn.order[i]!);
+  const rest = slab.all.filter((o) => !rn.has(o.id)).map((o) => [attrs(o), o] as const);
+  rest.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (const [, o] of rest) rn.id(o.id);
+  for (; i < rn.order.length; i++) one(rn.order[i]!);
+  put(objs);
+  put(`slab${slab.live}|${slab.percpuBytes}|${Object.values(slab.armed).join(',')}|${[...slab.structs].map((s) => `${rn.text(s.name)}${s.freed ? 'F' : ''}`).join(',')}`);
 }
 
 /** Fields that only cache what other fields say (a name built once). */
@@ -113,21 +205,24 @@ const plain = (s: string): boolean => !/["\\\u0000-\u001f]/.test(s);
  *  on its CPU's stack; functions are opaque (what a closure captured is
  *  not covered). This is what makes a field a structure keeps outside
  *  registered lists and counters part of the key, whoever wrote it. */
-function dataOf(sim: Sim, ctxIndex: Map<object, string>): string {
+function dataOf(sim: Sim, ctxIndex: Map<object, string>, rn: Renaming): string {
   const k = sim.k;
   const skip = new Set<object>([k, k.slab, k.rcu, k.rcu.rcu, k.rcu.trace, sim.model, k.pendingIrqWork, k.claimedIrqWork, k.pendingWork, k.holders, k.cells, k.cpus, k.audited]);
   const visited = new Map<object, number>();
   let out = '';
   const walk = (v: unknown): void => {
     if (typeof v !== 'object' || v === null) {
-      if (typeof v === 'string') out += plain(v) ? `"${v}"` : JSON.stringify(v);
+      if (typeof v === 'string') {
+        const t = rn.text(v);
+        out += plain(t) ? `"${t}"` : JSON.stringify(t);
+      }
       else if (typeof v === 'function') out += 'f';
       else out += String(v);
       return;
     }
     const o = v as Record<string | symbol, unknown>;
     if (o[OBJ] === true) {
-      out += `o${(v as Obj).id}`;
+      out += `o${rn.id((v as Obj).id)}`;
       return;
     }
     if (o.constructor === Context) {

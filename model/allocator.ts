@@ -12,6 +12,9 @@ import './judges.ts';
 export class AbstractAllocator implements Observer {
   /** objects owned by programs (held in a map), in allocation order */
   readonly owned: Obj[] = [];
+  /** per owned object, the CPU of the program it was handed to (the
+   *  exhaustive alphabet's free and lookup letters name objects by it) */
+  readonly origin = new Map<Obj, number>();
   /** per freed object: normal RCU grace periods that must complete before reuse */
   private readonly reuseAfter = new Map<Obj, number>();
   readonly checkReuse: boolean;
@@ -101,6 +104,20 @@ export class AbstractAllocator implements Observer {
     }
     this.releasedAt.delete(obj);
     this.owned.push(obj);
+    this.origin.set(obj, x.cpu);
+  }
+
+  /** The objects programs on `cpu` were handed and still own, in
+   *  allocation order. */
+  ownedFrom(cpu: number): Obj[] {
+    return this.owned.filter((o) => this.origin.get(o) === cpu);
+  }
+
+  /** Every owned object, CPU of origin by CPU of origin, oldest first
+   *  within each: the order the map's teardown frees them in (it does not
+   *  depend on how allocations on different CPUs interleaved). */
+  ownedByOrigin(): Obj[] {
+    return [...this.owned].sort((a, b) => (this.origin.get(a) ?? 0) - (this.origin.get(b) ?? 0));
   }
 
   /** An allocation on x returned NULL. Judged here: a refill raised by a
@@ -189,6 +206,7 @@ export class AbstractAllocator implements Observer {
     const i = this.owned.indexOf(obj);
     if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
     this.owned.splice(i, 1);
+    this.origin.delete(obj);
     const rcu = this.k.rcu;
     this.reuseAfter.set(obj, rcu.rcu.completed + (rcu.rcu.gp ? 2 : 1));
     if (viaRcu) this.freedViaRcu.add(obj);
