@@ -180,8 +180,11 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
           steps.push({ node: ni, letter: li, fp, key: null });
           continue;
         }
+        if (seen.has(o.key)) {
+          steps.push({ node: ni, letter: li, fp, key: fresh.has(o.key) || book.masked(o.key) ? o.key : null });
+          continue;
+        }
         steps.push({ node: ni, letter: li, fp, key: o.key });
-        if (seen.has(o.key)) continue;
         seen.add(o.key);
         res.states++;
         const j = ex.judge(o.sim, o.key);

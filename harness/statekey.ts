@@ -113,12 +113,6 @@ function encode(sim: Sim, put: (s: string) => void): void {
   const rn = new Renaming();
   put(`${sim.tearingDown ? 1 : 0}${sim.over ? 1 : 0}`);
   const ctxIndex = new Map<object, string>();
-  /** callbacks of flavour f not yet finished with seq <= upTo */
-  const upTo = (f: RcuFlavourState, seq: number): number => {
-    let n = 0;
-    for (const cb of f.inflight) if (cb.seq <= seq) n++;
-    return n;
-  };
   for (const c of k.cpus) {
     let s = `c${c.id}${c.online ? '' : 'off'}${c.irqsOff ? 'I' : ''}`;
     const st = c.stack;
@@ -162,7 +156,6 @@ function encode(sim: Sim, put: (s: string) => void): void {
   // irq_work, per CPU in the order queued there (a CPU takes only its own:
   // spec/kernel/sched.ts irqWorkFor), so two CPUs queueing in either order
   // is one state
-  const byCpu = (a: { cpu: number }, b: { cpu: number }): number => a.cpu - b.cpu;
   put(`iw:${[...k.pendingIrqWork].sort(byCpu).map((w) => `${rn.text(w.name)}@${w.cpu}`).join(',')}|${[...k.claimedIrqWork].sort(byCpu).map((w) => `${rn.text(w.name)}<${ctxIndex.get(w.claimedBy!) ?? '?'}`).join(',')}`);
   put(`wk:${[...k.pendingWork].map((w) => `${rn.text(w.name)}@${w.cpu}${w.unbound ? 'u' : ''}`).join(',')}`);
   put(dataOf(sim, ctxIndex, rn));
@@ -172,20 +165,41 @@ function encode(sim: Sim, put: (s: string) => void): void {
   // (following links), then the rest by what they are
   const byId = new Map<number, Obj>();
   for (const o of slab.all) byId.set(o.id, o);
-  const attrs = (o: Obj): string => `${o.state === 'slab' ? 's' : 'l'}${o.size}/${o.pptrBytes}^${hintName(o) ?? ''}`;
   let objs = '';
-  const one = (raw: number): void => {
-    const o = byId.get(raw);
-    objs += o ? `${attrs(o)}>${o.next ? rn.id(o.next.id) : '-'};` : 'gone;';
-  };
   let i = 0;
-  for (; i < rn.order.length; i++) one(rn.order[i]!);
-  const rest = slab.all.filter((o) => !rn.has(o.id)).map((o) => [attrs(o), o] as const);
-  rest.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (; i < rn.order.length; i++) objs += objectOf(byId.get(rn.order[i]!), rn);
+  const rest: [string, Obj][] = [];
+  for (const o of slab.all) if (!rn.has(o.id)) rest.push([attrs(o), o]);
+  rest.sort(byText);
   for (const [, o] of rest) rn.id(o.id);
-  for (; i < rn.order.length; i++) one(rn.order[i]!);
+  for (; i < rn.order.length; i++) objs += objectOf(byId.get(rn.order[i]!), rn);
   put(objs);
   put(`slab${slab.live}|${slab.percpuBytes}|${Object.values(slab.armed).join(',')}|${[...slab.structs].map((s) => `${rn.text(s.name)}${s.freed ? 'F' : ''}`).join(',')}`);
+}
+
+/** callbacks of flavour f not yet finished with seq <= upTo */
+function upTo(f: RcuFlavourState, seq: number): number {
+  let n = 0;
+  for (const cb of f.inflight) if (cb.seq <= seq) n++;
+  return n;
+}
+
+function byCpu(a: { cpu: number }, b: { cpu: number }): number {
+  return a.cpu - b.cpu;
+}
+
+function byText(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+/** What an object is, apart from its link and its id. */
+function attrs(o: Obj): string {
+  return `${o.state === 'slab' ? 's' : 'l'}${o.size}/${o.pptrBytes}^${hintName(o) ?? ''}`;
+}
+
+/** An object and its link (renamed); an id no longer in slab: gone. */
+function objectOf(o: Obj | undefined, rn: Renaming): string {
+  return o ? `${attrs(o)}>${o.next ? rn.id(o.next.id) : '-'};` : 'gone;';
 }
 
 /** Fields that only cache what other fields say (a name built once). */
@@ -207,30 +221,43 @@ const plain = (s: string): boolean => !/["\\\u0000-\u001f]/.test(s);
  *  registered lists and counters part of the key, whoever wrote it. */
 function dataOf(sim: Sim, ctxIndex: Map<object, string>, rn: Renaming): string {
   const k = sim.k;
-  const skip = new Set<object>([k, k.slab, k.rcu, k.rcu.rcu, k.rcu.trace, sim.model, k.pendingIrqWork, k.claimedIrqWork, k.pendingWork, k.holders, k.cells, k.cpus, k.audited]);
-  const visited = new Map<object, number>();
-  let out = '';
-  const walk = (v: unknown): void => {
+  const w = new Walk(k, new Set<object>([k, k.slab, k.rcu, k.rcu.rcu, k.rcu.trace, sim.model, k.pendingIrqWork, k.claimedIrqWork, k.pendingWork, k.holders, k.cells, k.cpus, k.audited]), ctxIndex, rn);
+  w.walk(sim.state);
+  return w.out;
+}
+
+/** The walk dataOf makes (a class: no closure made per state). */
+class Walk {
+  readonly visited = new Map<object, number>();
+  out = '';
+  constructor(
+    private readonly k: Sim['k'],
+    private readonly skip: Set<object>,
+    private readonly ctxIndex: Map<object, string>,
+    private readonly rn: Renaming,
+  ) {}
+  walk(v: unknown): void {
+    const { k, skip, ctxIndex, rn, visited } = this;
     if (typeof v !== 'object' || v === null) {
       if (typeof v === 'string') {
         const t = rn.text(v);
-        out += plain(t) ? `"${t}"` : JSON.stringify(t);
+        this.out += plain(t) ? `"${t}"` : JSON.stringify(t);
       }
-      else if (typeof v === 'function') out += 'f';
-      else out += String(v);
+      else if (typeof v === 'function') this.out += 'f';
+      else this.out += String(v);
       return;
     }
     const o = v as Record<string | symbol, unknown>;
     if (o[OBJ] === true) {
-      out += `o${rn.id((v as Obj).id)}`;
+      this.out += `o${rn.id((v as Obj).id)}`;
       return;
     }
     if (o.constructor === Context) {
-      out += ctxIndex.get(v) ?? `x${(v as Context).done ? 'done' : 'off'}`;
+      this.out += ctxIndex.get(v) ?? `x${(v as Context).done ? 'done' : 'off'}`;
       return;
     }
     if (skip.has(v)) {
-      out += 'k';
+      this.out += 'k';
       return;
     }
     // a registered list or counter: keyed above (its only changing field
@@ -238,64 +265,104 @@ function dataOf(sim: Sim, ctxIndex: Map<object, string>, rn: Renaming): string {
     if (v instanceof LlistHead) {
       const i = k.holders.indexOf(v);
       if (i >= 0) {
-        out += `H${i}`;
+        this.out += `H${i}`;
         return;
       }
     } else if (v instanceof Cell) {
       const i = k.cells.indexOf(v);
       if (i >= 0) {
-        out += `C${i}`;
+        this.out += `C${i}`;
+        return;
+      }
+    }
+    // a frozen structure of plain data (an ops table, a constant): nothing
+    // can change it, so it is written as it was the first time (built
+    // once per process, not walked again)
+    if (Object.isFrozen(v)) {
+      const f = frozenText(v);
+      if (f !== null) {
+        this.out += f;
         return;
       }
     }
     const seen = visited.get(v);
     if (seen !== undefined) {
-      out += `@${seen}`;
+      this.out += `@${seen}`;
       return;
     }
     visited.set(v, visited.size);
     if (Array.isArray(v)) {
-      out += '[';
+      this.out += '[';
       for (let i = 0; i < v.length; i++) {
-        walk(v[i]);
-        out += ',';
+        this.walk(v[i]);
+        this.out += ',';
       }
-      out += ']';
+      this.out += ']';
     } else if (v instanceof Map) {
-      out += 'M{';
+      this.out += 'M{';
       for (const [a, b] of v) {
-        walk(a);
-        out += '=';
-        walk(b);
-        out += ',';
+        this.walk(a);
+        this.out += '=';
+        this.walk(b);
+        this.out += ',';
       }
-      out += '}';
+      this.out += '}';
     } else if (v instanceof Set) {
-      out += 'S{';
+      this.out += 'S{';
       for (const e of v) {
-        walk(e);
-        out += ',';
+        this.walk(e);
+        this.out += ',';
       }
-      out += '}';
+      this.out += '}';
     } else if (ArrayBuffer.isView(v)) {
-      out += `B[${Array.prototype.join.call(v, ',')}]`;
+      this.out += `B[${Array.prototype.join.call(v, ',')}]`;
     } else {
       // own enumerable fields (class getters are on the prototype and not
       // enumerable: the fields behind them are read instead)
-      out += '{';
+      this.out += '{';
       for (const f in o) {
         if (!Object.hasOwn(o, f) || CACHES.has(f)) continue;
         const x = o[f];
         if (typeof x === 'function') continue;
-        out += `${f}:`;
-        walk(x);
-        out += ',';
+        this.out += `${f}:`;
+        this.walk(x);
+        this.out += ',';
       }
-      out += '}';
+      this.out += '}';
     }
-  };
-  walk(sim.state);
-  return out;
+  }
+}
+
+/** Frozen structures holding only frozen plain data, by identity: their
+ *  text (null: one that holds something else, walked as usual). */
+const FROZEN = new WeakMap<object, string | null>();
+
+function frozenText(v: object): string | null {
+  let t = FROZEN.get(v);
+  if (t !== undefined) return t;
+  t = pureText(v, new Set());
+  FROZEN.set(v, t);
+  return t;
+}
+
+/** The text of a frozen array or plain object whose every value is a
+ *  primitive, a function (opaque) or such a structure; null otherwise. */
+function pureText(v: object, path: Set<object>): string | null {
+  if (!Object.isFrozen(v) || path.has(v)) return null;
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return null;
+  path.add(v);
+  let out = Array.isArray(v) ? 'Z[' : 'Z{';
+  for (const [f, x] of Object.entries(v)) {
+    if (typeof x === 'function') continue;
+    let t: string | null;
+    if (typeof x === 'object' && x !== null) t = pureText(x, path);
+    else t = typeof x === 'string' ? JSON.stringify(x) : String(x);
+    if (t === null) return null;
+    out += `${f}:${t},`;
+  }
+  path.delete(v);
+  return out + (Array.isArray(v) ? ']' : '}');
 }
 
 /** A callback: its function, the CPU that queued it, its rcu_head. */

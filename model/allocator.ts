@@ -9,6 +9,14 @@ import type { InvariantName } from './invariants.ts';
 // the engine's facts are judged by the model wherever a model runs
 import './judges.ts';
 
+/** What the model touches of ownership (see AbstractAllocator.spy). */
+export interface ModelSpy {
+  allocated(x: Context, obj: Obj): void;
+  released(obj: Obj, origin: number | undefined): void;
+  allocFailed(x: Context): void;
+  kfree(obj: Obj): void;
+}
+
 export class AbstractAllocator implements Observer {
   /** objects owned by programs (held in a map), in allocation order */
   readonly owned: Obj[] = [];
@@ -60,6 +68,11 @@ export class AbstractAllocator implements Observer {
     throw new Violation(inv, detail);
   }
 
+  /** Told what the model reads and writes of ownership as a command runs
+   *  (the exhaustive mode's footprints: harness/exhaustive/sleep.ts);
+   *  null: nobody asks */
+  spy: ModelSpy | null = null;
+
   /** Known findings among OBSERVATIONS: noted here instead of thrown */
   tolerate: ReadonlySet<string> = new Set();
   onTolerated: ((v: Violation) => void) | null = null;
@@ -74,6 +87,7 @@ export class AbstractAllocator implements Observer {
    *  bytes; `header` is the policy's declared header (ObjectFitsRequest is
    *  judged only for policies that declare one). */
   allocated(x: Context, obj: Obj, size = 0): void {
+    this.spy?.allocated(x, obj);
     x.foundTaken = null;
     if (this.header !== undefined && size > 0) {
       const usable = obj.pptrBytes > 0 ? obj.pptrBytes : obj.size - this.header;
@@ -125,6 +139,7 @@ export class AbstractAllocator implements Observer {
    *  work cannot run until that task runs again, so an allocation failing
    *  meanwhile while slab has room fails only because of that window. */
   allocFailed(x: Context): void {
+    this.spy?.allocFailed(x);
     const k = this.k;
     const taken = x.foundTaken;
     x.foundTaken = null;
@@ -203,6 +218,7 @@ export class AbstractAllocator implements Observer {
   /** A program gives obj back (it is about to call the free path; `rcu`:
    *  through bpf_mem_free_rcu(), readers may still hold it). */
   released(obj: Obj, viaRcu = false): void {
+    this.spy?.released(obj, this.origin.get(obj));
     const i = this.owned.indexOf(obj);
     if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
     this.owned.splice(i, 1);
@@ -214,6 +230,7 @@ export class AbstractAllocator implements Observer {
   }
 
   kfree(x: Context | null, obj: Obj): void {
+    this.spy?.kfree(obj);
     if (this.owned.includes(obj)) {
       this.fail('Conservation', `${x ? x.fn : 'boot'} frees ${obj.name} to slab while a program owns it`);
     }

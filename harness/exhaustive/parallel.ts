@@ -183,7 +183,9 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
           const k = (await peer.call({ t: 'run', paths: jobs.map((j) => j.path) })) as Extract<FromWorker, { t: 'keys' }>;
           const claim = k.out.map((o, i) => {
             const { job: n, path, node: at } = jobs[i]!;
-            steps[n] = { node: at, letter: path[d - 1]!, fp: book.fps.intern(k.fps[i]!), key: typeof o === 'string' ? o : null };
+            // a state seen before this depth matters only if letters slept there
+            const keep = typeof o === 'string' && (fresh.has(o) || !seen.has(o) || book.masked(o));
+            steps[n] = { node: at, letter: path[d - 1]!, fp: book.fps.intern(k.fps[i]!), key: keep ? o : null };
             if (typeof o !== 'string') {
               hits.push({ job: n, path, v: wire(o) });
               if (!known.has(o.invariant)) stop = true;

@@ -55,9 +55,7 @@ import type { Event, Loc } from '../../spec/kernel/events.ts';
 import { isCoarse } from '../../spec/kernel/events.ts';
 import { IrqWork } from '../../spec/kernel/irq_work.ts';
 import type { Kernel } from '../../spec/kernel/kernel.ts';
-import type { Obj } from '../../spec/kernel/obj.ts';
 import { Work } from '../../spec/kernel/workqueue.ts';
-import type { Context } from '../../spec/kernel/context.ts';
 import type { Cmd } from '../commands.ts';
 import type { Sim } from '../sim.ts';
 
@@ -78,13 +76,6 @@ function readers(k: Kernel): string[] {
     return s;
   });
 }
-
-type Model = Sim['model'] & {
-  allocated(x: Context, obj: Obj, size?: number): void;
-  released(obj: Obj, viaRcu?: boolean): void;
-  allocFailed(x: Context): void;
-  kfree(x: Context | null, obj: Obj): void;
-};
 
 /** Run c, the last letter of a path, on sim (it must run as itself: the
  *  caller checks), and return its footprint as text (reads, then writes,
@@ -121,31 +112,28 @@ export function execRecorded(sim: Sim, c: Cmd): string {
     if (c.t === 'prog' && c.count > 1) r.add(`~owned${c.from}`);
   }
   // the model: who owns what, and what its judgements read
-  const m = sim.model as Model;
-  const saved = { allocated: m.allocated, released: m.released, allocFailed: m.allocFailed, kfree: m.kfree };
-  m.allocated = function (x, obj, size) {
-    w.add(`#own:${obj.name}`);
-    // appended: object #0 of a non-empty list stays where it was
-    w.add(`~owned${x.cpu}`);
-    rd(k.rcu.rcu);
-    return saved.allocated.call(this, x, obj, size);
-  };
-  m.released = function (obj, viaRcu) {
-    w.add(`#own:${obj.name}`);
-    w.add(`#owned${m.origin.get(obj)}`);
-    allReaders();
-    flavours();
-    return saved.released.call(this, obj, viaRcu);
-  };
-  m.allocFailed = function (x) {
-    rd(k.slab);
-    r.add('~irqclaim');
-    return saved.allocFailed.call(this, x);
-  };
-  m.kfree = function (x, obj) {
-    r.add(`#own:${obj.name}`);
-    allReaders();
-    return saved.kfree.call(this, x, obj);
+  const m = sim.model;
+  m.spy = {
+    allocated(x, obj) {
+      w.add(`#own:${obj.name}`);
+      // appended: object #0 of a non-empty list stays where it was
+      w.add(`~owned${x.cpu}`);
+      rd(k.rcu.rcu);
+    },
+    released(obj, origin) {
+      w.add(`#own:${obj.name}`);
+      w.add(`#owned${origin}`);
+      allReaders();
+      flavours();
+    },
+    allocFailed() {
+      rd(k.slab);
+      r.add('~irqclaim');
+    },
+    kfree(obj) {
+      r.add(`#own:${obj.name}`);
+      allReaders();
+    },
   };
   const before = readers(k);
   const rec: Event[] = [];
@@ -156,12 +144,7 @@ export function execRecorded(sim: Sim, c: Cmd): string {
     sim.exec(c);
   } finally {
     k.record = was;
-    m.allocated = saved.allocated;
-    m.released = saved.released;
-    m.allocFailed = saved.allocFailed;
-    m.kfree = saved.kfree;
-    // (own properties shadowing the prototype's: remove them)
-    for (const f of ['allocated', 'released', 'allocFailed', 'kfree'] as const) delete (m as unknown as Record<string, unknown>)[f];
+    m.spy = null;
   }
   if (timers(k)) return EVERY;
   const readerLocs = new Set<Loc>(k.rcu.readers);
@@ -249,8 +232,9 @@ export interface SleepNode {
 }
 
 /** What one transition of a depth found, in job order: the state's key
- *  (null: a violation, or a known finding: nothing to expand) and the
- *  footprint of its letter. */
+ *  (null: a violation, a known finding, or a state seen before this depth
+ *  that ran every letter it has: nothing to do there) and the footprint
+ *  of its letter. */
 export interface Step {
   node: number;
   letter: number;
@@ -275,6 +259,13 @@ export class SleepSets {
   slept = 0;
 
   constructor(private readonly alphabet: number) {}
+
+  /** Does a transition that reached this state already seen before this
+   *  depth matter to the sleep sets (it kept letters from running)? Those
+   *  that do not are logged without their key. */
+  masked(key: string): boolean {
+    return this.masks.has(key);
+  }
 
   static root(path: Uint8Array, next: Uint8Array, alphabet: number): SleepNode {
     return { path, next, sleep: NONE, skipped: alphabet - next.length };
