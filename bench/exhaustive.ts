@@ -174,7 +174,7 @@ export async function exhaustiveBench(o: { quick?: boolean; seconds?: number; lo
   }
   const found = Object.values(zoo).filter((z) => (z as { found: boolean }).found).length;
   return {
-    what: `bpf-ma [fixed] proved depth by depth for ${seconds} s (alphabet of ${par.alphabet} letters, exact state keys: sound), on ${workers} worker threads and in one thread; uniform = explore()'s command lists run without fast-check, distinct states per CPU-second; spin = the issue's figure; zoo = each variant's shortest counterexample in its configuration (depth <= ${o.quick ? 4 : 6})`,
+    what: `bpf-ma [fixed] proved depth by depth for ${seconds} s (alphabet of ${par.alphabet} letters, sleep sets, canonical keys hashed to 128 bits), on ${workers} worker threads and in one thread; uniform = explore()'s command lists run without fast-check, distinct states per CPU-second; spin = the issue's figure; zoo = each variant's shortest counterexample in its configuration (depth <= ${o.quick ? 4 : 6})`,
     loadAverageAtStart,
     seconds,
     workers: proof(par, workers),

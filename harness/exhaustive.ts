@@ -8,16 +8,20 @@
 // one thread; harness/exhaustive/parallel.ts is the same search on worker
 // threads (same states, same counterexample).
 //
-// Soundness (README, "Exhaustive mode"). A state is keyed by its canonical
-// encoding (harness/statekey.ts), not by a hash, so pruning never merges
-// two different states (`sound: true`; with `hashKeys` it is false). The
-// rest of what is left out is exact: from each state only the letters that
-// run as themselves there are run (any other falls back to one of those,
-// or to nothing: its successor is one of theirs, at the same depth); the
-// end of a finish is skipped only for a state whose end already passed;
-// states where a teardown ended are finished too. No partial-order
-// reduction: the README says why.
-//
+// Soundness (README, "Exhaustive mode"). A state is keyed by a 128-bit hash
+// of its canonical encoding (harness/statekey.ts: object ids renamed, who
+// owns what per CPU of origin); the result bounds the chance that two
+// states shared a hash as TLC does (`collisionBound`; `exactKeys` keeps the
+// encodings). The rest of what is left out is exact: from each state only
+// the letters that run as themselves there are run (any other falls back
+// to one of those, or to nothing: its successor is one of theirs, at the
+// same depth); a letter in the state's sleep set is not run (harness/
+// exhaustive/sleep.ts: a letter independent of the one that led here and
+// run before it from the state before reaches the same state the other
+// way round), and a state reached again with a smaller sleep set runs what
+// fell out; the end of a finish is skipped only for a state whose end
+// already passed; states where a teardown ended are finished too.
+
 // Cost. Sim cannot be copied (contexts are live generators), so each
 // transition re-executes its command list from boot; the same run then
 // keys the state, lists its letters and (when new) finishes it: one replay

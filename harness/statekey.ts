@@ -1,6 +1,9 @@
 // The canonical encoding of a run's whole state, for the exhaustive
-// mode's pruning: two runs with the same key behave the same from here on.
-// A string, not a hash: nothing is merged that differs.
+// mode's pruning: two runs with the same key behave the same from here on,
+// under the exhaustive alphabet (harness/exhaustive/letters.ts). The
+// search keys states by a 128-bit hash of it, streamed (stateHash: the
+// text goes through MD5 a chunk at a time and is never held whole); the
+// text itself (stateKey) is for tests and `exactKeys`.
 //
 // It holds, per CPU, each context on the stack with its level, its kind
 // (the label without its number: numbers only name contexts), what it was
@@ -12,14 +15,22 @@
 // of every step it took (by the spec's convention a label shows the values
 // its step read, so the context's locals follow from what it was started
 // with and those); then every registered list (object ids in order) and
-// counter, the slab (every object's state, size, link and upstream cache
-// hint; each size's free pool in order; armed faults; live structures;
-// percpu bytes), who owns what and reuse grace periods, per RCU flavour the
-// grace periods completed, how many pending callbacks the current one
-// covers and its readers, the pending, ready and in-flight callbacks in
-// order, pending and claimed irq_work, pending works; and everything
-// reachable from the policy's state object (dataOf: plain fields a
-// structure keeps outside registered lists and counters).
+// counter, who owns what per CPU of origin (the free and lookup letters
+// name objects by it; the map's teardown frees in that order, so how
+// allocations on different CPUs interleaved is not state) and reuse grace
+// periods, per RCU flavour the grace periods completed, how many pending
+// callbacks the current one covers and its readers, the pending, ready and
+// in-flight callbacks in order, pending and claimed irq_work per CPU in
+// the order queued there (a CPU takes only its own), pending works;
+// everything reachable from the policy's state object (dataOf: plain
+// fields a structure keeps outside registered lists and counters; a frozen
+// structure of plain data is written once per process); each size's free
+// pool in order; and the slab's objects (state, size, link, upstream cache
+// hint), armed faults, live structures, percpu bytes.
+//
+// Object ids are renamed in the order the encoding first names them
+// (Renaming): a state where cpu1's refill took obj2 and cpu0's obj3 is the
+// state where it went the other way round. No code decides on an id.
 //
 // Not covered: what a closure captured, and module-level tables other than
 // upstream's cache hints (README, "Exhaustive mode"). test/harness/
