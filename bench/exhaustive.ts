@@ -12,9 +12,15 @@
 //    exact keys (harness/statekey.ts), beside SPIN's figure from the issue.
 // 3. Every zoo variant in its configuration: the shortest counterexample
 //    exhaustive mode finds, its length, the states it took.
+// 4. (issue 20) bpf-ma in `fixed` to depths 5, 6 and 7 on two workers, each
+//    in a process of its own: states, transitions, seconds, CPU seconds,
+//    peak resident memory, the collision bound; and at depth 5 the states
+//    of the search with sleep sets against the search without them, key
+//    by key (`--depths 5,6,7`, `--only-depths` for this part alone).
 // Wall-clock seconds except where it says CPU; the load average at the
 // start is recorded (the figures move with it).
 import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,6 +94,50 @@ export function uniformStates(policy: Policy<unknown>, cfg: CheckConfig, lists: 
   return { fingerprints: pass(false), exactKeys: pass(true) };
 }
 
+/** One search to a depth on `workers` threads, in this process (peak
+ *  resident memory is the process's). */
+export async function depthRun(depth: number, workers: number) {
+  const c0 = process.cpuUsage();
+  const r = await exhaustiveParallel(findPolicy('bpf-ma')!, CONFIGS.fixed!, { depth, workers });
+  return {
+    depth,
+    workers,
+    complete: !r.truncated && !r.counterexample && r.provedDepth === depth,
+    states: r.states,
+    transitions: r.transitions,
+    slept: r.slept,
+    revisits: r.revisits,
+    seconds: r.seconds,
+    cpuSeconds: Number(cpuSeconds(c0).toFixed(2)),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    collisionBound: r.collisionBound,
+    collisionBirthday: r.collisionBirthday,
+    loadAverageAtStart: loadavg()[0],
+  };
+}
+
+/** Depths 5.. on two workers, each in a child process; and the states at
+ *  depth 5 with and without sleep sets, key by key (hashed keys). */
+export function depthsBench(depths: number[], log: (s: string) => void) {
+  const runs = depths.map((d) => {
+    const load = loadavg()[0]!;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--depth-run', String(d)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = { ...JSON.parse(out.trim().split('\n').at(-1)!), loadAverageAtStart: Math.round(load * 100) / 100 };
+    log(`exhaustive bpf-ma [fixed] depth ${d}, 2 workers: ${r.states} states, ${r.transitions} transitions, ${r.seconds} s, ${r.cpuSeconds} CPU-s, ${r.peakRssMb} MB peak (load ${r.loadAverageAtStart})`);
+    return r;
+  });
+  const bpfMa = findPolicy('bpf-ma')!;
+  const plainKeys = new Set<string>();
+  const keys = new Set<string>();
+  const plain = exhaustive(bpfMa, CONFIGS.fixed!, { depth: 5, sleepSets: false, keys: plainKeys });
+  const sleep = exhaustive(bpfMa, CONFIGS.fixed!, { depth: 5, keys });
+  let same = plainKeys.size === keys.size;
+  for (const k of keys) if (!plainKeys.has(k)) same = false;
+  const sameStates = { depth: 5, plain: { states: plain.states, transitions: plain.transitions, levels: plain.levels.map((l) => l.states) }, sleepSets: { states: sleep.states, transitions: sleep.transitions, levels: sleep.levels.map((l) => l.states) }, sameKeySets: same };
+  log(`depth 5: ${plain.states} states / ${plain.transitions} transitions without sleep sets, ${sleep.states} / ${sleep.transitions} with; same key sets: ${same}`);
+  return { runs, sameStates };
+}
+
 export async function exhaustiveBench(o: { quick?: boolean; seconds?: number; log?: (s: string) => void } = {}) {
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const seconds = o.seconds ?? (o.quick ? 10 : 60);
@@ -124,7 +174,7 @@ export async function exhaustiveBench(o: { quick?: boolean; seconds?: number; lo
   }
   const found = Object.values(zoo).filter((z) => (z as { found: boolean }).found).length;
   return {
-    what: `bpf-ma [fixed] proved depth by depth for ${seconds} s (alphabet of ${par.alphabet} letters, exact state keys: sound), on ${workers} worker threads and in one thread; uniform = explore()'s command lists run without fast-check, distinct states per CPU-second; spin = the issue's figure; zoo = each variant's shortest counterexample in its configuration (depth <= ${o.quick ? 4 : 6})`,
+    what: `bpf-ma [fixed] proved depth by depth for ${seconds} s (alphabet of ${par.alphabet} letters, sleep sets, canonical keys hashed to 128 bits), on ${workers} worker threads and in one thread; uniform = explore()'s command lists run without fast-check, distinct states per CPU-second; spin = the issue's figure; zoo = each variant's shortest counterexample in its configuration (depth <= ${o.quick ? 4 : 6})`,
     loadAverageAtStart,
     seconds,
     workers: proof(par, workers),
@@ -137,8 +187,14 @@ export async function exhaustiveBench(o: { quick?: boolean; seconds?: number; lo
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values: v } = parseArgs({ options: { quick: { type: 'boolean' }, seconds: { type: 'string' }, out: { type: 'string' } }, strict: true });
-  const r = await exhaustiveBench({ quick: !!v.quick, ...(v.seconds ? { seconds: Number(v.seconds) } : {}) });
+  const { values: v } = parseArgs({ options: { quick: { type: 'boolean' }, seconds: { type: 'string' }, out: { type: 'string' }, depths: { type: 'string' }, 'only-depths': { type: 'boolean' }, 'depth-run': { type: 'string' } }, strict: true });
+  if (v['depth-run']) {
+    process.stdout.write(JSON.stringify(await depthRun(Number(v['depth-run']), 2)) + '\n');
+    process.exit(0);
+  }
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const depths = depthsBench((v.depths ?? (v.quick ? '5' : '5,6,7')).split(',').map(Number), log);
+  const r = v['only-depths'] ? { depths } : { ...(await exhaustiveBench({ quick: !!v.quick, ...(v.seconds ? { seconds: Number(v.seconds) } : {}) })), depths };
   const text = JSON.stringify(r, null, 2) + '\n';
   writeFileSync((v.out as string | undefined) ?? join(ROOT, 'bench', 'exhaustive-results.json'), text);
   process.stdout.write(text);

@@ -64,9 +64,11 @@ export function slotsFor(cpus: number): Slots {
  *  it); run `steps` steps of the CPU (0: to the program's end, or until
  *  it sleeps). A lookup with `hold` keeps its object that much longer
  *  (harness/programs.ts). */
-export function prog(run: Run, cpu: number, level: 'task' | 'nmi', op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number): string {
+export function prog(run: Run, cpu: number, level: 'task' | 'nmi', op: Op, arg: number, count: number, sleepable: boolean, steps: number, onAlloc?: (o: Obj | null) => void, hold?: number, from?: number): string {
   const k = run.k;
-  const owned = run.model.owned;
+  // object #arg among every owned object, or among those programs on
+  // CPU `from` were handed (the exhaustive letters)
+  const owned = from === undefined ? run.model.owned : run.model.ownedFrom(from);
   if (owned.length === 0 || !run.gen.ops.includes(op)) op = 'alloc';
   const objs: Obj[] = [];
   if (op !== 'alloc') {
@@ -84,6 +86,7 @@ export function prog(run: Run, cpu: number, level: 'task' | 'nmi', op: Op, arg: 
     body: (y) => bpfProg(y, run.policy, run.state, run.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
   };
   const eff: Cmd = level === 'nmi' ? (steps > 0 ? { t: 'nmi', cpu, op, arg, steps } : { t: 'nmi', cpu, op, arg }) : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
+  if (from !== undefined && op !== 'alloc') eff.from = from;
   if (op === 'free' || op === 'free_rcu') run.freed = objs.map((o) => o.name);
   fire(k, { kind: 'prog', cpu, level, prog }, steps, (x) => {
     x!.progOp = op;

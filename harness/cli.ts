@@ -62,7 +62,7 @@ const CHECK_HELP = `usage: allocspec check [options]
   --strategy NAME        uniform (default: fast-check lists, then a PCT share), swarm, pct (PCT
                          schedules), exhaustive (= --exhaustive); harness/strategies/index.ts
   --pct-depth D          PCT: d-1 priority change points per run (default 3)
-  --exhaustive --depth N every command list up to N commands (BFS, exact state keys, --workers threads)
+  --exhaustive --depth N every command list up to N commands (BFS with sleep sets, 128-bit state hashes, --workers threads)
   --max-states N         exhaustive: stop after N distinct states
   --report percpu        print seed 000's percpu bytes: all-buckets prefill vs on demand (4, 8, 128 CPUs)
   --report percpu-chunk  print seed 003's pages populated per CPU against bytes live, for a few allocation patterns

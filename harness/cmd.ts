@@ -16,13 +16,17 @@ export type Cmd =
    *  keeps the object longer before it reads it: a sleepable program
    *  sleeps `hold` ticks (one a command) inside its tasks-trace section, a
    *  program that may not sleep does `hold` more steps of work; absent
-   *  (the simplest value, what fixtures before it hold): looked up, read */
-  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number }
+   *  (the simplest value, what fixtures before it hold): looked up, read.
+   *  With `from` (the exhaustive alphabet's letters), object #arg counts
+   *  only the objects programs on CPU `from` allocated, oldest first;
+   *  absent (generated commands, fixtures before it): every owned object */
+  | { t: 'prog'; cpu: number; op: Op; arg: number; count: number; sleepable: boolean; steps: number; hold?: number; from?: number }
   /** an NMI on cpu runs a perf-event BPF program to its end, or, with
    *  `steps` (a step-level schedule: allocspec prove), runs that many steps
    *  of it; later `step` commands of that CPU go on with it. Absent (the
-   *  simplest value, what fixtures before it hold): to its end */
-  | { t: 'nmi'; cpu: number; op: Op; arg: number; steps?: number }
+   *  simplest value, what fixtures before it hold): to its end. `from` as
+   *  for prog */
+  | { t: 'nmi'; cpu: number; op: Op; arg: number; steps?: number; from?: number }
   /** `n` times: one step of cpu, then an NMI program there (interrupts
    *  landing on consecutive steps of one operation) */
   | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }

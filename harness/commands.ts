@@ -70,6 +70,14 @@ const nmiSteps: Field<number | undefined> = {
   schema: int(1).optional(),
   simplest: undefined,
 };
+/** The CPU whose programs' objects a free or lookup names (exhaustive
+ *  letters only): never generated, absent in every fixture before it. */
+const from: Field<number | undefined> = {
+  arb: () => fc.constant(undefined),
+  draw: () => undefined,
+  schema: int(0).optional(),
+  simplest: null,
+};
 const bool: Field<boolean> = { arb: () => fc.boolean(), draw: (r) => r() < 0.5, schema: z.boolean(), simplest: false };
 const progOp: Field<Op> = {
   arb: (g) => fc.constantFrom(...g.ops),
@@ -127,28 +135,28 @@ export interface CommandKind<C extends Cmd> {
 const n = (s: number): string => (s === 0 ? 'to end' : `${s} step${s === 1 ? '' : 's'}`);
 /** The CPU an action runs on (the kinds that have one). */
 const CPU = (a: Action): number => (a as { cpu: number }).cpu;
-const objArg = (op: Op, a: number): string => (op === 'alloc' ? '' : ` #${a}`);
+const objArg = (op: Op, a: number, from?: number): string => (op === 'alloc' ? '' : ` #${a}${from === undefined ? '' : ` of cpu${from}`}`);
 const always = (): boolean => true;
 
 export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
   prog: {
     weight: 12,
     generated: always,
-    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold },
+    fields: { cpu, op: progOp, arg, count, sleepable: bool, steps, hold, from },
     text: (c) =>
-      `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
+      `prog cpu${c.cpu} ${c.op}${c.count > 1 && c.op !== 'lookup' ? ` x${c.count}` : ''}${objArg(c.op, c.arg, c.from)}${c.sleepable ? ' sleepable' : ''}${c.hold !== undefined && c.op === 'lookup' ? ` holding ${c.hold}` : ''}, ${n(c.steps)}`,
     toAction: (run, _c, cpu) => run.slots.task[cpu]!,
-    run: (run, c, a) => act.prog(run, CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold),
+    run: (run, c, a) => act.prog(run, CPU(a), 'task', c.op, c.arg, c.count, c.sleepable, c.steps, undefined, c.hold, c.from),
     alphabet: (g, at) => g.ops.flatMap((op) => [0, 1].map((s) => ({ t: 'prog' as const, cpu: at, op, arg: 0, count: 1, sleepable: false, steps: s }))),
     derive: holdOf,
   },
   nmi: {
     weight: 6,
     generated: (g) => g.cfg.nmi && !g.syscall,
-    fields: { cpu, op: nmiOp, arg, steps: nmiSteps },
-    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg)}${c.steps !== undefined ? `, ${n(c.steps)}` : ''}`,
+    fields: { cpu, op: nmiOp, arg, steps: nmiSteps, from },
+    text: (c) => `nmi cpu${c.cpu} ${c.op}${objArg(c.op, c.arg, c.from)}${c.steps !== undefined ? `, ${n(c.steps)}` : ''}`,
     toAction: (run, _c, cpu) => run.slots.nmi[cpu]!,
-    run: (run, c, a) => act.prog(run, CPU(a), 'nmi', c.op, c.arg, 1, false, c.steps ?? 0),
+    run: (run, c, a) => act.prog(run, CPU(a), 'nmi', c.op, c.arg, 1, false, c.steps ?? 0, undefined, undefined, c.from),
     alphabet: (g, at) => g.ops.filter((o) => o !== 'lookup').map((op) => ({ t: 'nmi' as const, cpu: at, op, arg: 0 })),
   },
   burst: {

@@ -8,16 +8,20 @@
 // one thread; harness/exhaustive/parallel.ts is the same search on worker
 // threads (same states, same counterexample).
 //
-// Soundness (README, "Exhaustive mode"). A state is keyed by its canonical
-// encoding (harness/statekey.ts), not by a hash, so pruning never merges
-// two different states (`sound: true`; with `hashKeys` it is false). The
-// rest of what is left out is exact: from each state only the letters that
-// run as themselves there are run (any other falls back to one of those,
-// or to nothing: its successor is one of theirs, at the same depth); the
-// end of a finish is skipped only for a state whose end already passed;
-// states where a teardown ended are finished too. No partial-order
-// reduction: the README says why.
-//
+// Soundness (README, "Exhaustive mode"). A state is keyed by a 128-bit hash
+// of its canonical encoding (harness/statekey.ts: object ids renamed, who
+// owns what per CPU of origin); the result bounds the chance that two
+// states shared a hash as TLC does (`collisionBound`; `exactKeys` keeps the
+// encodings). The rest of what is left out is exact: from each state only
+// the letters that run as themselves there are run (any other falls back
+// to one of those, or to nothing: its successor is one of theirs, at the
+// same depth); a letter in the state's sleep set is not run (harness/
+// exhaustive/sleep.ts: a letter independent of the one that led here and
+// run before it from the state before reaches the same state the other
+// way round), and a state reached again with a smaller sleep set runs what
+// fell out; the end of a finish is skipped only for a state whose end
+// already passed; states where a teardown ended are finished too.
+
 // Cost. Sim cannot be copied (contexts are live generators), so each
 // transition re-executes its command list from boot; the same run then
 // keys the state, lists its letters and (when new) finishes it: one replay
@@ -36,22 +40,19 @@ import { Expander } from './exhaustive/expand.ts';
 import { counterexample, emptyResult, finalize, type ExhaustiveOptions, type ExhaustiveResult } from './exhaustive/result.ts';
 
 export { counterexample, emptyResult, finalize, type ExhaustiveLevel, type ExhaustiveOptions, type ExhaustiveResult } from './exhaustive/result.ts';
-
-/** A state to expand: the letters (alphabet indices) that reach it, and
- *  the letters to run from it. */
-interface Node {
-  path: Uint8Array;
-  next: Uint8Array;
-}
+import { expand } from './exhaustive/letters.ts';
+import { SleepSets, type SleepNode, type Step } from './exhaustive/sleep.ts';
 
 export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: ExhaustiveOptions): ExhaustiveResult {
   const t0 = performance.now(); // timing: display, and the optional time limit
   const maxStates = opts.maxStates ?? 2_000_000;
   const deadline = opts.maxSeconds === undefined ? Infinity : t0 + opts.maxSeconds * 1000;
-  const ex = new Expander(policy, cfg, { promise: opts.promise ?? [], batch: opts.batch ?? false, hashKeys: opts.hashKeys ?? false });
+  const sleepOn = opts.sleepSets ?? true;
+  const ex = new Expander(policy, cfg, { promise: opts.promise ?? [], batch: opts.batch ?? false, exactKeys: opts.exactKeys ?? false, footprints: sleepOn });
   const { cmds, known } = ex;
-  const res = emptyResult(policy, cfg, cmds.length, opts.hashKeys);
-  const done = (): ExhaustiveResult => finalize(res, t0);
+  const res = emptyResult(policy, cfg, cmds.length, !opts.exactKeys);
+  const book = new SleepSets(cmds.length);
+  const done = (): ExhaustiveResult => finalize(res, t0, book);
   const level = (d: number): void => {
     res.levels.push({ depth: d, states: res.states, transitions: res.transitions, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) });
   };
@@ -78,14 +79,17 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
   const j0 = ex.judge(o0.sim, o0.key);
   if (j0.v && hit(empty, j0.v)) return found(empty, j0.v);
   level(0);
-  let frontier: Node[] = [{ path: empty, next: j0.next }];
+  let frontier: SleepNode[] = [SleepSets.root(empty, j0.next, cmds.length)];
   for (let d = 1; d <= opts.depth; d++) {
-    const next: Node[] = [];
-    for (const node of frontier) {
+    const steps: Step[] = [];
+    /** states first reached at this depth: the letters that run as themselves there */
+    const fresh = new Map<string, Uint8Array>();
+    for (let ni = 0; ni < frontier.length; ni++) {
+      const node = frontier[ni]!;
       const path = new Uint8Array(d);
       path.set(node.path);
-      res.skipped += cmds.length - node.next.length;
-      if (opts.verify) verifySkipped(ex, node, path);
+      res.skipped += node.skipped;
+      if (opts.verify && node.skipped) verifySkipped(ex, path);
       for (const li of node.next) {
         if (performance.now() > deadline) {
           res.truncated = true;
@@ -94,16 +98,22 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
         path[d - 1] = li;
         res.transitions++;
         const o = ex.run(path);
+        const fp = book.fps.intern(o.fp);
         if (o.v) {
           if (hit(path, o.v)) return found(path, o.v);
+          steps.push({ node: ni, letter: li, fp, key: null });
           continue;
         }
-        if (seen.has(o.key)) continue;
+        if (seen.has(o.key)) {
+          steps.push({ node: ni, letter: li, fp, key: fresh.has(o.key) || book.masked(o.key) ? o.key : null });
+          continue;
+        }
+        steps.push({ node: ni, letter: li, fp, key: o.key });
         seen.add(o.key);
         res.states++;
         const j = ex.judge(o.sim, o.key);
         if (j.v && hit(path, j.v)) return found(path, j.v);
-        if (j.next.length) next.push({ path: path.slice(), next: j.next });
+        fresh.set(o.key, j.next);
         if (res.states >= maxStates) {
           res.truncated = true;
           return done();
@@ -112,15 +122,18 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
     }
     res.provedDepth = d;
     level(d);
-    if (!next.length) break; // nothing new: every longer list revisits
-    frontier = next;
+    if (d === opts.depth) break;
+    frontier = book.next(frontier, steps, fresh);
+    if (!frontier.length) break; // nothing new: every longer list revisits
   }
   return done();
 }
 
-/** verify: every skipped letter's successor (or the invariant it breaks)
- *  is one a run letter reaches from the same state, or the state itself. */
-function verifySkipped(ex: Expander, node: Node, path: Uint8Array): void {
+
+/** verify: every letter that does not run as itself from the state path
+ *  reaches leads (or breaks the invariant it breaks) where a letter that
+ *  runs as itself leads, or stays put. */
+function verifySkipped(ex: Expander, path: Uint8Array): void {
   const d = path.length;
   const outcome = (li: number): string => {
     path[d - 1] = li;
@@ -131,13 +144,14 @@ function verifySkipped(ex: Expander, node: Node, path: Uint8Array): void {
       return `!${e.invariant}`;
     }
   };
-  const run = new Set(node.next);
-  const ok = new Set<string>([stateKey(ex.replay(node.path, d - 1))]);
-  for (const li of node.next) ok.add(outcome(li));
+  const here = ex.replay(path, d - 1);
+  const run = new Set(expand(here, ex.cmds));
+  const ok = new Set<string>([stateKey(here)]);
+  for (const li of run) ok.add(outcome(li));
   for (let li = 0; li < ex.cmds.length; li++) {
     if (run.has(li)) continue;
     if (!ok.has(outcome(li))) {
-      const at = [...node.path].map((i) => JSON.stringify(ex.cmds[i])).join(', ');
+      const at = [...path.slice(0, d - 1)].map((i) => JSON.stringify(ex.cmds[i])).join(', ');
       throw new Error(`exhaustive verify: skipped letter ${JSON.stringify(ex.cmds[li])} after [${at}] reaches a state no run letter reaches`);
     }
   }

@@ -140,10 +140,13 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
 }
 
 /** The map is freed: its remaining elements go back through the free
- *  path, then the allocator is destroyed. */
+ *  path (those programs on cpu0 were handed first, oldest first, then
+ *  cpu1's, ...: an order that does not depend on how allocations on
+ *  different CPUs interleaved, so the exhaustive mode's state need not
+ *  hold that interleaving), then the allocator is destroyed. */
 export function* mapFree(x: Context, policy: Policy<unknown>, s: unknown, model: AbstractAllocator): Gen<void> {
   x.fns.push('map_free');
-  for (const obj of [...model.owned]) {
+  for (const obj of model.ownedByOrigin()) {
     model.released(obj);
     yield* hook(x, policy, 'free', () => policy.free(x, s, obj));
   }

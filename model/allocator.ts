@@ -9,9 +9,20 @@ import type { InvariantName } from './invariants.ts';
 // the engine's facts are judged by the model wherever a model runs
 import './judges.ts';
 
+/** What the model touches of ownership (see AbstractAllocator.spy). */
+export interface ModelSpy {
+  allocated(x: Context, obj: Obj): void;
+  released(obj: Obj, origin: number | undefined): void;
+  allocFailed(x: Context): void;
+  kfree(obj: Obj): void;
+}
+
 export class AbstractAllocator implements Observer {
   /** objects owned by programs (held in a map), in allocation order */
   readonly owned: Obj[] = [];
+  /** per owned object, the CPU of the program it was handed to (the
+   *  exhaustive alphabet's free and lookup letters name objects by it) */
+  readonly origin = new Map<Obj, number>();
   /** per freed object: normal RCU grace periods that must complete before reuse */
   private readonly reuseAfter = new Map<Obj, number>();
   readonly checkReuse: boolean;
@@ -57,6 +68,11 @@ export class AbstractAllocator implements Observer {
     throw new Violation(inv, detail);
   }
 
+  /** Told what the model reads and writes of ownership as a command runs
+   *  (the exhaustive mode's footprints: harness/exhaustive/sleep.ts);
+   *  null: nobody asks */
+  spy: ModelSpy | null = null;
+
   /** Known findings among OBSERVATIONS: noted here instead of thrown */
   tolerate: ReadonlySet<string> = new Set();
   onTolerated: ((v: Violation) => void) | null = null;
@@ -71,6 +87,7 @@ export class AbstractAllocator implements Observer {
    *  bytes; `header` is the policy's declared header (ObjectFitsRequest is
    *  judged only for policies that declare one). */
   allocated(x: Context, obj: Obj, size = 0): void {
+    this.spy?.allocated(x, obj);
     x.foundTaken = null;
     if (this.header !== undefined && size > 0) {
       const usable = obj.pptrBytes > 0 ? obj.pptrBytes : obj.size - this.header;
@@ -101,6 +118,20 @@ export class AbstractAllocator implements Observer {
     }
     this.releasedAt.delete(obj);
     this.owned.push(obj);
+    this.origin.set(obj, x.cpu);
+  }
+
+  /** The objects programs on `cpu` were handed and still own, in
+   *  allocation order. */
+  ownedFrom(cpu: number): Obj[] {
+    return this.owned.filter((o) => this.origin.get(o) === cpu);
+  }
+
+  /** Every owned object, CPU of origin by CPU of origin, oldest first
+   *  within each: the order the map's teardown frees them in (it does not
+   *  depend on how allocations on different CPUs interleaved). */
+  ownedByOrigin(): Obj[] {
+    return [...this.owned].sort((a, b) => (this.origin.get(a) ?? 0) - (this.origin.get(b) ?? 0));
   }
 
   /** An allocation on x returned NULL. Judged here: a refill raised by a
@@ -108,6 +139,7 @@ export class AbstractAllocator implements Observer {
    *  work cannot run until that task runs again, so an allocation failing
    *  meanwhile while slab has room fails only because of that window. */
   allocFailed(x: Context): void {
+    this.spy?.allocFailed(x);
     const k = this.k;
     const taken = x.foundTaken;
     x.foundTaken = null;
@@ -186,9 +218,11 @@ export class AbstractAllocator implements Observer {
   /** A program gives obj back (it is about to call the free path; `rcu`:
    *  through bpf_mem_free_rcu(), readers may still hold it). */
   released(obj: Obj, viaRcu = false): void {
+    this.spy?.released(obj, this.origin.get(obj));
     const i = this.owned.indexOf(obj);
     if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
     this.owned.splice(i, 1);
+    this.origin.delete(obj);
     const rcu = this.k.rcu;
     this.reuseAfter.set(obj, rcu.rcu.completed + (rcu.rcu.gp ? 2 : 1));
     if (viaRcu) this.freedViaRcu.add(obj);
@@ -196,6 +230,7 @@ export class AbstractAllocator implements Observer {
   }
 
   kfree(x: Context | null, obj: Obj): void {
+    this.spy?.kfree(obj);
     if (this.owned.includes(obj)) {
       this.fail('Conservation', `${x ? x.fn : 'boot'} frees ${obj.name} to slab while a program owns it`);
     }

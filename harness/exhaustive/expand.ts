@@ -8,9 +8,9 @@ import type { Cmd } from '../commands.ts';
 import type { CheckConfig } from '../config.ts';
 import { knownFindings, knownObservations } from '../shrink.ts';
 import { Sim, genCtx } from '../sim.ts';
-import { stateKey } from '../statekey.ts';
+import { stateHash, stateKey } from '../statekey.ts';
 import { exhaustiveAlphabet, expand, ranAsItself } from './letters.ts';
-import { createHash } from 'node:crypto';
+import { EVERY, execRecorded } from './sleep.ts';
 
 /** States the finish memo holds at most before it starts over. */
 const MEMO_MAX = 250_000;
@@ -18,14 +18,20 @@ const MEMO_MAX = 250_000;
 export interface ExpanderOptions {
   promise?: readonly InvariantName[];
   batch?: boolean;
-  /** key states by a 128-bit hash of their encoding (MD5): far less
-   *  memory, and no longer sound (two states could share a hash) */
-  hashKeys?: boolean;
+  /** key states by their canonical encoding itself instead of its
+   *  128-bit hash (tests: no collision possible, far more memory) */
+  exactKeys?: boolean;
+  /** record each transition's footprint (the sleep sets need it) */
+  footprints?: boolean;
 }
 
 /** A transition's outcome: the state it reached (the run is still live:
  *  judge() may finish it), or the violation it hit. */
-export type Outcome = { sim: Sim; key: string; v?: undefined } | { v: Violation; sim?: undefined; key?: undefined };
+export type Outcome = ({ sim: Sim; key: string; v?: undefined } | { v: Violation; sim?: undefined; key?: undefined }) & {
+  /** what the last letter read and wrote (harness/exhaustive/sleep.ts),
+   *  as text; EVERY when not recorded */
+  fp: string;
+};
 
 /** What judging a new state found: the letters to run from it, and the
  *  violation finishing it hit, if any. */
@@ -40,7 +46,8 @@ export class Expander {
   readonly known: Set<string>;
   private readonly tolerate: Set<string>;
   private readonly promise: readonly InvariantName[];
-  private readonly hashKeys: boolean;
+  private readonly exactKeys: boolean;
+  private readonly footprints: boolean;
   /** states from which finish() passed: states judged, and the states
    *  finish() reached once their programs had finished (a memo: many
    *  states finish alike) */
@@ -56,7 +63,8 @@ export class Expander {
     this.known = new Set(knownFindings(policy, cfg.name));
     this.tolerate = knownObservations(policy, [...this.known]);
     this.promise = opts.promise ?? [];
-    this.hashKeys = opts.hashKeys ?? false;
+    this.exactKeys = opts.exactKeys ?? false;
+    this.footprints = opts.footprints ?? false;
   }
 
   /** Boot, then the first n commands of path; a violation is thrown. */
@@ -72,22 +80,29 @@ export class Expander {
   run(path: Uint8Array): Outcome {
     const n = path.length;
     let sim: Sim;
+    let fp = EVERY;
     try {
       sim = this.replay(path, n - 1);
       if (n > 0) {
         const c = this.cmds[path[n - 1]!]!;
         const from = sim.log.length;
-        sim.exec(c);
+        if (this.footprints) fp = execRecorded(sim, c);
+        else sim.exec(c);
         if (!ranAsItself(sim, from, c)) {
           throw new Error(`exhaustive: letter ${JSON.stringify(c)} did not run as itself (harness/exhaustive/letters.ts disagrees with harness/sim.ts)`);
         }
       }
     } catch (e) {
       if (!(e instanceof Violation)) throw e;
-      return { v: e };
+      return { v: e, fp: EVERY };
     }
-    const key = stateKey(sim);
-    return { sim, key: this.hashKeys ? createHash('md5').update(key).digest().toString('latin1') : key };
+    return { sim, key: this.key(sim), fp };
+  }
+
+  /** The state's key: its canonical encoding's 128-bit hash, or the
+   *  encoding itself (exactKeys). */
+  key(sim: Sim): string {
+    return this.exactKeys ? stateKey(sim) : stateHash(sim);
   }
 
   /** A new state (key), live in sim: the letters to run from it (none
@@ -104,7 +119,7 @@ export class Expander {
     for (const x of sim.k.contexts()) if (x.isProg) programs = true;
     try {
       sim.finish(() => {
-        at = programs ? stateKey(sim) : key;
+        at = programs ? this.key(sim) : key;
         return this.passed.has(at);
       });
     } catch (e) {

@@ -40,7 +40,8 @@ export function runsAsItself(sim: Sim, c: Cmd): boolean {
 /** A program letter Sim.prog would rewrite to `alloc` (nothing owned):
  *  the `alloc` letter with the same fields does the same. */
 function rewrittenToAlloc(sim: Sim, c: Cmd): boolean {
-  return (c.t === 'prog' || c.t === 'nmi') && c.op !== 'alloc' && sim.model.owned.length === 0;
+  if ((c.t !== 'prog' && c.t !== 'nmi') || c.op === 'alloc') return false;
+  return c.from === undefined ? sim.model.owned.length === 0 : sim.model.ownedFrom(c.from).length === 0;
 }
 
 /** Indices of the letters to expand from sim's state, in alphabet order. */
@@ -71,11 +72,32 @@ export function ranAsItself(sim: Sim, from: number, c: Cmd): boolean {
  *  frees four objects in a row, which crosses the high watermark without
  *  letting the irq_work in between). */
 export function exhaustiveAlphabet(g: GenCtx, batch = false): Cmd[] {
-  const out = alphabetOf(g);
+  const out = byOrigin(alphabetOf(g), g.cfg.cpus);
   const requests = g.nreq || g.cfg.allocSizes.length || 1;
   for (let cpu = 0; cpu < g.cfg.cpus; cpu++) {
     for (let arg = 1; arg < requests; arg++) out.push({ t: 'prog', cpu, op: 'alloc', arg, count: 1, sleepable: false, steps: 0 });
-    if (batch) for (const op of ['alloc', 'free'] as const) out.push({ t: 'prog', cpu, op, arg: 0, count: 4, sleepable: false, steps: 0 });
+    if (batch) {
+      out.push({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 4, sleepable: false, steps: 0 });
+      for (let from = 0; from < g.cfg.cpus; from++) out.push({ t: 'prog', cpu, op: 'free', arg: 0, count: 4, sleepable: false, steps: 0, from });
+    }
+  }
+  return out;
+}
+
+/** Every letter that frees or looks up an object becomes one letter per
+ *  CPU of origin: `from` names whose object #arg it is (the objects
+ *  programs on that CPU were handed, oldest first). The command table's
+ *  letter (no `from`) named the oldest owned object of all, so every
+ *  program letter read and wrote one list of every owned object and no two
+ *  programs on different CPUs commuted; per CPU of origin, an allocation on
+ *  cpu0 and a free of cpu1's object touch different lists. The oldest
+ *  object of all is the oldest of some CPU, so nothing the old letter did
+ *  is out of reach. */
+function byOrigin(letters: Cmd[], cpus: number): Cmd[] {
+  const out: Cmd[] = [];
+  for (const c of letters) {
+    if ((c.t === 'prog' || c.t === 'nmi') && c.op !== 'alloc') for (let from = 0; from < cpus; from++) out.push({ ...c, from });
+    else out.push(c);
   }
   return out;
 }

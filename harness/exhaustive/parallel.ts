@@ -25,6 +25,7 @@ import type { CheckConfig } from '../config.ts';
 import type { Counterexample } from '../explore.ts';
 import { counterexample, emptyResult, finalize, type ExhaustiveOptions, type ExhaustiveResult } from './result.ts';
 import { Expander } from './expand.ts';
+import { SleepSets, type SleepNode, type Step } from './sleep.ts';
 import type { FromWorker, ToWorker, WireViolation, WorkerInit } from './worker.ts';
 
 export interface ParallelOptions extends ExhaustiveOptions {
@@ -86,8 +87,9 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
   const chunk = opts.chunk ?? 32;
   const promise = [...(opts.promise ?? [])];
   const batch = opts.batch ?? false;
-  const hashKeys = opts.hashKeys ?? false;
-  const init: WorkerInit = { policy: opts.file ?? policy.name, cfg, promise, batch, hashKeys };
+  const exactKeys = opts.exactKeys ?? false;
+  const footprints = opts.sleepSets ?? true;
+  const init: WorkerInit = { policy: opts.file ?? policy.name, cfg, promise, batch, exactKeys, footprints };
   const peers = Array.from(
     { length: Math.max(1, opts.workers) },
     () =>
@@ -105,10 +107,11 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
   }
 
   async function search(): Promise<ExhaustiveResult> {
-    const ex = new Expander(policy, cfg, { promise, batch, hashKeys });
+    const ex = new Expander(policy, cfg, { promise, batch, exactKeys, footprints });
     const { cmds, known } = ex;
-    const res = emptyResult(policy, cfg, cmds.length, hashKeys);
-    const done = (): ExhaustiveResult => finalize(res, t0);
+    const res = emptyResult(policy, cfg, cmds.length, !exactKeys);
+    const book = new SleepSets(cmds.length);
+    const done = (): ExhaustiveResult => finalize(res, t0, book);
     const seen = opts.keys ?? new Set<string>();
     const wire = (v: WireViolation): Violation => new Violation(v.invariant, v.detail);
     const level = (d: number): void => {
@@ -135,8 +138,10 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
     await Promise.all(peers.map((p) => p.ready));
     level(0);
 
-    let frontier: { path: Uint8Array; next: Uint8Array }[] = [{ path: empty, next: j0.next }];
+    let frontier: SleepNode[] = [SleepSets.root(empty, j0.next, cmds.length)];
     for (let d = 1; d <= opts.depth; d++) {
+      /** each transition's outcome, by its number (sleep sets, after the depth) */
+      const steps: Step[] = [];
       const fresh = new Map<string, NewState>();
       /** violations: a transition's (at its number), or finishing a new
        *  state's (at that state's number, known once the depth is done) */
@@ -146,16 +151,16 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
       let node = 0;
       let letter = 0;
       let job = 0;
-      const take = (): { job: number; path: Uint8Array }[] => {
-        const out: { job: number; path: Uint8Array }[] = [];
+      const take = (): { job: number; path: Uint8Array; node: number }[] => {
+        const out: { job: number; path: Uint8Array; node: number }[] = [];
         while (out.length < chunk && node < frontier.length) {
           const f = frontier[node]!;
-          if (letter === 0) res.skipped += cmds.length - f.next.length;
+          if (letter === 0) res.skipped += f.skipped;
           if (letter < f.next.length) {
             const path = new Uint8Array(d);
             path.set(f.path);
             path[d - 1] = f.next[letter]!;
-            out.push({ job: job++, path });
+            out.push({ job: job++, path, node });
             letter++;
           }
           if (letter >= f.next.length) {
@@ -177,7 +182,10 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
           res.transitions += jobs.length;
           const k = (await peer.call({ t: 'run', paths: jobs.map((j) => j.path) })) as Extract<FromWorker, { t: 'keys' }>;
           const claim = k.out.map((o, i) => {
-            const { job: n, path } = jobs[i]!;
+            const { job: n, path, node: at } = jobs[i]!;
+            // a state seen before this depth matters only if letters slept there
+            const keep = typeof o === 'string' && (fresh.has(o) || !seen.has(o) || book.masked(o));
+            steps[n] = { node: at, letter: path[d - 1]!, fp: book.fps.intern(k.fps[i]!), key: keep ? o : null };
             if (typeof o !== 'string') {
               hits.push({ job: n, path, v: wire(o) });
               if (!known.has(o.invariant)) stop = true;
@@ -231,9 +239,11 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
       if (stop) return done(); // truncated: the depth is not proved
       res.provedDepth = d;
       level(d);
-      const next = [...fresh.values()].filter((s) => s.next!.length).sort((a, b) => a.job - b.job);
-      if (!next.length) break;
-      frontier = next.map((s) => ({ path: s.path, next: s.next! }));
+      if (d === opts.depth) break;
+      const enabled = new Map<string, Uint8Array>();
+      for (const [key, s] of fresh) enabled.set(key, s.next!);
+      frontier = book.next(frontier, steps, enabled);
+      if (!frontier.length) break;
     }
     return done();
   }

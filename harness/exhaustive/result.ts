@@ -7,6 +7,7 @@ import type { Policy } from '../../spec/policies/policy.ts';
 import type { Cmd } from '../commands.ts';
 import type { CheckConfig } from '../config.ts';
 import type { Counterexample } from '../strategies/strategy.ts';
+import type { SleepSets } from './sleep.ts';
 
 export interface ExhaustiveOptions {
   depth: number;
@@ -25,10 +26,12 @@ export interface ExhaustiveOptions {
   batch?: boolean;
   /** tests: the set the states' keys are kept in (read it afterwards) */
   keys?: Set<string>;
-  /** keep a 128-bit hash of each state's key instead of the key (a
-   *  fraction of the memory, for depths whose keys do not fit): the result
-   *  is then not sound, and says how likely a collision was */
-  hashKeys?: boolean;
+  /** key states by their canonical encoding instead of its 128-bit hash
+   *  (tests: no collision is possible, at many times the memory) */
+  exactKeys?: boolean;
+  /** sleep sets (harness/exhaustive/sleep.ts; default on): off, every
+   *  letter that runs as itself is run from every new state */
+  sleepSets?: boolean;
 }
 
 /** Cumulative figures at the end of one depth (what `--depth d` reports). */
@@ -52,19 +55,31 @@ export interface ExhaustiveResult {
   /** letters not run because they do not run as themselves in that state:
    *  each one's successor is another letter's (harness/exhaustive/letters.ts) */
   skipped: number;
+  /** letters not run from a new state because they were in its sleep set
+   *  (harness/exhaustive/sleep.ts); `revisits`: states reached again with
+   *  a smaller sleep set, from which what fell out was run */
+  slept: number;
+  revisits: number;
   /** every command list of up to this many commands is violation-free
    *  (including running each to quiescence and tearing down), known
    *  findings aside */
   provedDepth: number;
   /** the state cap or the time limit stopped the search before `depth` */
   truncated: boolean;
-  /** states are keyed by their canonical encoding (no hash collisions) and
-   *  nothing else is pruned; false when pruning could hide a state (keys
-   *  hashed: `collisionBound` says how likely) */
+  /** nothing is pruned on a guess: fallbacks, the finish memo and sleep
+   *  sets are exact (README, "Exhaustive mode"); with hashed keys two
+   *  states could still share a hash, `collisionBound` says how likely */
   sound: boolean;
-  /** with hashed keys: an upper bound on the probability that two of the
-   *  states seen share a hash (n^2 / 2^129) */
+  /** how states are keyed: a 128-bit hash of the canonical encoding, or
+   *  the encoding itself */
+  keys: 'md5-128' | 'exact';
+  /** with hashed keys, the probability that two distinct states shared a
+   *  hash, bounded as TLC reports it: n(m - n) / 2^128 for n distinct
+   *  states among m generated (TLC's "optimistic" estimate, for 64-bit
+   *  fingerprints), and n^2 / 2^129 (any two of the n states: the
+   *  birthday bound, an upper bound for any order of the search) */
   collisionBound?: number;
+  collisionBirthday?: number;
   /** wall-clock seconds, states and transitions per second (display only) */
   seconds?: number;
   statesPerSecond?: number;
@@ -77,8 +92,7 @@ export interface ExhaustiveResult {
   known: Counterexample[];
 }
 
-
-export function emptyResult(policy: Policy<unknown>, cfg: CheckConfig, alphabet: number, hashed = false): ExhaustiveResult {
+export function emptyResult(policy: Policy<unknown>, cfg: CheckConfig, alphabet: number, hashed = true): ExhaustiveResult {
   return {
     policy: policy.name,
     config: cfg.name,
@@ -86,22 +100,35 @@ export function emptyResult(policy: Policy<unknown>, cfg: CheckConfig, alphabet:
     states: 0,
     transitions: 0,
     skipped: 0,
+    slept: 0,
+    revisits: 0,
     provedDepth: 0,
     truncated: false,
-    sound: !hashed,
-    ...(hashed ? { collisionBound: 0 } : {}),
+    sound: true,
+    keys: hashed ? 'md5-128' : 'exact',
+    ...(hashed ? { collisionBound: 0, collisionBirthday: 0 } : {}),
     levels: [],
     counterexample: null,
     known: [],
   };
 }
 
-export function finalize(res: ExhaustiveResult, t0: number): ExhaustiveResult {
+export function finalize(res: ExhaustiveResult, t0: number, book?: SleepSets): ExhaustiveResult {
   const s = (performance.now() - t0) / 1000;
   res.seconds = Number(s.toFixed(3));
   res.statesPerSecond = s > 0 ? Math.round(res.states / s) : 0;
   res.transitionsPerSecond = s > 0 ? Math.round(res.transitions / s) : 0;
-  if (res.collisionBound !== undefined) res.collisionBound = (res.states * res.states) / 2 ** 129;
+  if (book) {
+    res.slept = book.slept;
+    res.revisits = book.revisits;
+  }
+  if (res.collisionBound !== undefined) {
+    // generated: boot and every transition that reached a state
+    const n = res.states;
+    const m = res.transitions + 1;
+    res.collisionBound = (n * Math.max(0, m - n)) / 2 ** 128;
+    res.collisionBirthday = (n * n) / 2 ** 129;
+  }
   return res;
 }
 
@@ -109,4 +136,3 @@ export function counterexample(cmds: readonly Cmd[], path: Uint8Array, v: Violat
   const commands = [...path].map((i) => cmds[i]!);
   return { invariant: v.invariant, message: v.detail, seed: 0, path: `exhaustive:depth=${commands.length}`, commands };
 }
-

@@ -17,7 +17,8 @@ export interface WorkerInit {
   cfg: CheckConfig;
   promise: InvariantName[];
   batch: boolean;
-  hashKeys: boolean;
+  exactKeys: boolean;
+  footprints: boolean;
 }
 
 export interface WireViolation {
@@ -28,7 +29,7 @@ export interface WireViolation {
 export type ToWorker = { t: 'run'; paths: Uint8Array[] } | { t: 'fresh'; fresh: boolean[] };
 export type FromWorker =
   | { t: 'ready' }
-  | { t: 'keys'; out: (string | WireViolation)[] }
+  | { t: 'keys'; out: (string | WireViolation)[]; fps: string[] }
   | { t: 'judged'; out: ({ next: Uint8Array; v: WireViolation | null } | null)[] }
   | { t: 'error'; error: string };
 
@@ -36,16 +37,18 @@ export async function serve(): Promise<void> {
   const port = parentPort!;
   const init = workerData as WorkerInit;
   const { policy } = await resolvePolicy(init.policy, '/');
-  const ex = new Expander(policy, init.cfg, { promise: init.promise, batch: init.batch, hashKeys: init.hashKeys });
+  const ex = new Expander(policy, init.cfg, { promise: init.promise, batch: init.batch, exactKeys: init.exactKeys, footprints: init.footprints });
   let live: ({ sim: Sim; key: string } | null)[] = [];
   const send = (m: FromWorker): void => port.postMessage(m);
   port.on('message', (m: ToWorker) => {
     try {
       if (m.t === 'run') {
         const out: (string | WireViolation)[] = [];
+        const fps: string[] = [];
         live = [];
         for (const path of m.paths) {
           const o = ex.run(path);
+          fps.push(o.fp);
           if (o.v) {
             out.push({ invariant: o.v.invariant, detail: o.v.detail });
             live.push(null);
@@ -54,7 +57,7 @@ export async function serve(): Promise<void> {
             live.push({ sim: o.sim, key: o.key });
           }
         }
-        send({ t: 'keys', out });
+        send({ t: 'keys', out, fps });
       } else {
         const out = m.fresh.map((f, i) => {
           const l = live[i];

@@ -22,7 +22,7 @@ const coarse = POLICIES.filter((p) => p.footprints !== 'exact' && !p.bug && !p.c
 describe('footprint audit: families that declare their footprints exact', () => {
   it('the exact families are memalloc.c (seed 004), upstream, the RFC flavours (seed 001); the others stay coarse', () => {
     expect(exact.filter((p) => !p.bug && !p.control && !p.name.startsWith('deep/')).map((p) => p.name)).toEqual(['bpf-ma', 'bpf-ma-upstream', 'reuse-after-rcu-gp', 'free-after-rcu-gp']);
-    expect(coarse.map((p) => p.name).sort()).toEqual(['bpf-ma-on-percpu-chunk', 'kmalloc-nolock', 'percpu-chunk', 'percpu-on-demand', 'slub-pca', 'slub-sheaves']);
+    expect(coarse.map((p) => p.name).sort()).toEqual(['bpf-ma-after-call-rcu', 'bpf-ma-on-percpu-chunk', 'kmalloc-call-rcu', 'kmalloc-nolock', 'percpu-chunk', 'percpu-on-demand', 'slub-pca', 'slub-sheaves']);
   });
 
   for (const p of exact) {
