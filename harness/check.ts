@@ -8,6 +8,7 @@ import type { CheckConfig } from './config.ts';
 import { expectedSituations, situationTexts } from './coverage.ts';
 import { runCommands, type ExploreResult } from './explore.ts';
 import { knownObservations } from './shrink.ts';
+import { knownKey } from './findings.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
@@ -58,7 +59,7 @@ export function fixtureOf(
     seed: cx.seed,
     path: cx.path,
     commands: cx.commands,
-    expect: { verdict: 'violates', invariant: cx.invariant, message: cx.message },
+    expect: { verdict: 'violates', invariant: cx.invariant, message: cx.message, ...(cx.finding ? { finding: cx.finding } : {}) },
     traceDigest: sha256(trace),
   };
   return { fixture, trace };
@@ -135,14 +136,14 @@ export function reportCheck(
     // known findings of the modelled source: saved, one line each
     for (const k of rep.known) {
       const r = results.find((q) => q.config === k.config)!;
-      const cx = r.known.find((c) => c.invariant === k.invariant)!;
+      const cx = r.known.find((c) => knownKey(c) === knownKey(k))!;
       const cfg = o.configs.find((c) => c.name === k.config)!;
-      const { path } = saved.get(`${policy.name}|${cfg.name}|${k.invariant}`) ?? saveFixture(o, policy, file, cfg, cx);
+      const { path } = saved.get(`${policy.name}|${cfg.name}|${knownKey(k)}`) ?? saveFixture(o, policy, file, cfg, cx);
       k.fixture = shownPath(path);
       k.replay = replayCommand(path);
       // a green run: the known finding in one line, and how to see it
       const f = policy.findings;
-      io.out(`${policy.name}: known finding ${k.invariant} in ${k.runs} run(s)${f ? ` (${f.doc})` : ''}; trace: ${replayCommand(path)}\n`);
+      io.out(`${policy.name}: known finding ${k.finding ? `${k.finding} (${k.invariant})` : k.invariant} in ${k.runs} run(s)${f ? ` (${f.doc})` : ''}; trace: ${replayCommand(path)}\n`);
     }
     reports.push(rep);
   }

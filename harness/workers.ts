@@ -28,6 +28,7 @@ import { faultKinds } from './sim.ts';
 import { PolicyError, UsageError } from './errors.ts';
 import { CHUNK_RUNS, chunksOf, fromRecord, inShard, jobsOf, mergeChunks, toRecord, type Chunk, type JobRecord, type Shard } from './shard.ts';
 import { situationTexts } from './coverage.ts';
+import { knownInvariants, knownKey } from './findings.ts';
 import { explorePct, type PctOptions } from './pct.ts';
 import { sourceBundleOnce } from './bundle.ts';
 import { Violation } from '../spec/kernel/types.ts';
@@ -95,7 +96,7 @@ export function runJobChunked(spec: JobSpec, policy: Policy<unknown>, file?: str
     const r = runJob(chunkSpec(spec, c, hit), policy, file);
     recs.push(r);
     if (r.counterexample) break;
-    for (const inv of Object.keys(r.knownHits)) hit.add(inv);
+    for (const f of Object.keys(r.findingHits ?? {})) hit.add(f);
   }
   return mergeChunks(spec.n, spec.runs, recs);
 }
@@ -523,7 +524,7 @@ class ChunkWork implements Work {
     const j = this.jobs[job]!;
     // known findings an earlier chunk of the job already shrank
     const hit = new Set<string>();
-    for (let i = 0; i < chunk.i; i++) for (const inv of Object.keys(j.recs[i]?.knownHits ?? {})) hit.add(inv);
+    for (let i = 0; i < chunk.i; i++) for (const f of Object.keys(j.recs[i]?.findingHits ?? {})) hit.add(f);
     return { spec: chunkSpec(this.specs[job]!, chunk, hit) };
   }
 
@@ -713,7 +714,7 @@ export function policyMeta(policy: Policy<unknown>, file: string | undefined, pr
     zoo: !!policy.bug,
     checked: checkedInvariants(all, policy),
     situations: situationTexts(policy),
-    ...(f ? { findings: { invariants: [...f.invariants], known: `${f.why} (${f.doc})` } } : {}),
+    ...(f ? { findings: { invariants: knownInvariants(policy), known: `${f.why} (${f.doc})` } } : {}),
   };
 }
 
@@ -926,7 +927,7 @@ async function checkWith(
     }
     for (const rep of res.report.policies) {
       for (const k of rep.known) {
-        const kc = records.find((r) => r.policy === rep.policy && r.config === k.config)?.known.find((c) => c.invariant === k.invariant);
+        const kc = records.find((r) => r.policy === rep.policy && r.config === k.config)?.known.find((c) => knownKey(c) === knownKey(k));
         if (kc && k.fixture) kc.fixture = k.fixture;
       }
     }

@@ -54,7 +54,12 @@ describe('bpf-ma-on-percpu-chunk', () => {
   });
 
   it('declares what it finds as known findings', () => {
-    expect(bpfMaOnPercpuChunk.findings!.invariants).toEqual(['NoSleepInAtomic', 'PcpuLiveAreaPopulated', 'NoAllocFailureWhileRefillStalled']);
+    expect(bpfMaOnPercpuChunk.findings!.known.map((f) => `${f.invariant}: ${f.name}`)).toEqual([
+      'NoSleepInAtomic: pcpu-mutex-in-refill-irq-work',
+      'NoSleepInAtomic: pcpu-mutex-in-rcu-callback',
+      'PcpuLiveAreaPopulated: populate-error-frees-prefilled-pptr',
+      'NoAllocFailureWhileRefillStalled: refill-claimed-then-preempted',
+    ]);
   });
 
   it('without percpu objects it is bpf-ma: the fixed configuration holds', () => {

@@ -62,7 +62,12 @@ describe('percpu-chunk: known findings of the code as written', () => {
   });
 
   it('declares exactly those invariants as findings', () => {
-    expect(percpuChunk.findings!.invariants).toEqual(['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot', 'NoLeakAtTeardown']);
+    expect(percpuChunk.findings!.known.map((f) => `${f.invariant}: ${f.name}`)).toEqual([
+      'PcpuLiveAreaPopulated: populate-error-frees-live-pages',
+      'NoLeakAtTeardown: static-page-repopulated-never-freed',
+      'PcpuSlotWalk: slot-walk-follows-relocated-chunk',
+      'PcpuChunkInSlot: head-merge-then-split-fails',
+    ]);
   });
 });
 
