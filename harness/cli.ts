@@ -35,7 +35,7 @@ paths are relative to the directory you run allocspec in
 ${EXIT_CODES}`;
 
 const CHECK_HELP = `usage: allocspec check [options]
-  --policy NAME|FILE     policy to check (repeatable; default: all correct built-ins)
+  --policy NAME|FILE     policy to check (repeatable; default: the built-in designs and their controls)
   --config NAME[,NAME]   configurations (${Object.keys(CONFIGS).join(', ')}; default ${DEFAULT_PROFILE.join(',')})
   --seed N               fast-check seed of the first configuration (default ${DEFAULT_SEED})
   --runs N               runs per policy and configuration (default ${DEFAULT_RUNS})
@@ -188,7 +188,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   }
   // the spec loads only now: --help and bad usage answer without it
   const { isInvariant, INVARIANT_NAMES } = await import('../model/invariants.ts');
-  const { CORRECT_POLICIES } = await import('../spec/policies/index.ts');
+  const { DEFAULT_CHECK } = await import('../spec/policies/index.ts');
   const { resolvePolicy } = await import('./policies.ts');
   const promise: InvariantName[] = ((v.promise as string[] | undefined) ?? []).map((p) => {
     if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'${didYouMean(p, INVARIANT_NAMES)}`);
@@ -196,7 +196,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   });
   const policies = v.policy
     ? await Promise.all((v.policy as string[]).map((p) => resolvePolicy(p)))
-    : CORRECT_POLICIES.map((policy) => ({ policy }));
+    : DEFAULT_CHECK.map((policy) => ({ policy }));
   const opts: CheckOptions = {
     policies,
     configs,

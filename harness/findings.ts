@@ -13,12 +13,14 @@ import type { Policy } from '../spec/policies/policy.ts';
 
 /** The policy's known findings in a configuration: what its source's code
  *  as written breaks. A zoo variant keeps its base's findings, except
- *  those of the invariants its own bug is about: those are never excused. */
+ *  those of the invariants its own bug is about: those are never excused
+ *  (unless it is a variant that hides behind a finding: bug.behindFinding,
+ *  where the signatures alone must tell them apart). */
 export function findingsOf(policy: Pick<Policy<unknown>, 'findings' | 'bug'>, config?: string): Finding[] {
   const f = policy.findings;
   // findings that only their configurations show are no excuse elsewhere
   if (!f || (config !== undefined && f.configs && !f.configs.includes(config))) return [];
-  const own: readonly string[] = policy.bug?.invariants ?? [];
+  const own: readonly string[] = policy.bug && !policy.bug.behindFinding ? policy.bug.invariants : [];
   return f.known.filter((k) => !own.includes(k.invariant) && (config === undefined || !k.configs || k.configs.includes(config)));
 }
 

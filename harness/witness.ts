@@ -13,9 +13,9 @@ import { runCommands } from './shrink.ts';
 import { TraceRecorder } from './trace.ts';
 
 /** Per object the witness is about: the last step of a recorded replay of
- *  cmds that acted on it, wrote it (a traced run keeps each step's
- *  footprint) or named it as what it touched (a page pointer). Subjects no
- *  step names are left out. */
+ *  cmds that changed it: acted on it (a program's lookup only reads it),
+ *  wrote it (a traced run keeps each step's footprint) or named it as what
+ *  it touched (a page pointer). Subjects no step changed are left out. */
 export function lastTouches(policy: Policy<unknown>, cfg: CheckConfig, cmds: readonly Cmd[], v: Violation, opts: { promise?: readonly InvariantName[]; tolerate?: ReadonlySet<string> } = {}): Witness['last'] {
   const rec = new TraceRecorder();
   const r = runCommands(policy, cfg, cmds, { ...opts, recorder: rec });
@@ -25,7 +25,12 @@ export function lastTouches(policy: Policy<unknown>, cfg: CheckConfig, cmds: rea
     for (let i = rec.events.length - 1; i >= 0; i--) {
       const e = rec.events[i]!;
       if (e.kind !== 'step') continue;
-      if (e.obj === s || e.wrote?.includes(s) || e.touched === s) {
+      // a step of kernel code that changed it: acted on it (not a read),
+      // wrote its link, or named it as the structure it wrote (a page
+      // pointer); a program's own steps (a lookup holding it) only read it
+      if (e.fns.length === 0) continue;
+      const acted = e.obj === s && e.act !== 'looked up' && e.act !== 'read';
+      if (acted || e.wrote?.includes(s) || (e.obj === undefined && e.touched === s)) {
         out.push({ subject: s, ctx: e.ctx, level: e.level, cpu: e.cpu, fns: e.fns, touched: e.touched });
         break;
       }

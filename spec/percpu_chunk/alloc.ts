@@ -126,8 +126,9 @@ export const __allocPercpu = kfunc('__alloc_percpu', function* (x: Context, p: P
   let off = -1;
   search: for (let slot = pcpuSizeToSlot(size); slot < p.nrSlots; slot++) {
     const head = p.slot[slot]!;
-    // list_for_each_entry(chunk, &pcpu_slot[slot], list)
-    for (let pos = head.next; pos !== head; pos = pos.next) {
+    // list_for_each_entry(chunk, &pcpu_slot[slot], list) (the _safe form
+    // keeps the next entry before the body: PcpuOps.slotWalkSafe)
+    for (let pos = head.next, n = pos.next; pos !== head; pos = p.ops.slotWalkSafe ? n : pos.next, n = pos.next) {
       if (pos.chunk === null) {
         report('walk-left-list', `list_for_each_entry over pcpu_slot[${slot}] in __alloc_percpu reached ${pos.name}: pcpu_alloc_area()'s -ENOSPC path relocated the chunk it was on mid-walk`,
         );

@@ -85,6 +85,12 @@ export function lastIn(w: Witness, ...fns: string[]): boolean {
   return w.last.length > 0 && w.last.every((p) => inFn(p, ...fns));
 }
 
+/** Every object the violation is about was last touched by fn's own code
+ *  (fn innermost, not a function it calls; the finding must set `last`). */
+export function lastAt(w: Witness, fn: string): boolean {
+  return w.last.length > 0 && w.last.every((p) => p.fns.at(-1) === fn);
+}
+
 /** Every subject's name starts with prefix (the pages of one chunk). */
 export function subjectsStartWith(w: Witness, prefix: string): boolean {
   return w.subjects.length > 0 && w.subjects.every((s) => s.startsWith(prefix));

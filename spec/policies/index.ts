@@ -41,6 +41,10 @@ import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-m
 import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
 import { doCallRcuSkipsTasksTrace } from './bug-do-call-rcu-skips-tasks-trace.ts';
 import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu-calls-unit-free.ts';
+import { pcpuFreeSkipsRelocate } from './bug-pcpu-free-skips-relocate.ts';
+import { freeAfterRcuGpRaiseBeforeRestore } from './control-free-after-rcu-gp-raise-before-restore.ts';
+import { percpuOnDemandRaiseBeforeRestore } from './control-percpu-on-demand-raise-before-restore.ts';
+import { percpuChunkFixed } from './control-percpu-chunk-fixed.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -85,14 +89,22 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamExtraRcuKeepsStaleTail,
   doCallRcuSkipsTasksTrace,
   upstreamCacheFreeRcuCallsUnitFree,
+  pcpuFreeSkipsRelocate,
+  freeAfterRcuGpRaiseBeforeRestore,
+  percpuOnDemandRaiseBeforeRestore,
+  percpuChunkFixed,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
   return POLICIES.find((p) => p.name === name);
 }
 
-/** Policies `allocspec check` explores when no --policy is given. */
+/** The designs: every policy that is neither a zoo variant nor a control. */
 export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug && !p.control);
 export const ZOO = POLICIES.filter((p) => p.bug);
 /** fixed versions of known bugs and findings: must stay clean */
 export const CONTROLS = POLICIES.filter((p) => p.control);
+/** Policies `allocspec check` explores when no --policy is given: the
+ *  designs, then the controls (each design with a known finding ships the
+ *  finding fixed, judged with nothing excused). */
+export const DEFAULT_CHECK = [...CORRECT_POLICIES, ...CONTROLS];

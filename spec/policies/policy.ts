@@ -59,6 +59,11 @@ export interface Policy<S = unknown> {
     readonly why: string;
     /** the configuration the zoo tests find it in (default: fixed) */
     readonly config?: string;
+    /** the variant keeps every known finding of the policy it varies, also
+     *  those of its own invariants: its violation breaks an invariant a
+     *  known finding breaks, and only the finding's signature tells them
+     *  apart (a regression that would hide behind a known finding) */
+    readonly behindFinding?: boolean;
   };
   /** a fixed version of a known bug or finding: must stay clean, judged
    *  with no finding excused (the controls of the faithful policies'

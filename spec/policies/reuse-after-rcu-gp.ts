@@ -8,7 +8,7 @@ import { bpfMemAllocDestroy, type ReuseMa } from '../reuse/destroy.ts';
 import { bpfMemCacheFree, bpfMemFree } from '../reuse/free.ts';
 import { bpfMaReuseInit } from '../reuse/init.ts';
 import { definePolicy } from './policy.ts';
-import { atRest, firesAt, firesIn, lastIn, touches, withIn, type Finding, type Witness } from './finding.ts';
+import { atRest, firesAt, firesIn, lastAt, touches, withIn, type Finding, type Witness } from './finding.ts';
 import { REUSE_SITUATIONS } from '../reuse/situations.ts';
 
 export { REUSE_SITUATIONS };
@@ -16,7 +16,7 @@ export { REUSE_SITUATIONS };
 /** The kworker's free_llist_extra loop drops every node it takes
  *  (bpf_ma_prepare_reuse_work(): `head = llnode->next` after
  *  `llnode->next = head`): the nodes are last touched there. */
-const droppedByKworker = (w: Witness): boolean => lastIn(w, 'bpf_ma_prepare_reuse_work') && w.last.every((p) => p.level === 'task');
+const droppedByKworker = (w: Witness): boolean => lastAt(w, 'bpf_ma_prepare_reuse_work') && w.last.every((p) => p.level === 'task');
 
 /** An NMI free (wait_gp_reuse_free(), 'active' was free) spins on the
  *  cache's reuse_lock, held beneath it on its CPU. */
