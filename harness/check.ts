@@ -9,6 +9,7 @@ import { expectedSituations, situationTexts } from './coverage.ts';
 import { runCommands, type ExploreResult } from './explore.ts';
 import { knownObservations } from './shrink.ts';
 import { knownKey } from './findings.ts';
+import { compareRates, readRates, renderRates, writeRates, type JobHits } from './drift.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
@@ -31,6 +32,11 @@ export interface CheckOptions {
   json?: string;
   fixturesDir: string;
   quiet: boolean;
+  /** the known findings' hit-rate baseline to compare with (a missing
+   *  file: no comparison; harness/drift.ts) */
+  rates?: string;
+  /** write the baseline from this run's hits instead (--write-rates) */
+  writeRates?: string;
 }
 
 /** Build the fixture of a counterexample and its trace text. */
@@ -149,8 +155,23 @@ export function reportCheck(
   }
   const secs = (performance.now() - t0) / 1000;
   const steps = reports.reduce((a, r) => a + r.steps, 0);
-  const report: CheckReport = { version: 1, seed: o.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies: reports };
+  // each known finding's hits per job, against the committed baseline
+  const hits: JobHits[] = runs.filter(({ policy }) => policy.findings).flatMap(({ policy, results }) => results.map((r) => ({ policy: policy.name, config: r.config, runs: r.runs, findingHits: r.findingHits ?? {} })));
+  const settings = { seed: o.seed, runs: o.runs };
+  const rates = compareRates(hits, o.rates && !o.writeRates ? readRates(o.rates) : null, settings, o.rates ? shownPath(o.rates) : null);
+  const report: CheckReport = { version: 1, seed: o.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies: reports, ...(rates.rows.length ? { rates } : {}) };
   io.out('\n' + renderTable(reports));
+  const rateText = renderRates(rates);
+  if (rateText) io.out('\n' + rateText);
+  if (o.writeRates) {
+    if (violated) io.err(`--write-rates: not written: a violation was found (a baseline is taken from a clean check)\n`);
+    else {
+      writeRates(o.writeRates, hits, settings);
+      io.out(`known-finding hit rates written to ${shownPath(o.writeRates)} (seed ${settings.seed}, ${settings.runs} runs per job)\n`);
+    }
+  }
+  // with the baseline's own seed and budget the rates are exact: a drift fails
+  if (rates.exact && rates.rows.some((x) => x.drift)) violated = true;
   io.out(`\n${steps} steps in ${secs.toFixed(1)} s (${report.stepsPerSecond} steps/s)\n`);
   if (o.json) writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
   return { report, exit: violated ? 1 : 0 };

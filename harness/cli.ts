@@ -46,6 +46,9 @@ const CHECK_HELP = `usage: allocspec check [options]
   --fixtures DIR         where counterexamples are saved (default ./counterexamples);
                          the policies' saved counterexamples there are replayed first
   --no-regress           do not replay saved counterexamples first
+  --rates FILE           known findings' hit-rate baseline (default ./known-rates.json): a rate
+                         over 3x above or below it is flagged (with its seed and budget: fails)
+  --write-rates          write the baseline (to --rates FILE) from this run's hits
   --cpus N --size N --sizes A,B --objects N --max-commands N --nesting N --step-limit N
   --percpu --preempt-rt --rcu-trace-implies-rcu-gp --no-nmi --no-faults
                          override the chosen configurations (see README)
@@ -141,6 +144,8 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     'hook-timeout': { type: 'string' },
     progress: { type: 'boolean' },
     'no-regress': { type: 'boolean' },
+    rates: { type: 'string' },
+    'write-rates': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length) throw new UsageError(`check: unexpected argument '${positionals[0]}' (policies go with --policy; see allocspec check --help)`);
@@ -206,6 +211,8 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     json: v.json as string | undefined,
     fixturesDir: userPath((v.fixtures as string | undefined) ?? 'counterexamples'),
     quiet: !!v.quiet,
+    rates: userPath((v.rates as string | undefined) ?? 'known-rates.json'),
+    ...(v['write-rates'] ? { writeRates: userPath((v.rates as string | undefined) ?? 'known-rates.json') } : {}),
   };
   const hookTimeout = v['hook-timeout'] === undefined ? DEFAULT_HOOK_TIMEOUT : Number(v['hook-timeout']);
   if (!/^\d+(\.\d+)?$/.test(String(v['hook-timeout'] ?? '0')) || !(hookTimeout >= 0 && hookTimeout <= 3600)) {

@@ -3,6 +3,7 @@
 // coverage of the situations that matter. Text table and JSON.
 import { CORE_INVARIANTS, type InvariantName } from '../model/invariants.ts';
 import { knownKey } from './findings.ts';
+import type { RateReport } from './drift.ts';
 import type { ExploreResult } from './explore.ts';
 
 /** held: checked through every run of the budget, never violated;
@@ -62,6 +63,8 @@ export interface CheckReport {
   stepsPerSecond: number;
   elapsedSeconds: number;
   policies: PolicyReport[];
+  /** each known finding's hits per job against the baseline (harness/drift.ts) */
+  rates?: RateReport;
 }
 
 export function policyReport(

@@ -29,6 +29,7 @@ import { PolicyError, UsageError } from './errors.ts';
 import { CHUNK_RUNS, chunksOf, fromRecord, inShard, jobsOf, mergeChunks, toRecord, type Chunk, type JobRecord, type Shard } from './shard.ts';
 import { situationTexts } from './coverage.ts';
 import { knownInvariants, knownKey } from './findings.ts';
+import { REFRESH_RATES } from './drift.ts';
 import { explorePct, type PctOptions } from './pct.ts';
 import { sourceBundleOnce } from './bundle.ts';
 import { Violation } from '../spec/kernel/types.ts';
@@ -903,6 +904,14 @@ async function checkWith(
         };
       }),
     );
+    // each known finding's hit rate against the baseline (harness/drift.ts)
+    const rates = res.report.rates;
+    for (const x of rates?.rows.filter((y) => y.policy === policy.name) ?? []) {
+      const text = `${x.finding}: ${x.hits} of ${x.runs} runs${x.baseline ? `; baseline ${x.baseline.hits} of ${x.baseline.runs}${x.drift ? `: hit-rate drift ${x.drift === 'up' ? 'above' : 'below'} the baseline beyond ${rates!.factor}x` : ''}` : '; no baseline'}`;
+      const name = `known finding ${x.finding}: hit rate`;
+      if (x.drift && rates!.exact) cases.push({ invariant: name, config: x.config, failure: { message: text, trace: '', fixture: rates!.baseline ?? '', replay: REFRESH_RATES } });
+      else cases.push({ invariant: name, config: x.config, known: x.drift ? `DRIFT ${text}` : text });
+    }
     for (const r of regressions.filter((x) => x.policy === policy.name)) {
       cases.push({ invariant: `saved ${r.fixture}`, config: r.config, failure: { message: `${r.invariant}: ${r.message}`, trace: '', fixture: r.fixture, replay: r.replay } });
     }

@@ -62,7 +62,7 @@ export const bpfMemAllocPercpuUnitInit = kfunc('bpf_mem_alloc_percpu_unit_init',
       }
     }
     // c->unit_size, objcg, percpu_size, tgt; init_refill_work(); prefill
-    const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, memallocOps());
+    const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, ma.ops ?? memallocOps());
     pcc.caches[at] = c;
     c.register(x.k);
     x.touched = c.name;
