@@ -1,6 +1,6 @@
 // The allocspec command line: check, replay, bench. Bad usage is one line
 // on stderr and exit code 2.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { InvariantName } from '../model/invariants.ts';
@@ -199,6 +199,13 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'${didYouMean(p, INVARIANT_NAMES)}`);
     return p;
   });
+  // a policy file is type-checked against the package's types before it loads
+  const { looksLikePath } = await import('./policies.ts');
+  const files = ((v.policy as string[] | undefined) ?? []).filter((p) => looksLikePath(p) && existsSync(userPath(p)));
+  if (files.length) {
+    const { typecheckPolicy } = await import('./typecheck.ts');
+    for (const f of files) await typecheckPolicy(userPath(f));
+  }
   const policies = v.policy
     ? await Promise.all((v.policy as string[]).map((p) => resolvePolicy(p)))
     : DEFAULT_CHECK.map((policy) => ({ policy }));
@@ -303,7 +310,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {
-      io.err(`allocspec: ${e.message}\n`);
+      // a policy file's type error is the line an editor jumps to
+      io.err((e as { bare?: boolean }).bare ? `${e.message}\n` : `allocspec: ${e.message}\n`);
       return 2;
     }
     throw e;
