@@ -47,6 +47,7 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
   const h = l.holder;
   if (h !== null && h.cpu === x.cpu) {
     report('self-deadlock', `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`, {
+      at: placeOf(x),
       with: [placeOf(h)],
       subjects: [l.name],
     });
