@@ -18,14 +18,16 @@ export const DEFAULT_SEED = 1;
 /** Seconds a policy hook may run without yielding (--hook-timeout). */
 export const DEFAULT_HOOK_TIMEOUT = 5;
 
-const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included)
-      1 a violation (its counterexample saved and printed first)
+const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included: a violation
+        their signature matches)
+      1 a violation (its counterexample saved and printed first), or a known finding's hit
+        rate drifted beyond 3x from --rates FILE under that file's seed and budget
       2 bad usage, bad input, a policy error, or a report that cannot be written
         (one line on stderr)
     130 interrupted (Ctrl-C): the runs done per job, the seed and how to go on`;
 
 const USAGE = `usage: allocspec <check|replay|merge|bench> [options]
-  check   explore policies and check invariants (default: every correct built-in policy)
+  check   explore policies and check invariants (default: the built-in designs and their controls)
   replay  replay saved counterexamples: allocspec replay FILE|DIR... [--expect]
   merge   merge the JSON reports of check --shard i/n: allocspec merge a.json b.json [--json OUT]
   bench   measure exploration throughput (writes bench/results.json)
