@@ -3,6 +3,8 @@
 // (save and print the first counterexample of each policy, print the
 // table, write JSON and JUnit). The explorations run as jobs (harness/
 // job.ts), in this thread or on the worker pool (harness/workers.ts).
+import { knownInvariants, knownKey } from './findings.ts';
+import { REFRESH_RATES } from './drift.ts';
 import { writeFileSync } from 'node:fs';
 import { isInvariant, type InvariantName } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
@@ -10,6 +12,7 @@ import type { CheckConfig } from './config.ts';
 import { expectedSituations, situationTexts } from './coverage.ts';
 import { runCommands, type ExploreResult } from './explore.ts';
 import { knownObservations } from './shrink.ts';
+import { compareRates, readRates, renderRates, writeRates, type JobHits } from './drift.ts';
 import { FIXTURE_FORMAT, FIXTURE_VERSION, sha256, specHash, writeFixture, type Fixture } from './fixture.ts';
 import { checkedInvariants, policyReport, renderTable, type CheckReport, type PolicyReport } from './report.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
@@ -36,6 +39,11 @@ export interface CheckOptions {
   json?: string;
   fixturesDir: string;
   quiet: boolean;
+  /** the known findings' hit-rate baseline to compare with (a missing
+   *  file: no comparison; harness/drift.ts) */
+  rates?: string;
+  /** write the baseline from this run's hits instead (--write-rates) */
+  writeRates?: string;
 }
 
 /** Build the fixture of a counterexample and its trace text. */
@@ -64,7 +72,7 @@ export function fixtureOf(
     seed: cx.seed,
     path: cx.path,
     commands: cx.commands,
-    expect: { verdict: 'violates', invariant: cx.invariant, message: cx.message },
+    expect: { verdict: 'violates', invariant: cx.invariant, message: cx.message, ...(cx.finding ? { finding: cx.finding } : {}) },
     traceDigest: sha256(trace),
   };
   return { fixture, trace };
@@ -141,21 +149,36 @@ export function reportCheck(
     // known findings of the modelled source: saved, one line each
     for (const k of rep.known) {
       const r = results.find((q) => q.config === k.config)!;
-      const cx = r.known.find((c) => c.invariant === k.invariant)!;
+      const cx = r.known.find((c) => knownKey(c) === knownKey(k))!;
       const cfg = o.configs.find((c) => c.name === k.config)!;
-      const { path } = saved.get(`${policy.name}|${cfg.name}|${k.invariant}`) ?? saveFixture(o, policy, file, cfg, cx);
+      const { path } = saved.get(`${policy.name}|${cfg.name}|${knownKey(k)}`) ?? saveFixture(o, policy, file, cfg, cx);
       k.fixture = shownPath(path);
       k.replay = replayCommand(path);
       // a green run: the known finding in one line, and how to see it
       const f = policy.findings;
-      io.out(`${policy.name}: known finding ${k.invariant} in ${k.runs} run(s)${f ? ` (${f.doc})` : ''}; trace: ${replayCommand(path)}\n`);
+      io.out(`${policy.name}: known finding ${k.finding ? `${k.finding} (${k.invariant})` : k.invariant} in ${k.runs} run(s)${f ? ` (${f.doc})` : ''}; trace: ${replayCommand(path)}\n`);
     }
     reports.push(rep);
   }
   const secs = (performance.now() - t0) / 1000;
   const steps = reports.reduce((a, r) => a + r.steps, 0);
-  const report: CheckReport = { version: 1, seed: o.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies: reports };
+  // each known finding's hits per job, against the committed baseline
+  const hits: JobHits[] = runs.filter(({ policy }) => policy.findings).flatMap(({ policy, results }) => results.map((r) => ({ policy: policy.name, config: r.config, runs: r.runs, findingHits: r.findingHits ?? {} })));
+  const settings = { seed: o.seed, runs: o.runs };
+  const rates = compareRates(hits, o.rates && !o.writeRates ? readRates(o.rates) : null, settings, o.rates ? shownPath(o.rates) : null);
+  const report: CheckReport = { version: 1, seed: o.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies: reports, ...(rates.rows.length ? { rates } : {}) };
   io.out('\n' + renderTable(reports));
+  const rateText = renderRates(rates);
+  if (rateText) io.out('\n' + rateText);
+  if (o.writeRates) {
+    if (violated) io.err(`--write-rates: not written: a violation was found (a baseline is taken from a clean check)\n`);
+    else {
+      writeRates(o.writeRates, hits, settings);
+      io.out(`known-finding hit rates written to ${shownPath(o.writeRates)} (seed ${settings.seed}, ${settings.runs} runs per job)\n`);
+    }
+  }
+  // with the baseline's own seed and budget the rates are exact: a drift fails
+  if (rates.exact && rates.rows.some((x) => x.drift)) violated = true;
   io.out(`\n${steps} steps in ${secs.toFixed(1)} s (${report.stepsPerSecond} steps/s)\n`);
   if (o.json) writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
   return { report, exit: violated ? 1 : 0 };
@@ -223,7 +246,7 @@ export function policyMeta(policy: Policy<unknown>, file: string | undefined, pr
     zoo: !!policy.bug,
     checked: checkedInvariants(all, policy),
     situations: situationTexts(policy),
-    ...(f ? { findings: { invariants: [...f.invariants], known: `${f.why} (${f.doc})` } } : {}),
+    ...(f ? { findings: { invariants: knownInvariants(policy), known: `${f.why} (${f.doc})` } } : {}),
   };
 }
 
@@ -412,6 +435,14 @@ async function checkWith(
         };
       }),
     );
+    // each known finding's hit rate against the baseline (harness/drift.ts)
+    const rates = res.report.rates;
+    for (const x of rates?.rows.filter((y) => y.policy === policy.name) ?? []) {
+      const text = `${x.finding}: ${x.hits} of ${x.runs} runs${x.baseline ? `; baseline ${x.baseline.hits} of ${x.baseline.runs}${x.drift ? `: hit-rate drift ${x.drift === 'up' ? 'above' : 'below'} the baseline beyond ${rates!.factor}x` : ''}` : '; no baseline'}`;
+      const name = `known finding ${x.finding}: hit rate`;
+      if (x.drift && rates!.exact) cases.push({ invariant: name, config: x.config, failure: { message: text, trace: '', fixture: rates!.baseline ?? '', replay: REFRESH_RATES } });
+      else cases.push({ invariant: name, config: x.config, known: x.drift ? `DRIFT ${text}` : text });
+    }
     for (const r of regressions.filter((x) => x.policy === policy.name)) {
       cases.push({ invariant: `saved ${r.fixture}`, config: r.config, failure: { message: `${r.invariant}: ${r.message}`, trace: '', fixture: r.fixture, replay: r.replay } });
     }
@@ -436,7 +467,7 @@ async function checkWith(
     }
     for (const rep of res.report.policies) {
       for (const k of rep.known) {
-        const kc = records.find((r) => r.policy === rep.policy && r.config === k.config)?.known.find((c) => c.invariant === k.invariant);
+        const kc = records.find((r) => r.policy === rep.policy && r.config === k.config)?.known.find((c) => knownKey(c) === knownKey(k));
         if (kc && k.fixture) kc.fixture = k.fixture;
       }
     }

@@ -1,6 +1,6 @@
 // The allocspec command line: check, replay, bench. Bad usage is one line
 // on stderr and exit code 2.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { InvariantName } from '../model/invariants.ts';
@@ -18,14 +18,16 @@ export const DEFAULT_SEED = 1;
 /** Seconds a policy hook may run without yielding (--hook-timeout). */
 export const DEFAULT_HOOK_TIMEOUT = 5;
 
-const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included)
-      1 a violation (its counterexample saved and printed first)
+const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included: a violation
+        their signature matches)
+      1 a violation (its counterexample saved and printed first), or a known finding's hit
+        rate drifted beyond 3x from --rates FILE under that file's seed and budget
       2 bad usage, bad input, a policy error, or a report that cannot be written
         (one line on stderr)
     130 interrupted (Ctrl-C): the runs done per job, the seed and how to go on`;
 
 const USAGE = `usage: allocspec <check|prove|replay|merge|bench|workload> [options]
-  check   explore policies and check invariants (default: every correct built-in policy)
+  check   explore policies and check invariants (default: the built-in designs and their controls)
   prove   search every interleaving of each policy's scenarios up to a preemption bound
   replay  replay saved counterexamples: allocspec replay FILE|DIR... [--expect]
   merge   merge the JSON reports of check --shard i/n (or prove --shard): allocspec merge a.json b.json [--json OUT]
@@ -37,7 +39,7 @@ paths are relative to the directory you run allocspec in
 ${EXIT_CODES}`;
 
 const CHECK_HELP = `usage: allocspec check [options]
-  --policy NAME|FILE     policy to check (repeatable; default: all correct built-ins)
+  --policy NAME|FILE     policy to check (repeatable; default: the built-in designs and their controls)
   --config NAME[,NAME]   configurations (${Object.keys(CONFIGS).join(', ')}; default ${DEFAULT_PROFILE.join(',')})
   --seed N               fast-check seed of the first configuration (default ${DEFAULT_SEED})
   --runs N               runs per policy and configuration (default ${DEFAULT_RUNS})
@@ -48,6 +50,9 @@ const CHECK_HELP = `usage: allocspec check [options]
   --fixtures DIR         where counterexamples are saved (default ./counterexamples);
                          the policies' saved counterexamples there are replayed first
   --no-regress           do not replay saved counterexamples first
+  --rates FILE           known findings' hit-rate baseline (default ./known-rates.json): a rate
+                         over 3x above or below it is flagged (with its seed and budget: fails)
+  --write-rates          write the baseline (to --rates FILE) from this run's hits
   --cpus N --size N --sizes A,B --objects N --max-commands N --nesting N --step-limit N
   --percpu --preempt-rt --rcu-trace-implies-rcu-gp --no-nmi --no-faults
                          override the chosen configurations (see README)
@@ -144,6 +149,8 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     'hook-timeout': { type: 'string' },
     progress: { type: 'boolean' },
     'no-regress': { type: 'boolean' },
+    rates: { type: 'string' },
+    'write-rates': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (positionals.length) throw new UsageError(`check: unexpected argument '${positionals[0]}' (policies go with --policy; see allocspec check --help)`);
@@ -188,15 +195,22 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   }
   // the spec loads only now: --help and bad usage answer without it
   const { isInvariant, INVARIANT_NAMES } = await import('../model/invariants.ts');
-  const { CORRECT_POLICIES } = await import('../spec/policies/index.ts');
+  const { DEFAULT_CHECK } = await import('../spec/policies/index.ts');
   const { resolvePolicy } = await import('./policies.ts');
   const promise: InvariantName[] = ((v.promise as string[] | undefined) ?? []).map((p) => {
     if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'${didYouMean(p, INVARIANT_NAMES)}`);
     return p;
   });
+  // a policy file is type-checked against the package's types before it loads
+  const { looksLikePath } = await import('./policies.ts');
+  const files = ((v.policy as string[] | undefined) ?? []).filter((p) => looksLikePath(p) && existsSync(userPath(p)));
+  if (files.length) {
+    const { typecheckPolicy } = await import('./typecheck.ts');
+    for (const f of files) await typecheckPolicy(userPath(f));
+  }
   const policies = v.policy
     ? await Promise.all((v.policy as string[]).map((p) => resolvePolicy(p)))
-    : CORRECT_POLICIES.map((policy) => ({ policy }));
+    : DEFAULT_CHECK.map((policy) => ({ policy }));
   const opts: CheckOptions = {
     policies,
     configs,
@@ -206,6 +220,8 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     json: v.json as string | undefined,
     fixturesDir: userPath((v.fixtures as string | undefined) ?? 'counterexamples'),
     quiet: !!v.quiet,
+    rates: userPath((v.rates as string | undefined) ?? 'known-rates.json'),
+    ...(v['write-rates'] ? { writeRates: userPath((v.rates as string | undefined) ?? 'known-rates.json') } : {}),
   };
   const hookTimeout = v['hook-timeout'] === undefined ? DEFAULT_HOOK_TIMEOUT : Number(v['hook-timeout']);
   if (!/^\d+(\.\d+)?$/.test(String(v['hook-timeout'] ?? '0')) || !(hookTimeout >= 0 && hookTimeout <= 3600)) {
@@ -308,7 +324,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {
-      io.err(`allocspec: ${e.message}\n`);
+      // a policy file's type error is the line an editor jumps to
+      io.err((e as { bare?: boolean }).bare ? `${e.message}\n` : `allocspec: ${e.message}\n`);
       return 2;
     }
     throw e;

@@ -26,6 +26,7 @@
 // transition re-executes its command list from boot; the same run then
 // keys the state, lists its letters and (when new) finishes it: one replay
 // per transition and nothing more (harness/exhaustive/expand.ts).
+import { knownKey } from './findings.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
@@ -63,8 +64,9 @@ export function exhaustive(policy: Policy<unknown>, cfg: CheckConfig, opts: Exha
   /** a violation: fatal (the counterexample), or a known finding (noted,
    *  the shortest first; the list goes no further) */
   const hit = (path: Uint8Array, v: Violation): boolean => {
-    if (!known.has(v.invariant)) return true;
-    if (!res.known.some((c) => c.invariant === v.invariant)) res.known.push(counterexample(cmds, path, v));
+    const f = known.has(v.invariant) ? ex.finding(path, v) : null;
+    if (!f) return true;
+    if (!res.known.some((c) => knownKey(c) === f)) res.known.push({ ...counterexample(cmds, path, v), finding: f });
     return false;
   };
   /** states reached by command lists (each expanded and judged) */

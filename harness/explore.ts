@@ -14,6 +14,10 @@ import type { Policy } from '../spec/policies/policy.ts';
 import { cmdArbitrary, cmdText, swarmArbitrary, swarmCmdArbitrary, type Cmd } from './commands.ts';
 import type { CheckConfig } from './config.ts';
 import { knownFindings, knownObservations, minimize, runCommands } from './shrink.ts';
+import { classifier } from './witness.ts';
+import { knownKey } from './findings.ts';
+
+export { knownKey };
 import { explorePct } from './pct.ts';
 import { emptyResult, type Counterexample, type ExploreResult } from './strategies/strategy.ts';
 
@@ -78,7 +82,7 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   if (res.counterexample || pctRuns === 0) return res;
   // the rest of the budget: PCT schedules, seeded by the same seed
   // (a known finding the fast-check part shrank is kept over the PCT part's)
-  const noShrink = [...(opts.noShrink ?? []), ...res.known.map((k) => k.invariant)];
+  const noShrink = [...(opts.noShrink ?? []), ...res.known.map(knownKey)];
   const p = explorePct(policy, cfg, { seed: opts.seed, runs: pctRuns, depth: 3 + (opts.seed % 3), promise: opts.promise, known: opts.known, noShrink });
   res.runs += p.runs;
   res.runsToEnd += p.runsToEnd;
@@ -88,7 +92,8 @@ export function explore(policy: Policy<unknown>, cfg: CheckConfig, opts: Explore
   for (const s of p.states) res.states.add(s);
   for (const [k, n] of p.situations) res.situations.set(k, (res.situations.get(k) ?? 0) + n);
   for (const [inv, n] of Object.entries(p.knownHits)) res.knownHits[inv] = (res.knownHits[inv] ?? 0) + n;
-  for (const k of p.known) if (!res.known.some((c) => c.invariant === k.invariant)) res.known.push(k);
+  for (const [f, n] of Object.entries(p.findingHits)) res.findingHits[f] = (res.findingHits[f] ?? 0) + n;
+  for (const k of p.known) if (!res.known.some((c) => knownKey(c) === knownKey(k))) res.known.push(k);
   res.counterexample = p.counterexample;
   return res;
 }
@@ -98,7 +103,9 @@ function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptio
   const res = emptyResult(policy.name, cfg.name, opts.runs);
   const known = new Set(opts.known ?? knownFindings(policy, cfg.name));
   const tolerate = knownObservations(policy, [...known]);
-  const firstKnown = new Map<string, { v: Violation; log: Cmd[]; run: number }>();
+  // which known finding a violation is (by its signature), or none
+  const which = classifier(policy, cfg, { promise: opts.promise, tolerate, known: [...known] });
+  const firstKnown = new Map<string, { v: Violation; log: Cmd[]; run: number; finding: string }>();
   let shrinking = false;
   const prop = fc.property(commandsArbitrary(policy, cfg, opts.generation), (cmds) => {
     if (shrinking) {
@@ -110,17 +117,20 @@ function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptio
         fc.modelRun(() => ({ model: sim, real: sim }), cmds);
         sim.finish();
       } catch (e) {
-        if (e instanceof Violation && known.has(e.invariant)) return;
+        if (e instanceof Violation && known.has(e.invariant) && which(e, () => sim.log)) return;
         throw e;
       }
       return;
     }
     const sim = new Sim(policy, cfg, { situations: res.situations, states: res.states, promise: opts.promise, tolerate });
+    const hit = (v: Violation, log: Cmd[], run: number, finding: string): void => {
+      res.knownHits[v.invariant] = (res.knownHits[v.invariant] ?? 0) + 1;
+      res.findingHits[finding] = (res.findingHits[finding] ?? 0) + 1;
+      if (!firstKnown.has(finding)) firstKnown.set(finding, { v, log, run, finding });
+    };
     const count = (): void => {
-      for (const { v, log } of sim.tolerated.slice(0, 1)) {
-        res.knownHits[v.invariant] = (res.knownHits[v.invariant] ?? 0) + 1;
-        if (!firstKnown.has(v.invariant)) firstKnown.set(v.invariant, { v, log, run: res.runs });
-      }
+      // observations the run noted: the model let only matching ones pass
+      for (const { v, log } of sim.tolerated.slice(0, 1)) hit(v, log, res.runs, which(v, () => log)?.name ?? v.invariant);
       res.runs++;
       res.steps += sim.k.steps;
       res.commands += sim.commands + sim.skipped;
@@ -130,11 +140,11 @@ function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptio
       fc.modelRun(() => ({ model: sim, real: sim }), cmds);
       sim.finish();
     } catch (e) {
-      if (e instanceof Violation && known.has(e.invariant)) {
+      const f = e instanceof Violation && known.has(e.invariant) ? which(e, () => sim.log) : null;
+      if (f) {
         // a known finding: note it and go on with the budget
         count();
-        res.knownHits[e.invariant] = (res.knownHits[e.invariant] ?? 0) + 1;
-        if (!firstKnown.has(e.invariant)) firstKnown.set(e.invariant, { v: e, log: [...sim.log], run: res.runs - 1 });
+        hit(e as Violation, [...sim.log], res.runs - 1, f.name);
         return;
       }
       count();
@@ -145,11 +155,12 @@ function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptio
     res.runsToEnd++;
   });
   const details = fc.check(prop, { seed: opts.seed, numRuns: opts.runs, path: opts.path });
-  for (const [inv, { v, log, run }] of firstKnown) {
-    if (opts.noShrink?.includes(inv)) continue;
-    const commands = minimize(policy, cfg, log, inv, opts.promise, tolerate);
+  for (const [name, { v, log, run }] of firstKnown) {
+    if (opts.noShrink?.includes(name)) continue;
+    const same = (w: Violation, eff: readonly Cmd[]): boolean => which(w, () => eff)?.name === name;
+    const commands = minimize(policy, cfg, log, v.invariant, opts.promise, tolerate, same);
     const last = runCommands(policy, cfg, commands, { promise: opts.promise }).violation ?? v;
-    res.known.push({ invariant: last.invariant, message: last.detail, seed: opts.seed, path: String(run), commands });
+    res.known.push({ invariant: last.invariant, message: last.detail, seed: opts.seed, path: String(run), commands, finding: name });
   }
   if (!details.failed) return res;
   const err = details.errorInstance;
@@ -159,7 +170,9 @@ function exploreFc(policy: Policy<unknown>, cfg: CheckConfig, opts: ExploreOptio
   const shrunk = wrapped.filter((w) => w.hasRan).map((w) => w.cmd.cmd);
   const again = runCommands(policy, cfg, shrunk, { promise: opts.promise, tolerate });
   const v = again.violation ?? err;
-  const commands = again.violation ? minimize(policy, cfg, again.effective, v.invariant, opts.promise, tolerate) : shrunk;
+  // a new violation of a known finding's invariant stays new while it shrinks
+  const stillNew = known.has(v.invariant) ? (w: Violation, eff: readonly Cmd[]): boolean => which(w, () => eff) === null : undefined;
+  const commands = again.violation ? minimize(policy, cfg, again.effective, v.invariant, opts.promise, tolerate, stillNew) : shrunk;
   const last = again.violation ? (runCommands(policy, cfg, commands, { promise: opts.promise, tolerate }).violation ?? v) : v;
   res.counterexample = {
     invariant: last.invariant,

@@ -38,6 +38,9 @@ export interface Fixture {
     verdict: 'violates' | 'holds';
     invariant: string | null;
     message: string | null;
+    /** a known finding's example: the finding whose signature its
+     *  violation must match when replayed (spec/policies/finding.ts) */
+    finding?: string;
   };
   /** sha256 of the text trace this fixture replays to */
   traceDigest: string;
@@ -156,6 +159,7 @@ const ExpectSchema = z.discriminatedUnion('verdict', [
     verdict: z.literal('violates'),
     invariant: z.string().refine(isInvariant, 'unknown invariant'),
     message: z.string(),
+    finding: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected a finding name such as head-merge-then-split-fails').optional(),
   }),
   z.strictObject({ verdict: z.literal('holds'), invariant: z.null(), message: z.null() }),
 ]);

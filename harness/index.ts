@@ -100,13 +100,11 @@ export async function checkPolicy(policy: Policy<any> | string, options: CheckPo
     { workers: options.workers ?? 1, shard: null, strategy: 'uniform', hookTimeout: (options.hookTimeout ?? 0) * 1000, regress: options.regress ?? true, progress: false },
   );
   const rep = report.policies[0]!;
-  const f = resolved.policy.findings;
   const failures: Failure[] = [];
   if (exit === 1) {
     for (const [key, s] of saved) {
       const [, config] = key.split('|') as [string, string];
       const cx = s.counterexample;
-      if (f?.invariants.includes(cx.invariant)) continue;
       failures.push({ policy: resolved.policy.name, invariant: cx.invariant, config, message: cx.message, seed: cx.seed, path: cx.path, fixture: s.shown, replay: s.replay, trace: s.trace });
     }
     const order = configs.map((c) => c.name);

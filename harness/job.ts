@@ -57,7 +57,7 @@ export function runJobChunked(spec: JobSpec, policy: Policy<unknown>, file?: str
     const r = runJob(chunkSpec(spec, c, hit), policy, file);
     recs.push(r);
     if (r.counterexample) break;
-    for (const inv of Object.keys(r.knownHits)) hit.add(inv);
+    for (const f of Object.keys(r.findingHits ?? {})) hit.add(f);
   }
   return mergeChunks(spec.n, spec.runs, recs);
 }
@@ -194,7 +194,7 @@ class ChunkWork implements Work {
     const j = this.jobs[job]!;
     // known findings an earlier chunk of the job already shrank
     const hit = new Set<string>();
-    for (let i = 0; i < chunk.i; i++) for (const inv of Object.keys(j.recs[i]?.knownHits ?? {})) hit.add(inv);
+    for (let i = 0; i < chunk.i; i++) for (const f of Object.keys(j.recs[i]?.findingHits ?? {})) hit.add(f);
     return { spec: chunkSpec(this.specs[job]!, chunk, hit) };
   }
 

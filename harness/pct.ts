@@ -15,6 +15,8 @@ import { drawKind, generatedKinds, type Cmd, type GenCtx, type Rng } from './com
 import type { CheckConfig } from './config.ts';
 import { emptyResult, type Counterexample, type ExploreResult } from './strategies/strategy.ts';
 import { knownFindings, knownObservations, minimize, runCommands } from './shrink.ts';
+import { classifier } from './witness.ts';
+import { knownKey } from './findings.ts';
 import { genCtx } from './sim.ts';
 
 export interface PctOptions {
@@ -77,23 +79,24 @@ export function explorePct(
   const known = new Set(o.known ?? knownFindings(policy, cfg.name));
   const g = genCtx(policy, cfg);
   const tolerate = knownObservations(policy, [...known]);
-  /** the first hit of each known finding, shrunk (unless one shrunk
-   *  elsewhere is kept instead: o.noShrink) */
-  const first = (v: Violation, cmds: Cmd[], run: number): void => {
-    if (!res.known.some((c) => c.invariant === v.invariant) && !o.noShrink?.includes(v.invariant)) res.known.push(shrunk(v, cmds, run));
+  // which known finding a violation is (by its signature), or none
+  const which = classifier(policy, cfg, { promise: o.promise, tolerate, known: [...known] });
+  /** count a known finding's hit; the first of each, shrunk (unless one
+   *  shrunk elsewhere is kept instead: o.noShrink) */
+  const first = (v: Violation, cmds: Cmd[], run: number, name: string): void => {
+    res.knownHits[v.invariant] = (res.knownHits[v.invariant] ?? 0) + 1;
+    res.findingHits[name] = (res.findingHits[name] ?? 0) + 1;
+    if (!res.known.some((c) => knownKey(c) === name) && !o.noShrink?.includes(name)) res.known.push({ ...shrunk(v, cmds, run, (w, eff) => which(w, () => eff)?.name === name), finding: name });
   };
-  const shrunk = (v: Violation, cmds: Cmd[], run: number): Counterexample => {
-    const commands = minimize(policy, cfg, cmds, v.invariant, o.promise, tolerate);
+  const shrunk = (v: Violation, cmds: Cmd[], run: number, same?: (w: Violation, eff: readonly Cmd[]) => boolean): Counterexample => {
+    const commands = minimize(policy, cfg, cmds, v.invariant, o.promise, tolerate, same);
     const again = runCommands(policy, cfg, commands, { promise: o.promise }).violation ?? v;
     return { invariant: again.invariant, message: again.detail, seed: o.seed, path: String(run), commands };
   };
   for (let run = 0; run < o.runs; run++) {
     const cmds = pctCommands(g, o.seed, run, depth);
     const { violation, effective, sim } = runCommands(policy, cfg, cmds, { promise: o.promise, states: res.states, situations: res.situations, tolerate });
-    for (const t of sim.tolerated.slice(0, 1)) {
-      res.knownHits[t.v.invariant] = (res.knownHits[t.v.invariant] ?? 0) + 1;
-      first(t.v, t.log, run);
-    }
+    for (const t of sim.tolerated.slice(0, 1)) first(t.v, t.log, run, which(t.v, () => t.log)?.name ?? t.v.invariant);
     res.runs++;
     res.steps += sim.k.steps;
     res.commands += sim.commands;
@@ -102,12 +105,13 @@ export function explorePct(
       res.runsToEnd++;
       continue;
     }
-    if (known.has(violation.invariant)) {
-      res.knownHits[violation.invariant] = (res.knownHits[violation.invariant] ?? 0) + 1;
-      first(violation, effective, run);
+    const f = known.has(violation.invariant) ? which(violation, () => effective) : null;
+    if (f) {
+      first(violation, effective, run, f.name);
       continue;
     }
-    res.counterexample = shrunk(violation, effective, run);
+    // a new violation of a known finding's invariant stays new while it shrinks
+    res.counterexample = shrunk(violation, effective, run, known.has(violation.invariant) ? (w, eff) => which(w, () => eff) === null : undefined);
     return res;
   }
   return res;

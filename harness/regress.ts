@@ -10,7 +10,9 @@
 //   - Must-fail examples keep "violates" as their expectation: a fixture of
 //     a zoo variant (policy.bug), and one of a policy's declared known
 //     findings (policy.findings, in that configuration). They are green
-//     while they reproduce.
+//     while they reproduce; a known finding's only while its violation
+//     still matches the finding's signature (the fixture is the
+//     signature's test: spec/policies/finding.ts).
 //   - A fixture that states `holds` is green while no invariant breaks.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -20,6 +22,9 @@ import type { Io } from './io.ts';
 import { runCommands } from './explore.ts';
 import { parseFixture, policyDir, type Fixture } from './fixture.ts';
 import { knownFindings, knownObservations } from './shrink.ts';
+import { classify, findingsOf } from './findings.ts';
+import { lastTouches } from './witness.ts';
+import type { Violation } from '../spec/kernel/types.ts';
 import { replayCommand, shownPath } from './paths.ts';
 import { faultKinds } from './sim.ts';
 import type { TraceRecorder } from './trace.ts';
@@ -53,6 +58,16 @@ export function fixtureRun(policy: Policy<unknown>, fx: Pick<Fixture, 'commands'
   }
 }
 
+/** The known finding whose signature a fixture's violation matches now
+ *  (its name), or null: a new violation. */
+export function fixtureFinding(policy: Policy<unknown>, fx: Pick<Fixture, 'commands' | 'promise' | 'config'> & { expect?: Fixture['expect'] }, v: Violation | null): string | null {
+  if (!v) return null;
+  const tolerate = knownObservations(policy);
+  if (fx.expect?.invariant) tolerate.delete(fx.expect.invariant);
+  const last = (): Violation['witness']['last'] => lastTouches(policy, fx.config, fx.commands, v, { promise: fx.promise.filter(isInvariant), tolerate });
+  return classify(v, findingsOf(policy, fx.config.name), last)?.name ?? null;
+}
+
 export interface Judgement {
   /** green: the fixture ends as the gate expects */
   ok: boolean;
@@ -66,11 +81,23 @@ export interface Judgement {
   fixed: boolean;
 }
 
-export function judgeFixture(policy: Policy<unknown>, fx: Fixture, got: string | null): Judgement {
+export function judgeFixture(
+  policy: Policy<unknown>,
+  fx: Fixture,
+  got: string | null,
+  /** the known finding the violation matches now (fixtureFinding()) */
+  finding: string | null = null,
+): Judgement {
   const e = expectation(policy, fx);
   const j = (ok: boolean, text: string, fixed = false): Judgement => ({ ok, expectation: e, got, text, fixed });
   if (e.verdict === 'violates') {
     const kind = e.why === 'zoo' ? 'a must-fail example: a zoo variant' : `a known finding of ${policy.name}`;
+    if (got === e.invariant && e.why === 'known') {
+      const want = fx.expect.finding;
+      if (finding === null) return j(false, `violates ${got}, but no known finding's signature matches it: a new violation (${policy.name}'s findings of ${got}: ${findingsOf(policy, fx.config.name).filter((k) => k.invariant === got).map((k) => k.name).join(', ')})`);
+      if (want && finding !== want) return j(false, `violates ${got} as known finding ${finding}, but the fixture is ${want}'s example`);
+      return j(true, `violation reproduces: ${got}, known finding ${finding} (its signature matches)`);
+    }
     if (got === e.invariant) return j(true, `violation reproduces: ${got} (${kind})`);
     if (got === null) return j(false, `no longer reproduces: no invariant is violated (the fixture expects ${e.invariant}, ${kind})`);
     return j(false, `does not reproduce as saved: ${got} is violated instead of ${e.invariant}`);
@@ -151,7 +178,7 @@ export function replaySaved(
       }
       replayed++;
       const v = fixtureRun(policy, fx);
-      const j = judgeFixture(policy, fx, v?.invariant ?? null);
+      const j = judgeFixture(policy, fx, v?.invariant ?? null, expectation(policy, fx).why === 'known' ? fixtureFinding(policy, fx, v) : null);
       if (v) still++;
       if (j.ok && v && j.expectation.verdict === 'violates') (j.expectation.why === 'known' ? known++ : mustFail++);
       if (j.fixed) fixed++;

@@ -12,7 +12,7 @@ import { didYouMean, meanPrefix, parseFlags, PolicyError, UsageError } from './e
 import { explore } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
 import { checkPath, inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
-import { fixtureRun, judgeFixture, updateCommand, type Judgement } from './regress.ts';
+import { expectation, fixtureFinding, fixtureRun, judgeFixture, updateCommand, type Judgement } from './regress.ts';
 import { looksLikePath, resolvePolicy } from './policies.ts';
 import { findPolicy, POLICIES } from '../spec/policies/index.ts';
 import { renderHtml } from './render/html.ts';
@@ -214,11 +214,11 @@ export async function replayFixture(file: string): Promise<ReplayOutcome> {
   });
   const got = violation?.invariant ?? null;
   const want = f.expect.invariant;
-  const judgement = judgeFixture(policy, f, got);
+  const judgement = judgeFixture(policy, f, got, expectation(policy, f).why === 'known' ? fixtureFinding(policy, { ...f }, violation) : null);
   let verdictLine: string;
   if (f.expect.verdict === 'holds') {
     verdictLine = got === null ? `${name}: holds, as the fixture expects` : `${name}: violates ${got}, but the fixture expects it to hold`;
-  } else if (got === want) verdictLine = `${name}: violation reproduces: ${want}`;
+  } else if (got === want) verdictLine = judgement.expectation.why === 'known' ? `${name}: ${judgement.text}` : `${name}: violation reproduces: ${want}`;
   else if (got === null) verdictLine = `${name}: no longer reproduces: no invariant is violated (the fixture expects ${want})${judgement.fixed ? `; the bug is fixed: record it with ${updateCommand(file)}` : ''}`;
   else verdictLine = `${name}: does not reproduce as saved: ${got} is violated instead of ${want}`;
   return {

@@ -2,6 +2,8 @@
 // steps, the share of commands that did something, distinct states, and
 // coverage of the situations that matter. Text table and JSON.
 import { CORE_INVARIANTS, type InvariantName } from '../model/invariants.ts';
+import { knownKey } from './findings.ts';
+import type { RateReport } from './drift.ts';
 import type { ExploreResult } from './explore.ts';
 
 /** held: checked through every run of the budget, never violated;
@@ -50,8 +52,9 @@ export interface PolicyReport {
     /** the policy declares this violation a known finding of its seed */
     known?: string;
   };
-  /** known findings hit: the first of each invariant, shrunk and saved */
-  known: { invariant: string; message: string; length: number; config: string; runs: number; fixture?: string; replay?: string }[];
+  /** known findings hit: the first of each finding, shrunk and saved;
+   *  runs: the runs that ended at it in every configuration */
+  known: { invariant: string; finding?: string; message: string; length: number; config: string; runs: number; fixture?: string; replay?: string }[];
 }
 
 export interface CheckReport {
@@ -60,6 +63,8 @@ export interface CheckReport {
   stepsPerSecond: number;
   elapsedSeconds: number;
   policies: PolicyReport[];
+  /** each known finding's hits per job against the baseline (harness/drift.ts) */
+  rates?: RateReport;
 }
 
 export function policyReport(
@@ -86,7 +91,9 @@ export function policyReport(
   const known: PolicyReport['known'] = [];
   for (const r of results) {
     for (const k of r.known) {
-      if (!known.some((x) => x.invariant === k.invariant)) known.push({ invariant: k.invariant, message: k.message, length: k.commands.length, config: r.config, runs: sum((q) => q.knownHits[k.invariant] ?? 0) });
+      const key = knownKey(k);
+      const hits = (q: ExploreResult): number => (k.finding ? (q.findingHits?.[k.finding] ?? 0) : (q.knownHits[k.invariant] ?? 0));
+      if (!known.some((x) => knownKey(x) === key)) known.push({ invariant: k.invariant, ...(k.finding ? { finding: k.finding } : {}), message: k.message, length: k.commands.length, config: r.config, runs: sum(hits) });
     }
   }
   const coverage: Record<string, number> = {};

@@ -14,6 +14,7 @@
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import type { Cmd } from './commands.ts';
 import type { ExploreResult } from './explore.ts';
+import { knownKey } from './findings.ts';
 import { UsageError } from './errors.ts';
 import type { InvariantName } from '../model/invariants.ts';
 
@@ -103,12 +104,14 @@ export function mergeChunks(n: number, budget: number, chunks: readonly JobRecor
   const states = new Set<number>();
   const situations = new Map<string, number>();
   const knownHits: Record<string, number> = {};
+  const findingHits: Record<string, number> = {};
   const known: JobRecord['known'] = [];
   for (const r of chunks) {
     for (const s of r.states) states.add(s);
     for (const [k, c] of r.situations) situations.set(k, (situations.get(k) ?? 0) + c);
     for (const [inv, c] of Object.entries(r.knownHits)) knownHits[inv] = (knownHits[inv] ?? 0) + c;
-    for (const k of r.known) if (!known.some((x) => x.invariant === k.invariant)) known.push(k);
+    for (const [f, c] of Object.entries(r.findingHits ?? {})) findingHits[f] = (findingHits[f] ?? 0) + c;
+    for (const k of r.known) if (!known.some((x) => knownKey(x) === knownKey(k))) known.push(k);
   }
   return {
     n,
@@ -127,6 +130,7 @@ export function mergeChunks(n: number, budget: number, chunks: readonly JobRecor
     shrinkRuns: sum((r) => r.shrinkRuns),
     known,
     knownHits,
+    findingHits,
     counterexample: chunks[chunks.length - 1]!.counterexample,
   };
 }
@@ -155,8 +159,10 @@ export interface JobRecord {
   runsToEnd: number;
   shrinkRuns: number;
   /** known findings hit (the first of each, shrunk) and runs per finding */
-  known: { invariant: InvariantName; message: string; seed: number; path: string; commands: Cmd[]; fixture?: string }[];
+  known: { invariant: InvariantName; message: string; seed: number; path: string; commands: Cmd[]; finding?: string; fixture?: string }[];
   knownHits: Record<string, number>;
+  /** runs per known finding, by name */
+  findingHits?: Record<string, number>;
   counterexample: null | {
     invariant: InvariantName;
     message: string;
@@ -185,6 +191,7 @@ export function toRecord(n: number, r: ExploreResult, faults: readonly FaultKind
     shrinkRuns: r.shrinkRuns,
     known: r.known.map((c) => ({ ...c })),
     knownHits: { ...r.knownHits },
+    findingHits: { ...r.findingHits },
     counterexample: r.counterexample && { ...r.counterexample },
   };
 }
@@ -203,8 +210,9 @@ export function fromRecord(j: JobRecord): ExploreResult {
     budget: j.budget,
     runsToEnd: j.runsToEnd,
     shrinkRuns: j.shrinkRuns,
-    known: j.known.map((c) => ({ invariant: c.invariant, message: c.message, seed: c.seed, path: c.path, commands: c.commands })),
+    known: j.known.map((c) => ({ invariant: c.invariant, message: c.message, seed: c.seed, path: c.path, commands: c.commands, ...(c.finding ? { finding: c.finding } : {}) })),
     knownHits: { ...j.knownHits },
+    findingHits: { ...j.findingHits },
     counterexample: cx && { invariant: cx.invariant, message: cx.message, seed: cx.seed, path: cx.path, commands: cx.commands },
   };
 }

@@ -4,7 +4,7 @@
 // they became (fallbacks rewritten), drop every command the violation does
 // not need, then simplify the fields of the rest towards their simplest
 // values (the command table says which), keeping the same invariant.
-import { OBSERVATIONS, type InvariantName } from '../model/invariants.ts';
+import type { InvariantName } from '../model/invariants.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import { cmdText, simpler, type Cmd } from './commands.ts';
@@ -67,22 +67,8 @@ export function runCommands(
   }
 }
 
-/** The policy's known findings: what its source's code as written breaks.
- *  A zoo variant keeps its base's findings, except the invariants its own
- *  bug is about: those are never excused. */
-export function knownFindings(policy: Policy<unknown>, config?: string): string[] {
-  const f = policy.findings;
-  // a finding that only its configurations show is no excuse elsewhere
-  if (!f || (config !== undefined && f.configs && !f.configs.includes(config))) return [];
-  const own = policy.bug?.invariants ?? [];
-  return f.invariants.filter((i) => !own.includes(i));
-}
-
-/** The policy's known findings that are observations (OBSERVATIONS): a
- *  run notes them and goes on. */
-export function knownObservations(policy: Policy<unknown>, known: readonly string[] = knownFindings(policy)): Set<string> {
-  return new Set(known.filter((i) => OBSERVATIONS.includes(i as InvariantName)));
-}
+export { knownInvariants as knownFindings, knownObservations } from './findings.ts';
+import { knownInvariants, knownObservations } from './findings.ts';
 
 /** Shrink cmds, which break `invariant`, to a 1-minimal list of commands
  *  written as the actions they became. */
@@ -94,12 +80,15 @@ export function minimize(
   promise?: readonly InvariantName[],
   /** known observations noted rather than thrown (never the one shrunk) */
   tolerate: ReadonlySet<string> = knownObservations(policy),
+  /** and the violation is still the one shrunk: the same known finding,
+   *  or still none (a new violation stays new while it shrinks) */
+  same?: (v: Violation, effective: readonly Cmd[]) => boolean,
 ): Cmd[] {
   const keep = new Set([...tolerate].filter((i) => i !== invariant));
   /** the effective commands up to the violation if cand still breaks `invariant` */
   const breaks = (cand: readonly Cmd[]): Cmd[] | null => {
     const r = runCommands(policy, cfg, cand, { promise, tolerate: keep });
-    return r.violation?.invariant === invariant ? r.effective : null;
+    return r.violation?.invariant === invariant && (!same || same(r.violation, r.effective)) ? r.effective : null;
   };
   let best = breaks(cmds) ?? [...cmds];
   // every accepted change makes the list shorter or a field simpler; the

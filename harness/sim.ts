@@ -21,6 +21,7 @@ import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { installSituations, situationList } from './coverage.ts';
 import { fingerprint } from './fingerprint.ts';
 import { PolicyError } from './errors.ts';
+import { classify, findingsOf } from './findings.ts';
 import { hook, mapFree } from './programs.ts';
 
 export { faultKinds, genCtx } from './cmd.ts';
@@ -103,6 +104,10 @@ export class Sim implements Run {
     };
     if (opts.tolerate?.size) {
       this.model.tolerate = opts.tolerate;
+      // an observation is excused only where a known finding's signature
+      // matches it (an observation's witness needs no replay)
+      const findings = findingsOf(policy, cfg.name);
+      this.model.excuses = (v) => classify(v, findings) !== null;
       this.model.onTolerated = (v) => this.tolerated.push({ v, log: [...this.log] });
     }
     try {

@@ -4,7 +4,8 @@
 import type { Context } from '../spec/kernel/context.ts';
 import type { Kernel, Observer } from '../spec/kernel/kernel.ts';
 import { links, type Obj } from '../spec/kernel/obj.ts';
-import { Violation } from '../spec/kernel/types.ts';
+import { placeOf, Violation } from '../spec/kernel/types.ts';
+import type { Witness } from '../spec/kernel/facts.ts';
 import type { InvariantName } from './invariants.ts';
 // the engine's facts are judged by the model wherever a model runs
 import './judges.ts';
@@ -64,8 +65,8 @@ export class AbstractAllocator implements Observer {
     this.neverOnTwoLists();
   }
 
-  private fail(inv: InvariantName, detail: string): never {
-    throw new Violation(inv, detail);
+  private fail(inv: InvariantName, detail: string, w?: Partial<Witness>): never {
+    throw new Violation(inv, detail, w);
   }
 
   /** Told what the model reads and writes of ownership as a command runs
@@ -78,10 +79,16 @@ export class AbstractAllocator implements Observer {
   onTolerated: ((v: Violation) => void) | null = null;
 
   /** Judge an observation: throw, or note a tolerated known finding. */
-  private observe(inv: InvariantName, detail: string): void {
-    if (this.tolerate.has(inv)) this.onTolerated?.(new Violation(inv, detail));
-    else this.fail(inv, detail);
+  private observe(inv: InvariantName, detail: string, w: Partial<Witness>): void {
+    const v = new Violation(inv, detail, w);
+    // a known finding only where its signature matches what happened
+    if (this.tolerate.has(inv) && (this.excuses?.(v) ?? true)) this.onTolerated?.(v);
+    else throw v;
   }
+
+  /** Does a known finding's signature match this observation? (set by the
+   *  harness from the policy's findings; unset: every tolerated one does) */
+  excuses: ((v: Violation) => boolean) | null = null;
 
   /** The allocator returned obj to a program on x that asked for `size`
    *  bytes; `header` is the policy's declared header (ObjectFitsRequest is
@@ -95,14 +102,15 @@ export class AbstractAllocator implements Observer {
         this.fail(
           'ObjectFitsRequest',
           `${x.fn} handed ${obj.name} (${obj.pptrBytes > 0 ? `percpu unit of ${obj.pptrBytes}` : `ksize ${obj.size}, header ${this.header}`}) to ${x.label} on cpu${x.cpu}, which asked for ${size} bytes`,
+          { at: placeOf(x), subjects: [obj.name] },
         );
       }
     }
     if (this.owned.includes(obj)) {
-      this.fail('ExclusiveOwnership', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} is still owned`);
+      this.fail('ExclusiveOwnership', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} is still owned`, { at: placeOf(x), subjects: [obj.name] });
     }
     if (obj.state === 'slab') {
-      this.fail('Conservation', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} was already freed to slab`);
+      this.fail('Conservation', `${x.fn} returned ${obj.name} to ${x.label} on cpu${x.cpu}, but ${obj.name} was already freed to slab`, { at: placeOf(x), subjects: [obj.name] });
     }
     const after = this.reuseAfter.get(obj);
     if (after !== undefined) {
@@ -111,6 +119,7 @@ export class AbstractAllocator implements Observer {
         this.fail(
           'NoReuseBeforeGracePeriod',
           `${x.fn} hands ${obj.name} to ${x.label} on cpu${x.cpu} before a grace period passed since it was freed${viaRcu ? ' with bpf_mem_free_rcu()' : ''}`,
+          { at: placeOf(x), subjects: [obj.name] },
         );
       }
       this.reuseAfter.delete(obj);
@@ -144,10 +153,12 @@ export class AbstractAllocator implements Observer {
     const taken = x.foundTaken;
     x.foundTaken = null;
     if (taken && x.level !== 'nmi') {
-      const holder = k.cpus[x.cpu]!.stack.filter((y) => y !== x && y.level !== 'nmi').map((y) => `${y.label} (${y.level}, in ${y.fn})`);
+      const beneath = k.cpus[x.cpu]!.stack.filter((y) => y !== x && y.level !== 'nmi');
+      const holder = beneath.map((y) => `${y.label} (${y.level}, in ${y.fn})`);
       this.observe(
         'NoAllocFailureFromContention',
         `an allocation by ${x.label} (${x.level}) on cpu${x.cpu} returns NULL: it found ${taken.name} taken, which only an NMI may; beneath it on cpu${x.cpu}: ${holder.join(', ') || 'nothing'}`,
+        { at: placeOf(x), with: beneath.map(placeOf), subjects: [taken.name] },
       );
       return;
     }
@@ -164,6 +175,7 @@ export class AbstractAllocator implements Observer {
         return this.observe(
           'NoAllocFailureWhileRefillStalled',
           `an allocation by ${x.label} on cpu${x.cpu} returns NULL with slab room left: ${w.name} was claimed by ${y.label} (${y.fn}), preempted before it queued the work, so the refill cannot run`,
+          { at: placeOf(x), with: [placeOf(y)], subjects: [w.name] },
         );
       }
     }
@@ -172,12 +184,12 @@ export class AbstractAllocator implements Observer {
   /** A fair quiesce ended: nothing pending, nothing running. No object may
    *  still wait for a grace period that already passed. */
   idle(): void {
-    for (const a of this.k.audited) a.idle?.((inv, detail) => this.fail(inv, detail));
+    for (const a of this.k.audited) a.idle?.((inv, detail, w) => this.fail(inv, detail, w));
     for (const h of this.k.holders) {
       if (!h.waitsForGp) continue;
       const o = h.head();
       if (o) {
-        this.fail('FreedObjectsReturnToSlab', `${o.name} is still on ${h.name} after every grace period and callback ran (nothing left will free it)`);
+        this.fail('FreedObjectsReturnToSlab', `${o.name} is still on ${h.name} after every grace period and callback ran (nothing left will free it)`, { subjects: [o.name, h.name] });
       }
     }
   }
@@ -281,16 +293,16 @@ export class AbstractAllocator implements Observer {
     const w = k.walk;
     for (const h of k.holders) {
       for (let o = h.head(); o; o = o.next) {
-        if (o.state === 'slab') this.fail('Conservation', `${o.name} is on ${h.name} but was freed to slab`);
-        if (this.owned.includes(o)) this.fail('Conservation', `${o.name} is on ${h.name} while a program owns it`);
+        if (o.state === 'slab') this.fail('Conservation', `${o.name} is on ${h.name} but was freed to slab`, { subjects: [o.name, h.name] });
+        if (this.owned.includes(o)) this.fail('Conservation', `${o.name} is on ${h.name} while a program owns it`, { subjects: [o.name, h.name] });
       }
     }
     for (const o of k.slab.all) {
       if (o.state === 'live' && o.mark !== w && !this.owned.includes(o)) {
-        this.fail('Conservation', `${o.name} is lost: live, but owned by no program and on no list`);
+        this.fail('Conservation', `${o.name} is lost: live, but owned by no program and on no list`, { subjects: [o.name] });
       }
     }
-    if (counters) for (const a of k.audited) a.audit((inv, detail) => this.fail(inv, detail));
+    if (counters) for (const a of k.audited) a.audit((inv, detail, w) => this.fail(inv, detail, w));
   }
 
   /** After teardown and every pending callback: everything back in slab. */
@@ -298,10 +310,10 @@ export class AbstractAllocator implements Observer {
     const k = this.k;
     const live = k.slab.all.filter((o) => o.state === 'live');
     if (live.length) {
-      this.fail('NoLeakAtTeardown', `${live.length} object(s) never returned to slab: ${live.map((o) => o.name).join(', ')}`);
+      this.fail('NoLeakAtTeardown', `${live.length} object(s) never returned to slab: ${live.map((o) => o.name).join(', ')}`, { subjects: live.map((o) => o.name) });
     }
     if (k.slab.structs.size) {
-      this.fail('NoLeakAtTeardown', `never freed: ${[...k.slab.structs].map((s) => s.name).join(', ')}`);
+      this.fail('NoLeakAtTeardown', `never freed: ${[...k.slab.structs].map((s) => s.name).join(', ')}`, { subjects: [...k.slab.structs].map((s) => s.name) });
     }
     if (k.slab.percpuBytes !== 0) this.fail('NoLeakAtTeardown', `${k.slab.percpuBytes} percpu bytes never freed`);
   }

@@ -7,7 +7,7 @@ import { Violation } from '../spec/kernel/types.ts';
 import { invariantOf } from './invariants.ts';
 
 export function judge(f: Fact): never {
-  throw new Violation(invariantOf(f.fact), f.text);
+  throw new Violation(invariantOf(f.fact), f.text, f.witness);
 }
 
 installJudge(judge);

@@ -5,7 +5,8 @@
 // per-allocation ones the moment __alloc_percpu() returns.
 import type { Context } from '../spec/kernel/context.ts';
 import type { Audited } from '../spec/kernel/kernel.ts';
-import { Violation } from '../spec/kernel/types.ts';
+import { placeOf, Violation } from '../spec/kernel/types.ts';
+import type { Witness } from '../spec/kernel/facts.ts';
 import type { InvariantName } from './invariants.ts';
 import { pcpuChunkSlot, type Pcpu, type PcpuChunk } from '../spec/percpu_chunk/chunk.ts';
 import { pagePopulated } from '../spec/percpu_chunk/populate.ts';
@@ -39,8 +40,8 @@ export class PcpuAreaModel implements Audited {
         );
       }
     }
-    const hole = this.unpopulated(a.chunk, a.off, a.size);
-    if (hole) throw new Violation('PcpuLiveAreaPopulated', `${a.name} returned to ${x.label}: ${hole}`);
+    const hole = this.hole(a.chunk, a.off, a.size);
+    if (hole) throw new Violation('PcpuLiveAreaPopulated', `${a.name} returned to ${x.label}: ${hole.text}`, { at: placeOf(x), subjects: [hole.page] });
     this.live.set(key, a);
     this.bytesLive += a.size;
   }
@@ -56,10 +57,16 @@ export class PcpuAreaModel implements Audited {
 
   /** The first byte of [off, off+size) of c not on a page populated on every CPU. */
   unpopulated(c: PcpuChunk, off: number, size: number): string | null {
+    return this.hole(c, off, size)?.text ?? null;
+  }
+
+  /** The same, with the page pointer it is about (`chunk.page[cpuN][i]`,
+   *  as pcpu_depopulate_chunk()'s step names what it touched). */
+  hole(c: PcpuChunk, off: number, size: number): { text: string; page: string } | null {
     const ps = this.p.geom.pageSize;
     for (let i = Math.floor(off / ps); i < Math.ceil((off + size) / ps); i++) {
       for (let cpu = 0; cpu < this.p.cpus; cpu++) {
-        if (!pagePopulated(this.p, c, cpu, i)) return `page ${i} of ${c.name} (bytes ${i * ps}..${(i + 1) * ps - 1}) is not populated on cpu${cpu}`;
+        if (!pagePopulated(this.p, c, cpu, i)) return { text: `page ${i} of ${c.name} (bytes ${i * ps}..${(i + 1) * ps - 1}) is not populated on cpu${cpu}`, page: `${c.name}.page[cpu${cpu}][${i}]` };
       }
     }
     return null;
@@ -72,7 +79,7 @@ export class PcpuAreaModel implements Audited {
     return c.free_size ? [-st, c.free_size] : [-st];
   }
 
-  audit(fail: (invariant: InvariantName, detail: string) => void): void {
+  audit(fail: (invariant: InvariantName, detail: string, w?: Partial<Witness>) => void): void {
     const p = this.p;
     for (const c of p.chunks) {
       const m = this.entries(c);
@@ -91,18 +98,18 @@ export class PcpuAreaModel implements Audited {
     }
     this.slots(fail);
     if (p.static) {
-      const hole = this.unpopulated(p.static, 0, p.geom.staticSize);
-      if (hole) fail('PcpuLiveAreaPopulated', `the kernel's static percpu area: ${hole}`);
+      const hole = this.hole(p.static, 0, p.geom.staticSize);
+      if (hole) fail('PcpuLiveAreaPopulated', `the kernel's static percpu area: ${hole.text}`, { subjects: [hole.page] });
     }
     for (const a of this.live.values()) {
-      const hole = this.unpopulated(a.chunk, a.off, a.size);
-      if (hole) fail('PcpuLiveAreaPopulated', `live ${a.name}: ${hole}`);
+      const hole = this.hole(a.chunk, a.off, a.size);
+      if (hole) fail('PcpuLiveAreaPopulated', `live ${a.name}: ${hole.text}`, { subjects: [hole.page] });
     }
   }
 
   /** The allocated map entries of c are exactly the live areas (and the
    *  static area), each entry at the area's offset and at least its size. */
-  private agree(c: PcpuChunk, m: number[], fail: (invariant: InvariantName, detail: string) => void): void {
+  private agree(c: PcpuChunk, m: number[], fail: (invariant: InvariantName, detail: string, w?: Partial<Witness>) => void): void {
     const mine = [...this.live.values()].filter((a) => a.chunk === c);
     const at = new Map<number, number>();
     for (let i = 0, off = 0; i < m.length; off += Math.abs(m[i++]!)) if (m[i]! < 0) at.set(off, -m[i]!);
@@ -122,7 +129,7 @@ export class PcpuAreaModel implements Audited {
   }
 
   /** Every chunk on exactly the slot list pcpu_chunk_slot() names. */
-  private slots(fail: (invariant: InvariantName, detail: string) => void): void {
+  private slots(fail: (invariant: InvariantName, detail: string, w?: Partial<Witness>) => void): void {
     const p = this.p;
     const seen = new Map<PcpuChunk, number>();
     p.slot.forEach((head, s) => {
@@ -141,7 +148,10 @@ export class PcpuAreaModel implements Audited {
       const want = pcpuChunkSlot(c);
       const s = seen.get(c);
       if (s !== want) {
-        fail('PcpuChunkInSlot', `${c.name} (free_size ${c.free_size}, contig_hint ${c.contig_hint}) is on ${s === undefined ? 'no slot list' : `pcpu_slot[${s}]`}, pcpu_chunk_slot() says ${want}`);
+        fail('PcpuChunkInSlot', `${c.name} (free_size ${c.free_size}, contig_hint ${c.contig_hint}) is on ${s === undefined ? 'no slot list' : `pcpu_slot[${s}]`}, pcpu_chunk_slot() says ${want}`, {
+          subjects: [c.name],
+          data: { on: s ?? -1, want },
+        });
       }
     }
   }

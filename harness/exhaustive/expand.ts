@@ -6,7 +6,8 @@ import { Violation } from '../../spec/kernel/types.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
 import type { Cmd } from '../commands.ts';
 import type { CheckConfig } from '../config.ts';
-import { knownFindings, knownObservations } from '../shrink.ts';
+import { knownFindings, knownObservations, runCommands } from '../shrink.ts';
+import { classifier } from '../witness.ts';
 import { Sim, genCtx } from '../sim.ts';
 import { stateHash, stateKey } from '../statekey.ts';
 import { exhaustiveAlphabet, expand, ranAsItself } from './letters.ts';
@@ -65,7 +66,22 @@ export class Expander {
     this.promise = opts.promise ?? [];
     this.exactKeys = opts.exactKeys ?? false;
     this.footprints = opts.footprints ?? false;
+    this.which = classifier(policy, cfg, { promise: this.promise, tolerate: this.tolerate, known: [...this.known] });
   }
+
+  /** The known finding a violation reached by path is (its signature
+   *  matches), or null: a new violation. The path is replayed as commands,
+   *  so a violation that came from a worker thread (no witness) is judged
+   *  as it happens here. */
+  finding(path: Uint8Array, v: Violation): string | null {
+    if (!this.known.has(v.invariant)) return null;
+    const commands = [...path].map((i) => this.cmds[i]!);
+    const r = runCommands(this.policy, this.cfg, commands, { promise: this.promise, tolerate: this.tolerate });
+    const w = r.violation?.invariant === v.invariant ? r.violation : v;
+    return this.which(w, () => commands)?.name ?? null;
+  }
+
+  private readonly which: ReturnType<typeof classifier>;
 
   /** Boot, then the first n commands of path; a violation is thrown. */
   replay(path: Uint8Array, n: number): Sim {

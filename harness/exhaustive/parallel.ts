@@ -18,6 +18,7 @@
 // Workers run with a large young generation: the engine allocates much
 // and keeps little, and the default one makes the collector copy each
 // live run many times over (a quarter of the time, measured).
+import { knownKey } from '../findings.ts';
 import { Worker } from 'node:worker_threads';
 import { Violation } from '../../spec/kernel/types.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
@@ -129,11 +130,12 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
     res.states++;
     const j0 = ex.judge(o0.sim, o0.key);
     if (j0.v) {
-      if (!known.has(j0.v.invariant)) {
+      const f = ex.finding(empty, j0.v);
+      if (!f) {
         res.counterexample = counterexample(cmds, empty, j0.v);
         return done();
       }
-      res.known.push(counterexample(cmds, empty, j0.v));
+      res.known.push({ ...counterexample(cmds, empty, j0.v), finding: f });
     }
     await Promise.all(peers.map((p) => p.ready));
     level(0);
@@ -227,10 +229,13 @@ export async function exhaustiveParallel(policy: Policy<unknown>, cfg: CheckConf
         h.path = s.path;
       }
       hits.sort((a, b) => a.job - b.job);
-      const fatal = hits.find((h) => !known.has(h.v.invariant));
-      for (const h of hits) {
+      // which known finding each hit is (a new violation of a known
+      // finding's invariant is fatal too)
+      const named = hits.map((h) => ({ h, f: ex.finding(h.path, h.v) }));
+      const fatal = named.find((x) => !x.f)?.h;
+      for (const { h, f } of named) {
         if (fatal && h.job > fatal.job) break;
-        if (known.has(h.v.invariant) && !res.known.some((c: Counterexample) => c.invariant === h.v.invariant)) res.known.push(counterexample(cmds, h.path, h.v));
+        if (f && !res.known.some((c: Counterexample) => knownKey(c) === f)) res.known.push({ ...counterexample(cmds, h.path, h.v), finding: f });
       }
       if (fatal) {
         res.counterexample = counterexample(cmds, fatal.path, fatal.v);

@@ -39,6 +39,8 @@ export interface Counterexample {
   path: string;
   /** the shrunk commands, up to and including the one that broke */
   commands: Cmd[];
+  /** a known finding: its name (spec/policies/finding.ts) */
+  finding?: string;
 }
 
 export interface ExploreResult {
@@ -62,8 +64,10 @@ export interface ExploreResult {
   counterexample: Counterexample | null;
   /** known findings hit, the first run of each shrunk */
   known: Counterexample[];
-  /** runs that ended at each known finding */
+  /** runs that ended at a known finding, per invariant */
   knownHits: Record<string, number>;
+  /** the same per known finding, by name (the hit-rate drift reads it) */
+  findingHits: Record<string, number>;
 }
 
 export function emptyResult(policy: string, config: string, budget: number): ExploreResult {
@@ -82,6 +86,7 @@ export function emptyResult(policy: string, config: string, budget: number): Exp
     counterexample: null,
     known: [],
     knownHits: {},
+    findingHits: {},
   };
 }
 

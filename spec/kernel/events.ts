@@ -183,14 +183,17 @@ export function names(locs: readonly Loc[]): string[] {
 // breaks (model/invariants.ts: each invariant lists the facts it judges,
 // model/judges.ts throws the Violation). A fact ends the run.
 
-export { FACT_KINDS, type FactKind } from './facts.ts';
-import type { FactKind } from './facts.ts';
+export { FACT_KINDS, type FactKind, type Place, type Witness } from './facts.ts';
+import type { FactKind, Witness } from './facts.ts';
 
 
 export interface Fact {
   readonly fact: FactKind;
   /** what happened, in the kernel's words, naming the context */
   readonly text: string;
+  /** the same as data, beyond the context stepping now (who holds the
+   *  lock it spins on, what structure it is about) */
+  readonly witness?: Partial<Witness>;
 }
 
 /** The model's judge, installed by model/judges.ts (per process, so a
@@ -202,8 +205,8 @@ export function installJudge(judge: (f: Fact) => never): void {
 }
 
 /** Report a fact: the model judges it (a Violation ends the run). */
-export function report(fact: FactKind, text: string): never {
+export function report(fact: FactKind, text: string, witness?: Partial<Witness>): never {
   const j = judges.judge;
   if (j === null) throw new Error(`spec: '${fact}' reported with no model loaded (import model/judges.ts): ${text}`);
-  return j({ fact, text });
+  return j(witness ? { fact, text, witness } : { fact, text });
 }

@@ -70,3 +70,41 @@ export const FACT_KINDS: readonly FactKind[] = [
   'spin-forbidden',
   'main-sheaf-missing',
 ];
+
+// ---- witnesses ----
+//
+// What happened, as data, beside a violation's text: where it fired, who
+// else was involved, what it is about. A known finding's signature
+// (spec/policies/policy.ts Finding) is a predicate over it, so a finding
+// names what happened rather than a whole invariant.
+
+/** A context at one point of the run. */
+export interface Place {
+  /** its stable label (prog3, nmi14, kworker0, irq_work1, softirq0) */
+  readonly ctx: string;
+  readonly level: 'task' | 'softirq' | 'hardirq' | 'nmi';
+  readonly cpu: number;
+  /** kernel functions, outermost first */
+  readonly fns: readonly string[];
+  /** what its step touched (a lock, a list head, a counter), or '' */
+  readonly touched: string;
+}
+
+export interface Witness {
+  /** the context whose step broke the invariant; null when the model
+   *  judged it at a quiescent point, after a fair quiesce or at teardown */
+  readonly at: Place | null;
+  /** other contexts the judge names: the holder of the lock a context
+   *  spins on, the task that claimed a stalled refill */
+  readonly with: readonly Place[];
+  /** the structures and objects the violation is about, by name (a lock,
+   *  a list head, a chunk, the objects lost or leaked) */
+  readonly subjects: readonly string[];
+  /** values the judge read (PcpuChunkInSlot: the slot the chunk is on and
+   *  the one pcpu_chunk_slot() names) */
+  readonly data: Readonly<Record<string, number | string>>;
+  /** per subject object: the last step of the run that acted on it or
+   *  wrote it (filled by the harness from a recorded replay when a
+   *  signature asks for it: Finding.last) */
+  readonly last: readonly (Place & { readonly subject: string })[];
+}

@@ -2,6 +2,7 @@ import { report } from './events.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import { Context } from './context.ts';
 import { type Owner } from './types.ts';
+import type { Witness } from './facts.ts';
 import { links, type Obj } from './obj.ts';
 import { Slab } from './slab.ts';
 import { Rcu } from './rcupdate.ts';
@@ -50,10 +51,10 @@ export interface Holder {
 /** A spec structure that can state its own counter facts at quiescence
  *  (free_cnt vs. list length, active == 0). */
 export interface Audited {
-  audit(fail: (invariant: InvariantName, detail: string) => void): void;
+  audit(fail: (invariant: InvariantName, detail: string, w?: Partial<Witness>) => void): void;
   /** at an idle point (every callback ran, nothing pending): the
    *  structure's own "nothing in flight" facts (FreedObjectsReturnToSlab) */
-  idle?(fail: (invariant: InvariantName, detail: string) => void): void;
+  idle?(fail: (invariant: InvariantName, detail: string, w?: Partial<Witness>) => void): void;
 }
 
 /** Observer of allocator-level events: the abstract model (model/). */

@@ -5,6 +5,7 @@
 // normal RCU read-side critical section (BRIEF §1). Anywhere else it is a
 // NoSleepInAtomic violation, named by the call and the reason.
 import { report } from './events.ts';
+import { placeOf } from './types.ts';
 import type { Context } from './context.ts';
 
 /** Why x cannot sleep now, or null if it may. */
@@ -19,5 +20,5 @@ export function atomicReason(x: Context): string | null {
 
 export function mightSleep(x: Context, what: string): void {
   const why = atomicReason(x);
-  if (why !== null) report('sleep-in-atomic', `${what} ${why}, in ${x.fn} on cpu${x.cpu} (${x.label})`);
+  if (why !== null) report('sleep-in-atomic', `${what} ${why}, in ${x.fn} on cpu${x.cpu} (${x.label})`, { at: placeOf(x) });
 }

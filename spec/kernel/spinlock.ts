@@ -4,7 +4,7 @@
 import type { Context } from './context.ts';
 import { localIrqRestore, localIrqSave } from './irqflags.ts';
 import { mightSleep } from './might_sleep.ts';
-import { type Gen, type Owner } from './types.ts';
+import { placeOf, type Gen, type Owner } from './types.ts';
 import { acts, reads, writes, EVERYTHING, type Loc, report } from './events.ts';
 
 export class RawSpinlock {
@@ -46,8 +46,11 @@ export function* rawSpinLock(x: Context, l: RawSpinlock): Gen<void> {
   acts(x, 'raw_spin_lock', l, false);
   const h = l.holder;
   if (h !== null && h.cpu === x.cpu) {
-    report('self-deadlock', `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`,
-    );
+    report('self-deadlock', `${x.fn} (${x.label}) spins on ${l.owner.name}.${l.field} held by ${h.label} (${h.fn}) that it interrupted on cpu${x.cpu}`, {
+      at: placeOf(x),
+      with: [placeOf(h)],
+      subjects: [l.name],
+    });
   }
   // raw_spin_lock() disables preemption before it spins (a spinlock_t
   // under PREEMPT_RT is a sleeping lock and does not)

@@ -1,4 +1,5 @@
 import type { InvariantName } from '../../model/invariants.ts';
+import type { Place, Witness } from './facts.ts';
 
 // The engine's vocabulary. A kernel function is a generator: every `yield`
 // is one atomic step (a preemption point); the yielded string says what the
@@ -32,18 +33,43 @@ export function shared<T extends object>(key: string, init: () => T): T {
 
 const VIOLATION = Symbol.for('allocspec.Violation');
 
+/** What a Place is read from: a Context (structurally; this module cannot
+ *  import the engine) or a Place already. */
+export interface PlaceSource {
+  readonly label?: string;
+  readonly ctx?: string;
+  readonly level: Level;
+  readonly cpu: number;
+  readonly fns: readonly string[];
+  readonly touched: string;
+}
+
+/** A context's place now: its stack copied (it changes as it steps). */
+export function placeOf(x: PlaceSource): Place {
+  return { ctx: x.ctx ?? x.label ?? '?', level: x.level, cpu: x.cpu, fns: [...x.fns], touched: x.touched };
+}
+
+/** the context taking a step (spec/kernel/sched.ts `current`, the same cell) */
+const stepping = shared('current', () => ({ x: null as unknown, rec: null as unknown }));
+
 /** A named invariant failed. Thrown out of the spec; ends the run.
  *  Recognised by brand, not by class identity, so a Violation thrown by
  *  another copy of this module (a user policy's) is still one. */
 export class Violation extends Error {
   readonly [VIOLATION] = true;
+  /** what happened, as data (a known finding's signature reads it) */
+  readonly witness: Witness;
   constructor(
     /** one of the named invariants of model/invariants.ts */
     readonly invariant: InvariantName,
     readonly detail: string,
+    /** what the judge knows beyond the context stepping now */
+    w: Partial<Witness> = {},
   ) {
     super(`${invariant}: ${detail}`);
     this.name = 'Violation';
+    const x = w.at !== undefined ? w.at : stepping.x;
+    this.witness = { at: x ? placeOf(x as PlaceSource) : null, with: w.with ?? [], subjects: w.subjects ?? [], data: w.data ?? {}, last: w.last ?? [] };
   }
   static override [Symbol.hasInstance](v: unknown): boolean {
     return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[VIOLATION] === true;

@@ -6,7 +6,7 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import type { Gen } from '../kernel/types.ts';
 import { BpfMemAlloc, BpfMemCache, bpfMemCacheIdx, LLIST_NODE_SZ, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
 import { prefillMemCache } from '../memalloc/init.ts';
-import { memallocOps } from '../memalloc/ops.ts';
+import { memallocOps, type MemallocOps } from '../memalloc/ops.ts';
 
 export const EINVAL = -22;
 export const ENOMEM = -12;
@@ -19,8 +19,8 @@ function cacheName(cpu: number, i: number): string {
 }
 
 /** A zeroed struct bpf_mem_cache (unit_size == 0: not set up). */
-function zeroedCache(cpu: number, i: number): BpfMemCache {
-  return new BpfMemCache(cacheName(cpu, i), cpu, 0, 0, memallocOps());
+function zeroedCache(cpu: number, i: number, ops: MemallocOps): BpfMemCache {
+  return new BpfMemCache(cacheName(cpu, i), cpu, 0, 0, ops);
 }
 
 /** bpf_mem_alloc_percpu_init(): __alloc_percpu_gfp(sizeof(struct
@@ -32,7 +32,9 @@ export const bpfMemAllocPercpuInit = kfunc('bpf_mem_alloc_percpu_init', function
   yield `__alloc_percpu_gfp(sizeof(struct bpf_mem_caches)) = ${ok ? 'pcc' : 'NULL'}`;
   if (!ok) return ENOMEM;
   const caches: BpfMemCache[] = [];
-  for (let cpu = 0; cpu < x.k.cfg.cpus; cpu++) for (let i = 0; i < NUM_CACHES; i++) caches.push(zeroedCache(cpu, i));
+  // ma->ops: memalloc.c's functions (a control replaces some; spec/memalloc/ops.ts)
+  const ops = ma.ops ?? memallocOps();
+  for (let cpu = 0; cpu < x.k.cfg.cpus; cpu++) for (let i = 0; i < NUM_CACHES; i++) caches.push(zeroedCache(cpu, i, ops));
   const pcc = new PercpuCaches('ma->caches', caches);
   slab.structs.add(pcc);
   ma.caches = pcc;
@@ -60,7 +62,7 @@ export const bpfMemAllocPercpuUnitInit = kfunc('bpf_mem_alloc_percpu_unit_init',
       }
     }
     // c->unit_size, objcg, percpu_size, tgt; init_refill_work(); prefill
-    const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, memallocOps());
+    const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, ma.ops ?? memallocOps());
     pcc.caches[at] = c;
     c.register(x.k);
     x.touched = c.name;

@@ -3,7 +3,7 @@
 import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mutexLock, mutexUnlock } from '../kernel/mutex.ts';
-import { type Gen } from '../kernel/types.ts';
+import { placeOf, type Gen } from '../kernel/types.ts';
 import { ENOSPC, pcpuRealloc } from './area.ts';
 import {
   gfpKernel,
@@ -126,11 +126,14 @@ export const __allocPercpu = kfunc('__alloc_percpu', function* (x: Context, p: P
   let off = -1;
   search: for (let slot = pcpuSizeToSlot(size); slot < p.nrSlots; slot++) {
     const head = p.slot[slot]!;
-    // list_for_each_entry(chunk, &pcpu_slot[slot], list)
-    for (let pos = head.next; pos !== head; pos = pos.next) {
+    // list_for_each_entry(chunk, &pcpu_slot[slot], list) (the _safe form
+    // keeps the next entry before the body: PcpuOps.slotWalkSafe)
+    for (let pos = head.next, n = pos.next; pos !== head; pos = p.ops.slotWalkSafe ? n : pos.next, n = pos.next) {
       if (pos.chunk === null) {
-        report('walk-left-list', `list_for_each_entry over pcpu_slot[${slot}] in __alloc_percpu reached ${pos.name}: pcpu_alloc_area()'s -ENOSPC path relocated the chunk it was on mid-walk`,
-        );
+        report('walk-left-list', `list_for_each_entry over pcpu_slot[${slot}] in __alloc_percpu reached ${pos.name}: pcpu_alloc_area()'s -ENOSPC path relocated the chunk it was on mid-walk`, {
+          at: placeOf(x),
+          subjects: [`pcpu_slot[${slot}]`],
+        });
       }
       const c = pos.chunk;
       x.k.touch(x, c, 'contig_hint');

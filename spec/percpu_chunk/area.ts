@@ -198,6 +198,6 @@ function* freeArea(x: Context, p: Pcpu, c: PcpuChunk, freeme: number): Gen<void>
     yield `merge with ${c.name}.map[${i + 1}]: ${m[i]}`;
   }
   c.contig_hint = Math.max(m[i]!, c.contig_hint);
-  yield* pcpuChunkRelocate(x, p, c, oslot);
+  yield* p.ops.relocateAfterFree(x, p, c, oslot);
 }
 export const pcpuFreeArea = kfunc('pcpu_free_area', freeArea);

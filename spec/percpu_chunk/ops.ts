@@ -19,6 +19,11 @@ export interface PcpuOps {
   markAllocated(ent: number): number;
   /** pcpu_alloc_area(): pcpu_chunk_relocate() after a hit */
   relocateAfterAlloc(x: Context, p: Pcpu, c: PcpuChunk, oslot: number): Gen<void>;
+  /** __alloc_percpu(): the slot walk is list_for_each_entry_safe() (false:
+   *  list_for_each_entry(), as written) */
+  slotWalkSafe: boolean;
+  /** pcpu_free_area(): pcpu_chunk_relocate() at its end */
+  relocateAfterFree(x: Context, p: Pcpu, c: PcpuChunk, oslot: number): Gen<void>;
   /** pcpu_free_area() also merges with the next block */
   freeMergesNext: boolean;
   /** pcpu_depopulate_chunk(): `*pagep = NULL` */
@@ -43,6 +48,8 @@ export const DEFAULT_OPS: PcpuOps = {
   updateHint,
   markAllocated: (ent) => -ent,
   relocateAfterAlloc: (x, p, c, oslot) => pcpuChunkRelocate(x, p, c, oslot),
+  slotWalkSafe: false,
+  relocateAfterFree: (x, p, c, oslot) => pcpuChunkRelocate(x, p, c, oslot),
   freeMergesNext: true,
   depopulateClearsPagep: true,
   populateCpus: (p) => p.cpus,

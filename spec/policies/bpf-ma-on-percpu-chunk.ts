@@ -14,6 +14,7 @@ import { bpfMa, IRQ_ORDER_FINDING } from './bpf-ma.ts';
 import { PCPU_INVARIANTS } from '../../model/invariants.ts';
 import { makePcpu, type PcpuState } from './percpu-chunk.ts';
 import { definePolicy } from './policy.ts';
+import { firesAt, firesIn, lastIn, touches } from './finding.ts';
 
 /** 4 KiB pages: a 64 KiB unit holds memalloc's 8192-byte percpu units. */
 export const PAGE_GEOM: PcpuGeom = { pageSize: 4096, staticSize: 20_000 };
@@ -46,7 +47,28 @@ export const bpfMaOnPercpuChunk = definePolicy({
   faults: ['kmalloc', 'page'],
   promises: PCPU_INVARIANTS,
   findings: {
-    invariants: ['NoSleepInAtomic', 'PcpuLiveAreaPopulated', ...IRQ_ORDER_FINDING.invariants],
+    known: [
+      {
+        name: 'pcpu-mutex-in-refill-irq-work',
+        invariant: 'NoSleepInAtomic',
+        signature: "the refill's alloc_bulk() calls __alloc_percpu(), which takes pcpu_mutex in hardirq context (irq_work)",
+        match: (w) => firesAt(w, 'hardirq') && firesIn(w, 'alloc_bulk') && firesIn(w, '__alloc_percpu') && touches(w, 'pcpu_mutex'),
+      },
+      {
+        name: 'pcpu-mutex-in-rcu-callback',
+        invariant: 'NoSleepInAtomic',
+        signature: "an RCU callback's free_one() calls free_percpu(), which takes pcpu_mutex in softirq context",
+        match: (w) => firesAt(w, 'softirq') && firesIn(w, 'free_percpu') && touches(w, 'pcpu_mutex'),
+      },
+      {
+        name: 'populate-error-frees-prefilled-pptr',
+        invariant: 'PcpuLiveAreaPopulated',
+        signature: "a percpu area sits on a page whose pointer was last touched by pcpu_depopulate_chunk() on pcpu_populate_chunk()'s err: path (seed 003's finding, under a kthread refill)",
+        last: true,
+        match: (w) => lastIn(w, 'pcpu_populate_chunk') && lastIn(w, 'pcpu_depopulate_chunk'),
+      },
+      ...IRQ_ORDER_FINDING.known,
+    ],
     why: `${IRQ_ORDER_FINDING.why}; and ` + "memalloc.c calls __alloc_percpu_gfp(GFP_NOWAIT) from irq_work (alloc_bulk) and free_percpu() from RCU callbacks (free_one); the 2009 __alloc_percpu()/free_percpu() take pcpu_mutex and allocate pages with GFP_KERNEL; with irq_work in a kthread (PREEMPT_RT) seed 003's populate error path frees the page under a prefilled object's pptr",
     doc: 'docs/seed-findings.md#seed-003-the-percpu-chunk-allocator',
   },

@@ -13,6 +13,7 @@ import { upstreamOps } from '../upstream/ops.ts';
 import { UPSTREAM_SITUATIONS } from '../upstream/situations.ts';
 import { UPSTREAM_SCENARIOS } from '../upstream/scenarios.ts';
 import { definePolicy, type AllocOptions } from './policy.ts';
+import { atRest, touches } from './finding.ts';
 
 export { UPSTREAM_SITUATIONS };
 
@@ -45,7 +46,14 @@ export const bpfMaUpstream = definePolicy<BpfMemAllocUp>({
   // llist_del_first() in alloc_bulk() under PREEMPT_RT; see the doc for the
   // two kernel conditions the model does not settle
   findings: {
-    invariants: ['Conservation'],
+    known: [
+      {
+        name: 'alloc-bulk-aba-on-waiting-for-gp-ttrace',
+        invariant: 'Conservation',
+        signature: 'at rest, an object a program owns is still on a waiting_for_gp_ttrace list (the ABA of llist_del_first() in a preempted RT alloc_bulk())',
+        match: (w) => atRest(w) && touches(w, 'waiting_for_gp_ttrace'),
+      },
+    ],
     configs: ['rt'],
     why: "alloc_bulk()'s llist_del_first(&c->waiting_for_gp_ttrace) in a preempted RT irq_work kthread races __free_rcu()'s llist_del_all(): the same addresses come back through kmalloc and the cmpxchg puts an object a program owns at the head of the list",
     doc: 'docs/upstream.md#the-aba-in-alloc_bulk',

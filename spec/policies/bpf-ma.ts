@@ -8,14 +8,22 @@ import { MEMALLOC_SITUATIONS } from '../memalloc/situations.ts';
 import { memallocOps, type MemallocOps } from '../memalloc/ops.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { MEMALLOC_SCENARIOS } from '../memalloc/scenarios.ts';
+import { touches, withIn, type Finding } from './finding.ts';
 
 /** Seed 004's unit_alloc()/unit_free() re-enable IRQs before
  *  irq_work_raise(): a task preempted between irq_work_claim() and the
  *  queueing leaves the refill pending where nothing runs it (fixed upstream
  *  by 62cf51cb0ebe and 566f6de3cea3). Every policy built on these two
  *  functions inherits the finding. */
+export const REFILL_CLAIMED_THEN_PREEMPTED: Finding = {
+  name: 'refill-claimed-then-preempted',
+  invariant: 'NoAllocFailureWhileRefillStalled',
+  signature: "a task's allocation returns NULL while its cache's refill_work was claimed by a task preempted in irq_work_raise() under unit_alloc() or unit_free(), after local_irq_restore()",
+  match: (w) => touches(w, 'refill_work') && w.with.length === 1 && w.with.every((p) => p.level === 'task') && withIn(w, 'irq_work_raise') && withIn(w, 'unit_alloc', 'unit_free'),
+};
+
 export const IRQ_ORDER_FINDING = {
-  invariants: ['NoAllocFailureWhileRefillStalled'] as const,
+  known: [REFILL_CLAIMED_THEN_PREEMPTED],
   why: "seed 004's unit_alloc()/unit_free() restore IRQs before irq_work_raise(): a task preempted between irq_work_claim() and the queueing stalls the refill, and a preempting task's allocation fails with memory free",
   doc: 'docs/seed-findings.md#seed-004-memallocc',
 };

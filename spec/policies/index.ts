@@ -52,6 +52,10 @@ import { sheavesPfmemallocCached } from './bug-sheaves-pfmemalloc-cached.ts';
 import { sheavesSlabCount } from './bug-sheaves-slab-count.ts';
 import { nolockKfreeAllowsSpin } from './bug-nolock-kfree-allows-spin.ts';
 import { htabFreeWithoutCallRcu } from './bug-htab-free-without-call-rcu.ts';
+import { pcpuFreeSkipsRelocate } from './bug-pcpu-free-skips-relocate.ts';
+import { freeAfterRcuGpRaiseBeforeRestore } from './control-free-after-rcu-gp-raise-before-restore.ts';
+import { percpuOnDemandRaiseBeforeRestore } from './control-percpu-on-demand-raise-before-restore.ts';
+import { percpuChunkFixed } from './control-percpu-chunk-fixed.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -107,16 +111,27 @@ export const POLICIES: readonly Policy<any>[] = [
   sheavesSlabCount,
   nolockKfreeAllowsSpin,
   htabFreeWithoutCallRcu,
+  pcpuFreeSkipsRelocate,
+  freeAfterRcuGpRaiseBeforeRestore,
+  percpuOnDemandRaiseBeforeRestore,
+  percpuChunkFixed,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
   return POLICIES.find((p) => p.name === name);
 }
 
-/** Policies `allocspec check` explores when no --policy is given. */
-export const CORRECT_POLICIES = POLICIES.filter((p) => !p.bug && !p.control && !p.optIn);
+/** The designs: every policy that is neither a zoo variant nor a control
+ *  (opt-in designs included). */
+export const DESIGNS = POLICIES.filter((p) => !p.bug && !p.control);
+/** Designs `allocspec check` explores when no --policy is given. */
+export const CORRECT_POLICIES = DESIGNS.filter((p) => !p.optIn);
 /** correct designs explored only when named (Policy.optIn) */
 export const OPT_IN = POLICIES.filter((p) => p.optIn);
 export const ZOO = POLICIES.filter((p) => p.bug);
 /** fixed versions of known bugs and findings: must stay clean */
 export const CONTROLS = POLICIES.filter((p) => p.control);
+/** Policies `allocspec check` explores when no --policy is given: the
+ *  designs, then the controls (each design with a known finding ships the
+ *  finding fixed, judged with nothing excused). */
+export const DEFAULT_CHECK = [...CORRECT_POLICIES, ...CONTROLS];

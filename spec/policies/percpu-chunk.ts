@@ -11,6 +11,7 @@ import { __allocPercpu, pcpuSetupStatic } from '../percpu_chunk/alloc.ts';
 import { Pcpu, type PcpuGeom } from '../percpu_chunk/chunk.ts';
 import { freePercpu, pcpuTeardown } from '../percpu_chunk/free.ts';
 import { DEFAULT_OPS, type PcpuOps } from '../percpu_chunk/ops.ts';
+import { atRest, firesIn, lastIn, subjectsStartWith, type Finding } from './finding.ts';
 import { definePolicy, type Policy } from './policy.ts';
 import type { Situation } from './policy.ts';
 import { PCPU_INVARIANTS } from '../../model/invariants.ts';
@@ -99,8 +100,36 @@ export function* pcpuFreeObj(x: Context, s: PcpuState, obj: Obj): Gen<void> {
 }
 
 /** What the harness finds in seed 003's code as written (docs/seed-findings.md). */
+export const PCPU_KNOWN: readonly Finding[] = [
+  {
+    name: 'populate-error-frees-live-pages',
+    invariant: 'PcpuLiveAreaPopulated',
+    signature: "a live area (or the kernel's static area) sits on a page whose pointer was last touched by pcpu_depopulate_chunk() on pcpu_populate_chunk()'s err: path (it depopulates the whole range, pages other areas sit on included)",
+    last: true,
+    match: (w) => lastIn(w, 'pcpu_populate_chunk') && lastIn(w, 'pcpu_depopulate_chunk'),
+  },
+  {
+    name: 'static-page-repopulated-never-freed',
+    invariant: 'NoLeakAtTeardown',
+    signature: "only pages of the static chunk are never freed at teardown (the populate error path freed one under the static area; a later call populated it again)",
+    match: (w) => subjectsStartWith(w, 'chunk_static:'),
+  },
+  {
+    name: 'slot-walk-follows-relocated-chunk',
+    invariant: 'PcpuSlotWalk',
+    signature: "__alloc_percpu()'s list_for_each_entry() over a pcpu_slot[] list leaves the list (pcpu_alloc_area()'s -ENOSPC path relocated the chunk it stood on)",
+    match: (w) => firesIn(w, '__alloc_percpu'),
+  },
+  {
+    name: 'head-merge-then-split-fails',
+    invariant: 'PcpuChunkInSlot',
+    signature: "a chunk sits on a slot above the one pcpu_chunk_slot() names: its free size shrank without pcpu_chunk_relocate() (a head merged into the block before, then pcpu_split_block() failed and pcpu_alloc_area() returned -ENOMEM)",
+    match: (w) => atRest(w) && typeof w.data.on === 'number' && typeof w.data.want === 'number' && w.data.on > w.data.want,
+  },
+];
+
 export const PCPU_FINDINGS: NonNullable<Policy<PcpuState>['findings']> = {
-  invariants: ['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot', 'NoLeakAtTeardown'],
+  known: PCPU_KNOWN,
   why:
     "pcpu_populate_chunk()'s error path frees every page of the range, also pages other live areas (or the static area) sit on (a static page it freed and a later call populated again is never freed: NoLeakAtTeardown); " +
     "pcpu_alloc_area()'s -ENOSPC path relocates the chunk __alloc_percpu() is walking a slot list on; " +

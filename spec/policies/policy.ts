@@ -9,6 +9,7 @@ import type { StepView } from '../kernel/events.ts';
 import type { FaultKind } from '../kernel/slab.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import type { Scenario } from './scenario.ts';
+import type { Finding } from './finding.ts';
 
 /** A coverage situation: an interesting state the exploration must reach
  *  for a green check to mean something. A family declares its situations
@@ -59,22 +60,31 @@ export interface Policy<S = unknown> {
     readonly why: string;
     /** the configuration the zoo tests find it in (default: fixed) */
     readonly config?: string;
+    /** the variant keeps every known finding of the policy it varies, also
+     *  those of its own invariants: its violation breaks an invariant a
+     *  known finding breaks, and only the finding's signature tells them
+     *  apart (a regression that would hide behind a known finding) */
+    readonly behindFinding?: boolean;
   };
   /** a correct design the default check leaves out (it is explored when
    *  named: check --policy NAME): why, e.g. it re-explores another
    *  policy's code at that policy's cost */
   readonly optIn?: { readonly why: string };
-  /** a fixed version of a known bug or finding: must stay clean (tested,
-   *  not part of the default check) */
+  /** a fixed version of a known bug or finding: must stay clean, judged
+   *  with no finding excused (the controls of the faithful policies'
+   *  findings are part of the default check) */
   readonly control?: { readonly of: string; readonly why: string };
-  /** a faithful model of a seed whose own code breaks these invariants:
-   *  the check still explores it by default and reports the violation, but
-   *  as a known finding (documented in `doc`) that does not fail the run */
+  /** a faithful model of a seed whose own code is wrong: the check still
+   *  explores it by default and reports each violation that a known
+   *  finding's signature matches as that finding (documented in `doc`),
+   *  without failing the run; a violation of the same invariant that no
+   *  signature matches fails it (spec/policies/finding.ts) */
   readonly findings?: {
-    readonly invariants: readonly InvariantName[];
+    /** what happened, one finding each (the invariant and a signature) */
+    readonly known: readonly Finding[];
     readonly why: string;
     readonly doc: string;
-    /** the configurations that show it (default: every one) */
+    /** the configurations that show them (default: every one) */
     readonly configs?: readonly string[];
   };
   /** the design's contract requires sleepable programs to take

@@ -8,6 +8,7 @@
 // (alloc_full_sheaf(), __pcs_replace_empty_main() free it with
 // free_empty_sheaf()): a known finding, fixed upstream by 464b1c115852
 // (control/slub-sheaves-refill-flush holds the fix).
+import { firesIn, type Finding } from './finding.ts';
 import type { Context } from '../kernel/context.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Gen } from '../kernel/types.ts';
@@ -47,8 +48,16 @@ export function sheavesInit(k: Kernel, size: number, ops: SheavesOps = sheavesOp
   return { s, user: new SlabUser(k, s), model };
 }
 
+/** The snapshot's refill_sheaf() leak, by its signature. */
+export const REFILL_SHEAF_LEAKS_PARTIAL: Finding = {
+  name: 'refill-sheaf-leaks-partial',
+  invariant: 'Conservation',
+  signature: 'free_empty_sheaf() frees a sheaf with objects still in it, called where refill_sheaf() failed part way: alloc_full_sheaf() or __pcs_replace_empty_main()',
+  match: (w) => firesIn(w, 'free_empty_sheaf') && firesIn(w, 'alloc_full_sheaf', '__pcs_replace_empty_main'),
+};
+
 export const SLUB_SHEAVES_FINDING = {
-  invariants: ['Conservation'] as const,
+  known: [REFILL_SHEAF_LEAKS_PARTIAL],
   why: "refill_sheaf() may fill a sheaf part way (refill_objects() is no longer all or nothing) and the snapshot then frees that sheaf with free_empty_sheaf(), losing its objects (alloc_full_sheaf(), __pcs_replace_empty_main()); upstream 464b1c115852 'slab: fix memory leak when refill_sheaf() fails' flushes it first",
   doc: 'docs/sheaves.md',
 };

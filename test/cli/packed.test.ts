@@ -175,4 +175,17 @@ describe('the packed package, installed in a project of its own', () => {
     cpSync(join(proj, 'my-policy.ts'), join(ci, 'my-policy.ts'));
     expect(sh(gate, ci).code).toBe(1);
   }, 120_000);
+
+  it('type-checks a policy file against the installed package first: one line file:line:col, exit 2', () => {
+    const src = readFileSync(join(REPO, 'docs', 'examples', 'my-policy.ts'), 'utf8');
+    const old = src.replace('yield* localIrqRestore(x, flags);', 'yield* localIrqRestore(x);');
+    expect(old).not.toBe(src);
+    writeFileSync(join(proj, 'old-api.ts'), old);
+    const r = sh('npx allocspec check --policy ./old-api.ts --config fixed --runs 5 --quiet', proj);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toMatch(/^old-api\.ts:\d+:\d+: Expected 2 arguments, but got 1\.\n$/);
+    writeFileSync(join(proj, 'fits.ts'), src);
+    const ok = sh('npx allocspec check --policy ./fits.ts --config fixed --runs 5 --quiet', proj);
+    expect(ok.code, ok.err).toBe(0);
+  }, 120_000);
 });

@@ -41,7 +41,7 @@ describe('workers', () => {
     for (const r of [reuse, chunk]) {
       expect(r.counterexample).toBeNull();
       expect([r.runs, r.budget]).toEqual([30, 30]);
-      expect(r.known.length).toBe(Object.keys(r.knownHits).length);
+      expect(r.known.length).toBe(Object.keys(r.findingHits ?? {}).length);
     }
     // a known finding's example comes from the first chunk that hit it
     // (chunk 0 runs with the job's seed)

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Violation } from '../../../spec/kernel/types.ts';
 import { explore } from '../../../harness/explore.ts';
+import { classify, findingsOf } from '../../../harness/findings.ts';
 import { CONFIGS } from '../../../harness/config.ts';
 import { percpuChunk, percpuChunkPolicy } from '../../../spec/policies/percpu-chunk.ts';
 import { pcpuPopulateChunk } from '../../../spec/percpu_chunk/populate.ts';
@@ -47,6 +48,8 @@ describe('percpu-chunk: known findings of the code as written', () => {
     const v = violation(() => r.alloc(4, 1));
     expect(v.invariant).toBe('PcpuSlotWalk');
     expect(v.detail).toMatch(/pcpu_slot\[1\] .* reached pcpu_slot\[0\]/);
+    // the finding's test (no exploration reaches it): its signature matches
+    expect(classify(v, findingsOf(percpuChunk))?.name).toBe('slot-walk-follows-relocated-chunk');
   });
 
   it('PcpuChunkInSlot: a head merged into the block before changes free_size, then pcpu_split_block() fails: no relocate', () => {
@@ -62,7 +65,12 @@ describe('percpu-chunk: known findings of the code as written', () => {
   });
 
   it('declares exactly those invariants as findings', () => {
-    expect(percpuChunk.findings!.invariants).toEqual(['PcpuLiveAreaPopulated', 'PcpuSlotWalk', 'PcpuChunkInSlot', 'NoLeakAtTeardown']);
+    expect(percpuChunk.findings!.known.map((f) => `${f.invariant}: ${f.name}`)).toEqual([
+      'PcpuLiveAreaPopulated: populate-error-frees-live-pages',
+      'NoLeakAtTeardown: static-page-repopulated-never-freed',
+      'PcpuSlotWalk: slot-walk-follows-relocated-chunk',
+      'PcpuChunkInSlot: head-merge-then-split-fails',
+    ]);
   });
 });
 
