@@ -1,12 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
-// Tiers: test/spec, test/model, test/harness (fast, every commit);
-// test/zoo (finds each known bug under fixed seeds); test/fixtures (replays
-// every saved counterexample). No test asserts on time.
+// `npm test`, the gate: test/spec, test/model, test/harness, test/cli (the
+// command line, and the packed package installed in a temporary project);
+// test/zoo (finds each known bug, a few seeds each: test/helpers/tier.ts);
+// test/fixtures (replays every saved counterexample). The deep tier is
+// vitest.deep.config.ts (`npm run test:deep`, also run by .ci/run): every
+// seed of the soaks, and test/deep/. No test asserts on time.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    exclude: ['test/deep/**', '**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'threads',

@@ -74,7 +74,8 @@ function earlyWorkerCount(args) {
   const policies = values(args, '--policy');
   const configs = values(args, '--config');
   const oneChunk = runs !== undefined && Number(runs) <= 250 && policies.length === 1 && configs.length === 1 && !configs[0].includes(',');
-  return oneChunk ? 1 : Math.min(workers, 64);
+  // harness/cli.ts caps --workers at the cores
+  return oneChunk ? 1 : Math.min(workers, availableParallelism());
 }
 
 const sources = loadsPolicyFiles(argv);

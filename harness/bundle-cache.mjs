@@ -8,20 +8,28 @@
 // node_modules (git worktrees) keep their own.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package root (this file is harness/bundle-cache.mjs). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'allocspec');
 /** Bump when the build options (harness/bundle.ts) change. */
-export const FORMAT = 'allocspec-bundle-3';
+export const FORMAT = 'allocspec-bundle-4';
 /** The bundle's entry: the command line's main and the worker's serve. */
 export const ENTRY = `export { main } from './cli.ts';\nexport { serve } from './workers.ts';\n`;
 /** This checkout's part of the cache's file names. */
 export const ROOT_ID = createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
 /** The bundle's inputs (paths relative to ROOT) of the last build. */
 export const INPUTS = join(CACHE_DIR, `inputs-${ROOT_ID}.json`);
+
+/** Is this input (a path relative to ROOT) a dependency's file rather
+ *  than one of the package's own sources? In a checkout dependencies are
+ *  under ROOT/node_modules; installed, the package is itself in a
+ *  node_modules/ and its dependencies are beside it (../zod/...). */
+export function isDependency(rel) {
+  return rel.startsWith('..') || isAbsolute(rel) || rel.split(/[\\/]/).includes('node_modules');
+}
 
 /** Hash of the inputs, or null when one is gone: the content of the
  *  package's own sources; the size and modification time of the files of
@@ -32,7 +40,7 @@ export function hashOf(inputs) {
   const h = createHash('sha256').update(FORMAT).update('\0').update(ROOT).update('\0').update(ENTRY);
   for (const rel of [...inputs].sort()) {
     try {
-      if (rel.split(/[\\/]/).includes('node_modules')) {
+      if (isDependency(rel)) {
         const st = statSync(join(ROOT, rel));
         h.update('\0').update(rel).update('\0').update(`${st.size}:${st.mtimeMs}`);
       } else h.update('\0').update(rel).update('\0').update(readFileSync(join(ROOT, rel)));

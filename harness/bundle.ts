@@ -11,7 +11,7 @@
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundleFile, CACHE_DIR, ENTRY, freshBundle, hashOf, INPUTS, ROOT, ROOT_ID, STARTED_FROM } from './bundle-cache.mjs';
+import { bundleFile, CACHE_DIR, ENTRY, freshBundle, hashOf, INPUTS, isDependency, ROOT, ROOT_ID, STARTED_FROM } from './bundle-cache.mjs';
 
 export { CACHE_DIR } from './bundle-cache.mjs';
 
@@ -93,7 +93,10 @@ async function build(): Promise<string> {
         name: 'import-meta-url',
         setup(b) {
           b.onLoad({ filter: /\.(m?ts|mjs)$/ }, (args) => {
-            if (args.path.split(/[\\/]/).includes('node_modules')) return undefined;
+            // a dependency's import.meta stays as it is; the package's own
+            // sources are rewritten, wherever the package lives (installed,
+            // it is itself under a node_modules/)
+            if (isDependency(relative(ROOT, args.path))) return undefined;
             const url = pathToFileURL(args.path).href;
             const src = readFileSync(args.path, 'utf8')
               .replaceAll('import.meta.url', JSON.stringify(url))

@@ -2,13 +2,13 @@
 // on stderr and exit code 2.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 import type { InvariantName } from '../model/invariants.ts';
 import type { CheckOptions, Io } from './check.ts';
 import { CONFIGS, DEFAULT_PROFILE, type CheckConfig } from './config.ts';
-import { PolicyError, UsageError } from './errors.ts';
+import { didYouMean, meanPrefix, nearest, parseFlags, PolicyError, UsageError } from './errors.ts';
 import { MAX_COMMANDS } from './limits.ts';
-import { ROOT, userPath } from './paths.ts';
+import { checkCommand, checkPath, ROOT, userPath } from './paths.ts';
 
 /** Runs per (policy, configuration) when --runs is not given: sized so the
  *  default check takes about a minute on a 2-core machine. */
@@ -21,7 +21,8 @@ export const DEFAULT_HOOK_TIMEOUT = 5;
 const EXIT_CODES = `exit: 0 every invariant held (known findings of a policy's seed included)
       1 a violation (its counterexample saved and printed first)
       2 bad usage, bad input, a policy error, or a report that cannot be written
-        (one line on stderr)`;
+        (one line on stderr)
+    130 interrupted (Ctrl-C): the runs done per job, the seed and how to go on`;
 
 const USAGE = `usage: allocspec <check|replay|merge|bench> [options]
   check   explore policies and check invariants (default: every correct built-in policy)
@@ -53,7 +54,7 @@ const CHECK_HELP = `usage: allocspec check [options]
   --quiet                no progress lines
   --progress             live progress (runs done/budget, rate, ETA) on stderr even when it
                          is not a terminal (on a terminal it is on by default)
-  --workers N            worker threads (default: number of cores); each (policy, config)
+  --workers N            worker threads (default and most: number of cores); each (policy, config)
                          job's runs are cut into chunks of 250 that the workers share
   --shard I/N            run only jobs I-1 mod N (CI matrix); merge reports with 'allocspec merge'
   --strategy uniform|pct fast-check generation (default) or PCT priority schedules
@@ -90,22 +91,24 @@ export function version(): string {
 
 function int(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected an integer, got '${v}'`);
+  const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number ${range}, got '${v}'`);
   const n = Number(v);
-  if (n < min || n > max) throw new UsageError(`--${name}: must be between ${min} and ${max}`);
+  if (n < min || n > max) throw new UsageError(`--${name}: expected a whole number ${range}, got '${v}'`);
   return n;
 }
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]!);
-  }
+/** --workers N: at most the machine's cores (more threads only compete for
+ *  them and each holds its own heap), with one line saying so. */
+function workersFlag(v: string | undefined, io: Io, cores: number): number | undefined {
+  const n = int('workers', v, 1, 256);
+  if (n === undefined || n <= cores) return n;
+  io.err(`allocspec: --workers ${n}: this machine has ${cores} core${cores > 1 ? 's' : ''}; using ${cores}\n`);
+  return cores;
 }
 
 export async function runCheck(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, {
+  const { values: v, positionals } = parseFlags('check', args, {
     policy: { type: 'string', multiple: true },
     config: { type: 'string' },
     seed: { type: 'string' },
@@ -151,15 +154,18 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
       io.out(renderPercpuChunkReport(percpuChunkReport()));
       return 0;
     }
-    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (known: percpu, percpu-chunk)`);
+    if (v.report !== 'percpu') throw new UsageError(`--report: unknown report '${String(v.report)}' (${meanPrefix(String(v.report), ['percpu', 'percpu-chunk'])}known: percpu, percpu-chunk)`);
     const { percpuReport, renderPercpuReport } = await import('./percpu-report.ts');
     io.out(renderPercpuReport(percpuReport([4, 8, 128])));
     return 0;
   }
+  // output paths fail now, not after the exploration (nor hang on /proc)
+  for (const flag of ['json', 'junit'] as const) if (v[flag] !== undefined && v[flag] !== '-') checkPath(`--${flag}`, String(v[flag]), 'file');
+  checkPath('--fixtures', (v.fixtures as string | undefined) ?? 'counterexamples', 'dir');
   const names = v.config ? String(v.config).split(',') : DEFAULT_PROFILE;
   const configs: CheckConfig[] = names.map((n) => {
     const c = CONFIGS[n];
-    if (!c) throw new UsageError(`--config: unknown configuration '${n}' (known: ${Object.keys(CONFIGS).join(', ')})`);
+    if (!c) throw new UsageError(`--config: unknown configuration '${n}' (${meanPrefix(n, Object.keys(CONFIGS))}known: ${Object.keys(CONFIGS).join(', ')})`);
     return { ...c };
   });
   for (const c of configs) {
@@ -181,11 +187,11 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     if (c.percpu && c.size === 0) throw new UsageError('--percpu needs a fixed --size (size 0 with percpu is invalid in bpf_mem_alloc_init)');
   }
   // the spec loads only now: --help and bad usage answer without it
-  const { isInvariant } = await import('../model/invariants.ts');
+  const { isInvariant, INVARIANT_NAMES } = await import('../model/invariants.ts');
   const { CORRECT_POLICIES } = await import('../spec/policies/index.ts');
   const { resolvePolicy } = await import('./policies.ts');
   const promise: InvariantName[] = ((v.promise as string[] | undefined) ?? []).map((p) => {
-    if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'`);
+    if (!isInvariant(p)) throw new UsageError(`--promise: unknown invariant '${p}'${didYouMean(p, INVARIANT_NAMES)}`);
     return p;
   });
   const policies = v.policy
@@ -216,16 +222,16 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     if (v.junit !== undefined || v.shard !== undefined) throw new UsageError('--exhaustive: --junit and --shard go with the random search, not with --exhaustive');
     const { defaultWorkers } = await import('./workers.ts');
     return checkExhaustive({ ...opts, ...(opts.json ? { json: userPath(opts.json) } : {}) }, io, depth, int('max-states', v['max-states'] as string, 1), {
-      workers: int('workers', v.workers as string, 1, 256) ?? defaultWorkers(),
+      workers: workersFlag(v.workers as string, io, defaultWorkers()) ?? defaultWorkers(),
     });
   }
   const strategy = (v.strategy as string | undefined) ?? 'uniform';
-  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (known: uniform, pct)`);
+  if (strategy !== 'uniform' && strategy !== 'pct') throw new UsageError(`--strategy: unknown strategy '${strategy}' (${meanPrefix(strategy, ['uniform', 'pct'])}known: uniform, pct)`);
   const { checkJobs, defaultWorkers } = await import('./workers.ts');
   const { parseShard } = await import('./shard.ts');
   const pctDepth = int('pct-depth', v['pct-depth'] as string, 1, 100);
   const { exit } = await checkJobs(opts, human, {
-    workers: int('workers', v.workers as string, 1, 256) ?? defaultWorkers(),
+    workers: workersFlag(v.workers as string, io, defaultWorkers()) ?? defaultWorkers(),
     shard: v.shard !== undefined ? parseShard(String(v.shard)) : null,
     strategy,
     ...(pctDepth !== undefined ? { pct: { depth: pctDepth } } : {}),
@@ -234,6 +240,7 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
     ...(v.junit !== undefined ? { junit: String(v.junit) } : {}),
     regress: !v['no-regress'],
     stdout: io.out,
+    interrupt: { rerun: checkCommand(args) },
   });
   return exit;
 }
@@ -265,7 +272,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
           return await runBench(rest, io);
         } catch (e) {
           // node:util parseArgs errors: bad usage, not a crash
-          if ((e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`bench: ${(e as Error).message.split('\n')[0]}`);
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+            const opt = /Unknown option '([^']+)'/.exec((e as Error).message)?.[1] ?? '?';
+            const near = nearest(opt, ['--seeds', '--quick', '--out']);
+            throw new UsageError(`bench: unknown option '${opt}' (${near ? `did you mean ${near}? ` : ''}allocspec bench --help lists the options)`);
+          }
+          if (code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`bench: ${(e as Error).message.split('\n')[0]}`);
           throw e;
         }
       }
@@ -279,7 +292,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         (cmd === undefined ? io.err : io.out)(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${cmd}' (commands: check, replay, merge, bench; allocspec --help)`);
+        throw new UsageError(`unknown command '${cmd}' (${meanPrefix(cmd, ['check', 'replay', 'merge', 'bench'])}commands: check, replay, merge, bench; allocspec --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {

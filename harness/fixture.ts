@@ -100,10 +100,25 @@ export function fixturePath(dir: string, f: Fixture): string {
   return p;
 }
 
+/** Does `p` already hold a fixture of these commands (same policy and
+ *  configuration)? Another seed that shrinks to the same commands then
+ *  leaves it as it is: its seed, path and message would be the only change,
+ *  and a check must not dirty a committed tree (nor undo a recorded fix). */
+function sameCommands(p: string, f: Fixture): boolean {
+  try {
+    const old = JSON.parse(readFileSync(p, 'utf8')) as Partial<Fixture>;
+    return old.policy === f.policy && JSON.stringify(old.config) === JSON.stringify(f.config) && JSON.stringify(old.commands) === JSON.stringify(f.commands);
+  } catch {
+    return false; // absent or unreadable: write it
+  }
+}
+
 /** Write atomically: a reader (or a killed run) never sees a partial file.
- *  A policy file is stored relative to the fixture's directory. */
+ *  A policy file is stored relative to the fixture's directory. A fixture
+ *  whose commands are already saved there is left untouched. */
 export function writeFixture(dir: string, f: Fixture): string {
   const p = fixturePath(dir, f);
+  if (sameCommands(p, f)) return p;
   const out: Fixture = f.policyFile && isAbsolute(f.policyFile) ? { ...f, policyFile: relative(dirname(resolve(p)), f.policyFile).split(sep).join('/') } : f;
   mkdirSync(dirname(p), { recursive: true });
   const tmp = `${p}.tmp-${process.pid}`;

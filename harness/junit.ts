@@ -6,7 +6,7 @@ export interface CaseResult {
   invariant: string;
   config: string;
   /** violated here: the message, the trace, the fixture and its replay */
-  failure?: { message: string; trace: string; fixture: string; replay: string };
+  failure?: { message: string; trace: string; fixture: string; replay: string; site?: { file: string; line: number } };
   /** a known finding of the policy's seed: reported, not failed */
   known?: string;
 }
@@ -53,7 +53,8 @@ export function renderJunit(suites: readonly SuiteResult[]): string {
 }
 
 /** GitHub Actions workflow commands: one error annotation per violation,
- *  on the fixture file. */
+ *  on the user's policy file at the function where it fired when that is
+ *  the user's code (harness/site.ts), else on the fixture file. */
 export function githubAnnotations(suites: readonly SuiteResult[]): string {
   const esc = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const prop = (s: string): string => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
@@ -61,7 +62,8 @@ export function githubAnnotations(suites: readonly SuiteResult[]): string {
   for (const s of suites) {
     for (const c of s.cases) {
       if (!c.failure || c.known) continue;
-      out.push(`::error file=${prop(c.failure.fixture)},title=${prop(`allocspec: ${s.policy} violates ${c.invariant} [${c.config}]`)}::${esc(`${c.failure.message} (replay: ${c.failure.replay})`)}`);
+      const at = c.failure.site ? `${prop(c.failure.site.file)},line=${c.failure.site.line}` : prop(c.failure.fixture);
+      out.push(`::error file=${at},title=${prop(`allocspec: ${s.policy} violates ${c.invariant} [${c.config}]`)}::${esc(`${c.failure.message} (replay: ${c.failure.replay})`)}`);
     }
   }
   return out.length ? out.join('\n') + '\n' : '';

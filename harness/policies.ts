@@ -7,7 +7,7 @@ import { tsImport } from 'tsx/esm/api';
 import { userCwd } from './paths.ts';
 import { findPolicy, POLICIES } from '../spec/policies/index.ts';
 import type { Policy } from '../spec/policies/policy.ts';
-import { PolicyError, UsageError } from './errors.ts';
+import { nearest, PolicyError, UsageError } from './errors.ts';
 
 const HOOKS = ['init', 'alloc', 'free', 'destroy'] as const;
 
@@ -69,7 +69,8 @@ export async function resolvePolicy(arg: string, base: string = userCwd()): Prom
   const builtin = findPolicy(arg);
   if (builtin) return { policy: builtin };
   if (!looksLikePath(arg)) {
-    throw new UsageError(`unknown policy '${arg}' (built-in: ${POLICIES.map((p) => p.name).join(', ')}; or give a file path)`);
+    const near = nearest(arg, POLICIES.map((p) => p.name));
+    throw new UsageError(`unknown policy '${arg}' (${near ? `did you mean '${near}'? ` : 'not a built-in (README.md lists them); '}a policy file is a path such as ./my-policy.ts)`);
   }
   const file = resolve(base, arg);
   if (!existsSync(file)) throw new UsageError(`policy file not found: ${arg}`);

@@ -1,18 +1,91 @@
-// `check` replays each policy's saved counterexamples before it explores
-// (regression first, as proptest and Hypothesis do): a fixture that still
-// violates an invariant the policy does not declare as a known finding
-// fails the check, whatever the exploration finds.
+// One gate semantics, shared by `check` (which replays each policy's saved
+// counterexamples before it explores, regression first, as proptest and
+// Hypothesis do) and `replay --expect` (the CI gate, docs/ci.md): both
+// judge a saved fixture with judgeFixture(), so they agree on every case.
+//
+//   - A counterexample found in a policy is a regression test: red while it
+//     still violates, green once the policy is fixed. `replay --update`
+//     records the fix (the fixture then states `holds`, and turns red if
+//     the bug comes back).
+//   - Must-fail examples keep "violates" as their expectation: a fixture of
+//     a zoo variant (policy.bug), and one of a policy's declared known
+//     findings (policy.findings, in that configuration). They are green
+//     while they reproduce.
+//   - A fixture that states `holds` is green while no invariant breaks.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { isInvariant } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { runCommands } from './explore.ts';
-import { parseFixture, policyDir } from './fixture.ts';
-import { knownFindings } from './shrink.ts';
+import { parseFixture, policyDir, type Fixture } from './fixture.ts';
+import { knownFindings, knownObservations } from './shrink.ts';
 import { replayCommand, shownPath } from './paths.ts';
 import { faultKinds } from './sim.ts';
+import type { TraceRecorder } from './trace.ts';
 import { asPolicyError } from './watch.ts';
+
+/** What a saved fixture must do when it is replayed now. */
+export type Expectation =
+  | { verdict: 'violates'; invariant: string; why: 'zoo' | 'known' }
+  | { verdict: 'holds'; why: 'recorded' }
+  /** a counterexample found in a policy that claims to be correct */
+  | { verdict: 'holds'; why: 'regression'; invariant: string };
+
+export function expectation(policy: Policy<unknown>, fx: Pick<Fixture, 'expect' | 'config'>): Expectation {
+  const inv = fx.expect.invariant;
+  if (fx.expect.verdict === 'holds' || inv === null) return { verdict: 'holds', why: 'recorded' };
+  if (policy.bug) return { verdict: 'violates', invariant: inv, why: 'zoo' };
+  if (knownFindings(policy, fx.config.name).includes(inv)) return { verdict: 'violates', invariant: inv, why: 'known' };
+  return { verdict: 'holds', why: 'regression', invariant: inv };
+}
+
+/** Run a fixture's commands: the invariant it breaks now, or null. The
+ *  policy's known observations are noted, not thrown (the run goes on),
+ *  except the one the fixture is about. */
+export function fixtureRun(policy: Policy<unknown>, fx: Pick<Fixture, 'commands' | 'promise' | 'config'> & { expect?: Fixture['expect'] }, recorder?: TraceRecorder): ReturnType<typeof runCommands>['violation'] {
+  const tolerate = knownObservations(policy);
+  if (fx.expect?.invariant) tolerate.delete(fx.expect.invariant);
+  try {
+    return runCommands(policy, fx.config, fx.commands, { ...(recorder ? { recorder } : {}), promise: fx.promise.filter(isInvariant), tolerate }).violation;
+  } catch (e) {
+    throw asPolicyError(policy, e);
+  }
+}
+
+export interface Judgement {
+  /** green: the fixture ends as the gate expects */
+  ok: boolean;
+  expectation: Expectation;
+  /** the invariant broken now, or null */
+  got: string | null;
+  /** one line (without the fixture's name): what happened against what was expected */
+  text: string;
+  /** a regression test whose bug is gone but whose fixture still says
+   *  `violates`: `replay --update` records the fix */
+  fixed: boolean;
+}
+
+export function judgeFixture(policy: Policy<unknown>, fx: Fixture, got: string | null): Judgement {
+  const e = expectation(policy, fx);
+  const j = (ok: boolean, text: string, fixed = false): Judgement => ({ ok, expectation: e, got, text, fixed });
+  if (e.verdict === 'violates') {
+    const kind = e.why === 'zoo' ? 'a must-fail example: a zoo variant' : `a known finding of ${policy.name}`;
+    if (got === e.invariant) return j(true, `violation reproduces: ${got} (${kind})`);
+    if (got === null) return j(false, `no longer reproduces: no invariant is violated (the fixture expects ${e.invariant}, ${kind})`);
+    return j(false, `does not reproduce as saved: ${got} is violated instead of ${e.invariant}`);
+  }
+  if (e.why === 'regression') {
+    if (got === null) return j(true, `fixed: ${e.invariant} no longer shows (a counterexample found in ${policy.name})`, true);
+    return j(false, `still violates ${got} (a counterexample found in ${policy.name}: red until the policy is fixed)`);
+  }
+  return got === null ? j(true, 'holds, as the fixture expects') : j(false, `violates ${got}, but the fixture expects it to hold (a recorded fix came undone)`);
+}
+
+/** The command that records fixes (and refreshes stale fixtures) in `target`. */
+export function updateCommand(target: string, more: readonly string[] = []): string {
+  return `${[replayCommand(target), ...more.map(shownPath)].join(' ')} --expect --update`;
+}
 
 export interface Regression {
   policy: string;
@@ -21,6 +94,8 @@ export interface Regression {
   config: string;
   message: string;
   replay: string;
+  /** the gate's line for it */
+  text: string;
 }
 
 /** The fixture files saved for each policy (whatever they hold). */
@@ -36,7 +111,8 @@ export function savedFixtures(policies: readonly { policy: Policy<unknown> }[], 
 }
 
 /** Replay the fixtures saved for each policy under fixturesDir/<policy>/;
- *  print one line per policy that has any; return those that still fail. */
+ *  print one line per policy that has any; return those the gate judges
+ *  red (judgeFixture). */
 export function replaySaved(
   policies: readonly { policy: Policy<unknown>; file?: string }[],
   fixturesDir: string,
@@ -52,6 +128,8 @@ export function replaySaved(
     let replayed = 0;
     let still = 0;
     let known = 0;
+    let mustFail = 0;
+    let fixed = 0;
     const skipped: string[] = [];
     for (const f of files) {
       const path = join(dir, f);
@@ -72,32 +150,33 @@ export function replaySaved(
         continue;
       }
       replayed++;
-      let v;
-      try {
-        const r = runCommands(policy, fx.config, fx.commands, { promise: fx.promise.filter(isInvariant) });
-        // a known observation is noted and the run goes on, but it still
-        // happened: the fixture still shows it
-        v = r.violation ?? r.sim?.tolerated.find((t) => t.v.invariant === fx.expect.invariant)?.v ?? null;
-      } catch (e) {
-        throw asPolicyError(policy, e);
-      }
-      if (!v) continue;
-      still++;
-      if (knownFindings(policy, fx.config.name).includes(v.invariant)) {
-        known++;
-        continue;
-      }
-      failed.push({ policy: policy.name, fixture: shownPath(path), invariant: v.invariant, config: fx.config.name, message: v.detail, replay: replayCommand(path) });
+      const v = fixtureRun(policy, fx);
+      const j = judgeFixture(policy, fx, v?.invariant ?? null);
+      if (v) still++;
+      if (j.ok && v && j.expectation.verdict === 'violates') (j.expectation.why === 'known' ? known++ : mustFail++);
+      if (j.fixed) fixed++;
+      if (j.ok) continue;
+      failed.push({
+        policy: policy.name,
+        fixture: shownPath(path),
+        invariant: v?.invariant ?? fx.expect.invariant ?? 'holds',
+        config: fx.config.name,
+        message: v?.detail ?? j.text,
+        replay: replayCommand(path),
+        text: j.text,
+      });
     }
     if (!replayed && !skipped.length) continue;
-    const fails = still - known;
+    const fails = failed.filter((x) => x.policy === policy.name).length;
+    const notes = [known ? `${known} known finding${known > 1 ? 's' : ''}` : '', mustFail ? `${mustFail} must-fail` : ''].filter(Boolean).join(', ');
     io.out(
       `${policy.name}: replayed ${replayed} saved counterexample(s) first (${shownPath(dir)}/): ` +
-        (still ? `${still} still violate${known ? ` (${known} known finding${known > 1 ? 's' : ''})` : ''}` : 'none violates any more') +
+        (still ? `${still} still violate${notes ? ` (${notes})` : ''}` : 'none violates any more') +
         (fails ? ` — FAILED: ${fails} regression(s)` : '') +
+        (fixed ? `; ${fixed} fixed, record with: ${updateCommand(dir)}` : '') +
         '\n',
     );
-    for (const r of failed.filter((x) => x.policy === policy.name)) io.out(`  ✗ ${r.invariant} [${r.config}] ${r.fixture}\n    replay: ${r.replay}\n`);
+    for (const r of failed.filter((x) => x.policy === policy.name)) io.out(`  ✗ ${r.fixture}: ${r.text}\n    replay: ${r.replay}\n`);
     for (const s of skipped) io.err(`${policy.name}: not replayed: ${s}\n`);
   }
   return failed;

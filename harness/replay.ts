@@ -5,18 +5,16 @@
 // time, locale, environment or absolute path.
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from 'node:util';
-import { isInvariant } from '../model/invariants.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Io } from './check.ts';
 import { CONFIGS, type CheckConfig } from './config.ts';
-import { PolicyError, UsageError } from './errors.ts';
-import { explore, runCommands } from './explore.ts';
-import { knownObservations } from './shrink.ts';
+import { didYouMean, meanPrefix, parseFlags, PolicyError, UsageError } from './errors.ts';
+import { explore } from './explore.ts';
 import { MAX_FIXTURE_BYTES, parseFixture, ROOT, sha256, specHash, type Fixture } from './fixture.ts';
-import { inside, shownPath, userCwd, userPath } from './paths.ts';
-import { resolvePolicy } from './policies.ts';
-import { asPolicyError } from './watch.ts';
+import { checkPath, inside, replayCommand, shownPath, userCwd, userPath } from './paths.ts';
+import { fixtureRun, judgeFixture, updateCommand, type Judgement } from './regress.ts';
+import { looksLikePath, resolvePolicy } from './policies.ts';
+import { findPolicy, POLICIES } from '../spec/policies/index.ts';
 import { renderHtml } from './render/html.ts';
 import { renderJson } from './render/json.ts';
 import { renderMermaid } from './render/mermaid.ts';
@@ -34,8 +32,10 @@ const REPLAY_HELP = `usage: allocspec replay FILE|DIR... [--expect]
        allocspec replay --policy NAME|FILE --seed N [--path P] [--config NAME] [--runs N]
   FILE|DIR          saved counterexamples (counterexamples/<policy>/<invariant>-<hash>.json);
                     a directory stands for every .json file under it
-  --expect          CI gate: exit 0 when every fixture ends as it states (violates or
-                    holds), 1 otherwise; prints a summary
+  --expect          CI gate (docs/ci.md): exit 0 when every fixture ends as the gate
+                    expects, 1 otherwise, one line each: a counterexample found in a
+                    policy is red while it still violates, green once fixed; a zoo
+                    variant's or a known finding's is green while it reproduces
   --policy --seed   regenerate through fast-check instead (the seed and path check printed)
   --path P          the fast-check path of the failing run (its first entry picks the run;
                     the shrink is replayed from there and arrives at the same commands)
@@ -43,14 +43,15 @@ const REPLAY_HELP = `usage: allocspec replay FILE|DIR... [--expect]
   --runs N          runs to explore (default ${DEFAULT_RUNS})
   --hook-timeout S  seconds a policy hook may run without yielding before it is reported
                     as a policy error (default 5; 0: no watchdog, no worker thread)
-  --update          refresh a stale fixture that still ends as it states: rewrite its
-                    specHash and traceDigest, keep its commands and verdict
+  --update          record fixes (a fixed counterexample then states holds) and refresh
+                    the specHash and traceDigest of fixtures that end as the gate
+                    expects; keeps their commands; never rewrites a red one
   --format F        text (default), json (the explanation as data), mermaid (sequence diagram), html (timeline)
   --out FILE        write the rendering to FILE instead of stdout (- for stdout)
   -h, --help        this text
 paths are relative to the directory you run allocspec in
-exit: 0 the runs are clean (with --expect: every fixture ends as it states)
-      1 a violation shows (with --expect: a fixture does not end as it states)
+exit: 0 the runs are clean (with --expect: every fixture ends as the gate expects)
+      1 a violation shows (with --expect: a fixture is red)
       2 bad usage or bad input (one line on stderr)`;
 
 /** The file as the output names it: relative to the repository when it is
@@ -82,6 +83,7 @@ export function fixtureFiles(args: readonly string[]): string[] {
     }
   };
   for (const a of args) {
+    checkPath('replay', a, 'read');
     const abs = userPath(a);
     let dir = false;
     try {
@@ -135,8 +137,17 @@ export async function loadFixture(file: string): Promise<LoadedFixture> {
       throw new UsageError(`${name}: field 'policyFile': '${fixture.policyFile}' is outside the project (${project ?? userCwd()}); not loading it`);
     }
   }
+  if (policyFile === undefined) {
+    // a fixture is data: its 'policy' names a built-in, never a file to
+    // import (a file is loaded only through 'policyFile', inside the project)
+    const builtin = findPolicy(fixture.policy);
+    if (!builtin) {
+      const what = looksLikePath(fixture.policy) ? 'looks like a path; a fixture loads a policy file only through \'policyFile\'' : `is not a built-in policy${didYouMean(fixture.policy, POLICIES.map((p) => p.name))}`;
+      throw new UsageError(`${name}: field 'policy': '${fixture.policy}' ${what}; not loading it`);
+    }
+  }
   try {
-    ({ policy } = await resolvePolicy(policyFile ?? fixture.policy));
+    ({ policy } = policyFile === undefined ? { policy: findPolicy(fixture.policy)! } : await resolvePolicy(policyFile));
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) throw new UsageError(`${name}: field '${field}': ${e.message}`);
     throw e;
@@ -158,8 +169,9 @@ export interface ReplayOutcome {
   explanation: Explanation;
   /** the invariant the run broke, if any */
   violated: string | null;
-  /** the run ended as the fixture states */
+  /** the run ended as the gate expects (harness/regress.ts judgeFixture) */
   matches: boolean;
+  judgement: Judgement;
   /** spec/model sources changed since the fixture was saved */
   stale: boolean;
   /** the trace differs from the one the fixture was saved with */
@@ -173,16 +185,17 @@ export interface ReplayOutcome {
 
 function traceOf(policy: Policy<unknown>, cfg: CheckConfig, f: Pick<Fixture, 'commands' | 'promise'> & { expect?: Fixture['expect'] }) {
   const rec = new TraceRecorder();
-  // the policy's known observations are noted, not thrown, except the one the fixture is about
-  const tolerate = knownObservations(policy);
-  if (f.expect?.invariant) tolerate.delete(f.expect.invariant);
-  let violation;
-  try {
-    ({ violation } = runCommands(policy, cfg, f.commands, { recorder: rec, promise: f.promise.filter(isInvariant), tolerate }));
-  } catch (e) {
-    throw asPolicyError(policy, e);
-  }
+  // the run check's regression replay judges too (harness/regress.ts)
+  const violation = fixtureRun(policy, { ...f, config: cfg }, rec);
   return { events: rec.events, trace: renderText(rec.events, cfg.cpus), violation };
+}
+
+/** Was the fixture saved against other allocspec sources? Its specHash
+ *  covers spec/, model/ and the command semantics; a user's policy file is
+ *  not part of it (fixtures saved before it was left out hashed it too:
+ *  those match with it). */
+function isStale(f: Fixture, policyFile: string | undefined): boolean {
+  return f.specHash !== specHash() && !(policyFile && f.specHash === specHash([policyFile]));
 }
 
 export async function replayFixture(file: string): Promise<ReplayOutcome> {
@@ -201,19 +214,21 @@ export async function replayFixture(file: string): Promise<ReplayOutcome> {
   });
   const got = violation?.invariant ?? null;
   const want = f.expect.invariant;
+  const judgement = judgeFixture(policy, f, got);
   let verdictLine: string;
   if (f.expect.verdict === 'holds') {
     verdictLine = got === null ? `${name}: holds, as the fixture expects` : `${name}: violates ${got}, but the fixture expects it to hold`;
   } else if (got === want) verdictLine = `${name}: violation reproduces: ${want}`;
-  else if (got === null) verdictLine = `${name}: no longer reproduces: no invariant is violated (the fixture expects ${want})`;
+  else if (got === null) verdictLine = `${name}: no longer reproduces: no invariant is violated (the fixture expects ${want})${judgement.fixed ? `; the bug is fixed: record it with ${updateCommand(file)}` : ''}`;
   else verdictLine = `${name}: does not reproduce as saved: ${got} is violated instead of ${want}`;
   return {
     name,
     trace,
     explanation,
     violated: got,
-    matches: explanation.verdict.matches,
-    stale: f.specHash !== specHash(policyFile ? [policyFile] : []),
+    matches: judgement.ok,
+    judgement,
+    stale: isStale(f, policyFile),
     traceChanged: sha256(trace) !== f.traceDigest,
     verdictLine,
     fixture: f,
@@ -236,32 +251,23 @@ function render(format: Format, xs: { trace: string; explanation: Explanation }[
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        policy: { type: 'string' },
-        seed: { type: 'string' },
-        path: { type: 'string' },
-        config: { type: 'string' },
-        runs: { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        update: { type: 'boolean' },
-        expect: { type: 'boolean' },
-        'hook-timeout': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`replay: ${(e as Error).message.split('\n')[0]!}`);
-  }
+  return parseFlags('replay', args, {
+    policy: { type: 'string' },
+    seed: { type: 'string' },
+    path: { type: 'string' },
+    config: { type: 'string' },
+    runs: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    update: { type: 'boolean' },
+    expect: { type: 'boolean' },
+    'hook-timeout': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
 }
 
 function nat(flag: string, v: string, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`replay: --${flag}: expected an integer from 0 to ${max}, got '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`replay: --${flag}: expected a whole number from 0 to ${max}, got '${v}'`);
   return Number(v);
 }
 
@@ -280,6 +286,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
   }
   if (!bySeed && !given.length) throw new UsageError('replay: give fixture files or directories (counterexamples/), or --policy P --seed S');
   if (v.expect && bySeed) throw new UsageError('replay: --expect goes with fixture files or directories');
+  if (v.out !== undefined && v.out !== '-') checkPath('replay: --out', v.out, 'file');
   const files = bySeed ? [] : fixtureFiles(given);
   const ht = v['hook-timeout'] ?? '5';
   if (!/^\d+(\.\d+)?$/.test(ht) || Number(ht) > 3600) throw new UsageError(`replay: --hook-timeout: expected seconds from 0 to 3600, got '${ht}'`);
@@ -298,7 +305,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
   const status = (s: string): void => (format === 'text' || v.out !== undefined ? io.out(s) : io.err(s));
   const done: { trace: string; explanation: Explanation }[] = [];
   const lines: string[] = [];
-  const outcomes: ReplayOutcome[] = [];
+  const outcomes: (ReplayOutcome & { file: string })[] = [];
   let violated = false;
 
   if (bySeed) {
@@ -306,7 +313,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
     const seed = nat('seed', v.seed, 2 ** 31 - 1);
     const runs = v.runs === undefined ? DEFAULT_RUNS : Math.max(1, nat('runs', v.runs, 10_000_000));
     const base = CONFIGS[v.config ?? 'fixed'];
-    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}' (known: ${Object.keys(CONFIGS).join(', ')})`);
+    if (!base) throw new UsageError(`replay: --config: unknown configuration '${v.config}' (${meanPrefix(v.config!, Object.keys(CONFIGS))}known: ${Object.keys(CONFIGS).join(', ')})`);
     if (v.path !== undefined && !/^\d+(:\d+)*$/.test(v.path)) throw new UsageError(`replay: --path: expected a fast-check path such as '3:0:1', got '${v.path}'`);
     const { policy } = await resolvePolicy(v.policy);
     const cfg = { ...base };
@@ -334,19 +341,30 @@ export async function replay(args: string[], io: Io): Promise<number> {
     violated = true;
   } else {
     for (const file of files) {
-      const r = await replayFixture(file);
-      if (r.stale) io.err(`${r.name}: stale fixture: the sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
-      if (r.traceChanged) io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs); the verdict is judged on the invariant\n`);
-      if (v.update && (r.stale || r.traceChanged)) {
-        // after an intended change to the spec: keep the commands and the
-        // verdict, refresh what the fixture records of the sources and trace
-        if (!r.matches) io.err(`${r.name}: not updated: it no longer ends as it states\n`);
+      const r = { ...(await replayFixture(file)), file };
+      const own = r.policyFile !== undefined;
+      if (r.stale) io.err(`${r.name}: stale fixture: the ${own ? 'allocspec ' : ''}sources it ran against (spec/, model/, command semantics) changed since it was saved (specHash differs); replaying anyway\n`);
+      // a fixed bug changes the trace: that is what the gate's line says
+      if (r.traceChanged && !r.judgement.fixed) {
+        io.err(`${r.name}: the trace changed since the fixture was saved (traceDigest differs${own ? `; ${shownPath(r.policyFile!)} or allocspec changed` : ''}); the verdict is judged on the invariant\n`);
+      }
+      if (v.update && (r.stale || r.traceChanged || r.judgement.fixed)) {
+        // after an intended change: keep the commands, refresh what the
+        // fixture records of the sources and the trace; a regression whose
+        // bug is fixed is recorded as `holds` (red if the bug comes back)
+        if (!r.matches) io.err(`${r.name}: not updated: it does not end as the gate expects (${r.judgement.text})\n`);
         else {
-          const fresh: Fixture = { ...r.fixture, specHash: specHash(r.policyFile ? [r.policyFile] : []), traceDigest: r.traceDigest };
+          const fixedNow = r.judgement.fixed;
+          const fresh: Fixture = {
+            ...r.fixture,
+            specHash: specHash(),
+            ...(fixedNow ? { expect: { verdict: 'holds' as const, invariant: null, message: null } } : {}),
+            traceDigest: r.traceDigest,
+          };
           const tmp = `${file}.tmp-${process.pid}`; // file is absolute (fixtureFiles)
           writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
           renameSync(tmp, file);
-          io.err(`${r.name}: updated (specHash and traceDigest)\n`);
+          io.err(fixedNow ? `${r.name}: recorded the fix (expect: holds; red again if ${r.fixture.expect.invariant} comes back)\n` : `${r.name}: updated (specHash and traceDigest)\n`);
         }
       }
       done.push(r);
@@ -357,18 +375,19 @@ export async function replay(args: string[], io: Io): Promise<number> {
   }
 
   if (v.expect) {
-    // the CI gate: a verdict line per fixture, the trace of each one that
-    // does not end as it states, one summary line
+    // the CI gate (harness/regress.ts: one semantics with check): one line
+    // per fixture, the replay command of each red one, one summary line
     const bad = outcomes.filter((r) => !r.matches);
+    const fixed = outcomes.filter((r) => r.judgement.fixed && r.fixture.expect.verdict === 'violates');
     for (const r of outcomes) {
-      if (!r.matches) io.out(render('text', [r]));
-      io.out(`${r.matches ? 'ok  ' : 'FAIL'} ${r.verdictLine}\n`);
+      io.out(`${r.matches ? 'ok  ' : 'FAIL'} ${r.name}: ${r.judgement.text}${r.matches ? '' : `; replay: ${replayCommand(r.file)}`}\n`);
     }
     io.out(
       bad.length
-        ? `replay --expect: ${bad.length} of ${outcomes.length} fixture(s) do not end as they state\n`
-        : `replay --expect: all ${outcomes.length} fixture(s) end as they state\n`,
+        ? `replay --expect: ${bad.length} of ${outcomes.length} fixture(s) do not end as the gate expects\n`
+        : `replay --expect: all ${outcomes.length} fixture(s) end as the gate expects\n`,
     );
+    if (fixed.length && !v.update) io.out(`replay --expect: ${fixed.length} fixed counterexample(s); record the fix${fixed.length > 1 ? 'es' : ''} with: ${updateCommand(given[0]!, given.slice(1))}\n`);
     return bad.length ? 1 : 0;
   }
 

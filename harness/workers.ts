@@ -244,8 +244,9 @@ interface Work {
   answer(id: number, m: FromWorker): void;
   stalled(id: number, hook: string, where: string, secs: number): void;
   done(): boolean;
-  /** runs finished and the budget, given the runs a busy task has started */
-  progress?(started: (id: number) => number): [runs: number, budget: number];
+  /** runs finished and the budget, given the runs a busy task has started
+   *  (and the runs of each job, for what Ctrl-C prints) */
+  progress?(started: (id: number) => number): [runs: number, budget: number, perJob?: number[]];
 }
 
 /** A worker's beacon (harness/watch.ts) on cache lines of its own: each
@@ -332,7 +333,7 @@ export class WorkerPool {
   }
 
   /** Run `work` to its end on the pool's threads. */
-  run(work: Work, timeoutMs: number, onTick?: (runs: number, budget: number) => void): Promise<void> {
+  run(work: Work, timeoutMs: number, onTick?: (runs: number, budget: number, perJob?: number[]) => void): Promise<void> {
     for (const s of this.slots) if (s.task !== -1) this.replace(s);
     const dead = this.slots.find((s) => s.gone);
     if (dead) return Promise.reject(dead.gone!);
@@ -417,7 +418,7 @@ export interface RunJobsOptions {
   hookTimeout?: number;
   /** runs started so far (capped by each chunk's budget) and the total
    *  budget, about every quarter second while workers run */
-  onTick?: (runs: number, budget: number) => void;
+  onTick?: (runs: number, budget: number, perJob?: number[]) => void;
   /** policies at hand in this thread, by policyRef (objects given to the
    *  API need not be built-in or in a file); others are resolved by name
    *  or file */
@@ -572,13 +573,18 @@ class ChunkWork implements Work {
     this.onRecord?.(spec, this.out[job]!);
   }
 
-  progress(started: (id: number) => number): [number, number] {
+  progress(started: (id: number) => number): [number, number, number[]] {
     let runs = this.finished;
+    const perJob = this.jobs.map(() => 0);
     for (let id = 0; id < this.tasks.length; id++) {
       const { job, chunk } = this.tasks[id]!;
-      if (!this.jobs[job]!.counted[chunk.i]) runs += Math.min(started(id), chunk.runs);
+      const j = this.jobs[job]!;
+      // a job's runs: its chunks answered up to its first counterexample, and those running
+      const ran = j.recs[chunk.i]?.runs ?? (j.counted[chunk.i] ? 0 : Math.min(started(id), chunk.runs));
+      if (chunk.i <= j.cut) perJob[job]! += ran;
+      if (!j.counted[chunk.i]) runs += Math.min(started(id), chunk.runs);
     }
-    return [runs, this.budget];
+    return [runs, this.budget, perJob];
   }
 }
 
@@ -663,6 +669,10 @@ export interface ParallelOptions {
   /** where `--json -` writes (the real stdout; the human report then goes
    *  to stderr) */
   stdout?: (s: string) => void;
+  /** Ctrl-C (SIGINT) while workers explore: print the runs done per job,
+   *  the seed and this command (to run again) or the replay command of
+   *  what was found, then exit 130 (the command line sets it) */
+  interrupt?: { rerun: string };
 }
 
 /** Write a report file the user named ('-': stdout); a failure is one
@@ -794,6 +804,27 @@ async function checkWith(
   };
   const budget = specs.reduce((a, s) => a + s.runs, 0);
   tick(0, budget, true);
+  // Ctrl-C: what was done, and how to go on (fixtures are written whole,
+  // by rename, so nothing partial is left on disk)
+  const perJob = new Map<number, number>();
+  let lastPerJob: number[] = [];
+  const onInt = (): void => {
+    clear();
+    if (live && !io.tty) io.err('\n');
+    const runsOf = (i: number): number => perJob.get(i) ?? lastPerJob[i] ?? 0;
+    const total = specs.reduce((a, _, i) => a + runsOf(i), 0);
+    const lines = [`allocspec: interrupted (Ctrl-C) after ${total} of ${budget} runs; seed ${o.seed}`];
+    specs.forEach((s, i) => {
+      if (runsOf(i) || perJob.has(i)) lines.push(`  ${s.policyName ?? s.policyRef} [${s.config.name}]: ${runsOf(i)}/${s.runs} runs${perJob.has(i) ? ' (done)' : ''}`);
+    });
+    const idle = specs.filter((_, i) => !runsOf(i) && !perJob.has(i)).length;
+    if (idle) lines.push(`  ${idle} other job(s): not started`);
+    for (const f of saved.values()) lines.push(`  found: ${shownPath(f.path)}; replay: ${replayCommandOf(f.path)}`);
+    lines.push(`  run it again (same seed, same runs): ${p.interrupt!.rerun}`);
+    io.err(lines.join('\n') + '\n');
+    void (pool?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  if (p.interrupt && pool) process.once('SIGINT', onInt);
   // as each job ends: a progress line, and its counterexample on disk
   // before anything else can fail
   const saved = new Map<string, SavedFixture>();
@@ -814,12 +845,22 @@ async function checkWith(
         throw new UsageError(`--fixtures ${shownPath(o.fixturesDir)}: cannot write the counterexample (${code}); it is printed above`);
       }
     }
+    perJob.set(specs.indexOf(spec), r.runs);
     if (!o.quiet) io.err(progressLine(`${policy.name} [${spec.config.name}]`, r));
   };
   let records: JobRecord[];
   try {
-    records = await runJobs(specs, p.workers, onRecord, { hookTimeout: p.hookTimeout ?? 0, onTick: (r, b) => tick(r, b), local, ...(pool ? { pool } : {}) });
+    records = await runJobs(specs, p.workers, onRecord, {
+      hookTimeout: p.hookTimeout ?? 0,
+      onTick: (r, b, each) => {
+        if (each) lastPerJob = each;
+        tick(r, b);
+      },
+      local,
+      ...(pool ? { pool } : {}),
+    });
   } finally {
+    process.off('SIGINT', onInt);
     clear();
     // chunks no job needs any more may still run: not while this thread
     // reports (checkJobs waits for the threads' end)
@@ -836,12 +877,14 @@ async function checkWith(
   });
   const res = reportCheck({ ...o, json: undefined }, io, runs, t0, saved);
   if (regressions.length) {
-    io.out(`\n${regressions.length} saved counterexample(s) still violate (replayed before exploring):\n`);
-    for (const r of regressions) io.out(`  ${r.policy}: ${r.invariant} [${r.config}] ${r.fixture}\n    replay: ${r.replay}\n`);
+    io.out(`\n${regressions.length} saved counterexample(s) do not end as the gate expects (replayed before exploring; docs/ci.md):\n`);
+    for (const r of regressions) io.out(`  ${r.policy} [${r.config}] ${r.fixture}: ${r.text}\n    replay: ${r.replay}\n`);
     res.exit = 1;
   }
   // CI reports
-  const suites: SuiteResult[] = runs.map(({ policy, results }) => {
+  const annotate = process.env.GITHUB_ACTIONS === 'true';
+  const { violationSite } = annotate ? await import('./site.ts') : { violationSite: undefined };
+  const suites: SuiteResult[] = runs.map(({ policy, file, results }) => {
     const promise = [...new Set([...(policy.promises ?? []), ...o.promise])];
     const f = policy.findings;
     const cases: SuiteResult['cases'] = checkedInvariants(promise, policy).flatMap((inv) =>
@@ -849,10 +892,12 @@ async function checkWith(
         const cx = r.counterexample?.invariant === inv ? r.counterexample : null;
         const s = cx ? saved.get(`${policy.name}|${r.config}`) : undefined;
         const known = r.known.some((k) => k.invariant === inv);
+        // annotations: the user's policy file and line, when the violation fired in their code
+        const site = cx && file && violationSite ? violationSite(policy, file, o.configs.find((c) => c.name === r.config)!, promise, cx.commands, cx.invariant) : null;
         return {
           invariant: inv,
           config: r.config,
-          ...(cx && s ? { failure: { message: cx.message, trace: s.trace, fixture: shownPath(s.path), replay: replayCommandOf(s.path) } } : {}),
+          ...(cx && s ? { failure: { message: cx.message, trace: s.trace, fixture: shownPath(s.path), replay: replayCommandOf(s.path), ...(site ? { site: { file: shownPath(site.file), line: site.line } } : {}) } } : {}),
           ...(known && f ? { known: `${f.why} (${f.doc}); runs ending there: ${r.knownHits[inv] ?? 0}` } : {}),
         };
       }),
@@ -862,7 +907,7 @@ async function checkWith(
     }
     return { policy: policy.name, cases };
   });
-  if (process.env.GITHUB_ACTIONS === 'true') stdout(githubAnnotations(suites));
+  if (annotate) stdout(githubAnnotations(suites));
   if (p.junit) writeReport('--junit', p.junit, renderJunit(suites), stdout);
   if (o.json && !p.shard) writeReport('--json', o.json, JSON.stringify(res.report, null, 2) + '\n', stdout);
   const found = new Map<string, Found>();

@@ -1,18 +1,22 @@
 // Faults: each is one line on stderr and its documented exit code, and a
 // counterexample found is never lost.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../harness/cli.ts';
 import { fixturePath, policyDir, type Fixture } from '../../harness/fixture.ts';
 import { captureIo } from '../helpers/io.ts';
+import { makeFixture } from '../harness/fixture-helpers.ts';
+import { CONFIGS } from '../../harness/config.ts';
+import { checkJobs } from '../../harness/workers.ts';
+import { findPolicy } from '../../spec/policies/index.ts';
 import { REPO, tmpDirs } from './tmp.ts';
 
 const tmp = tmpDirs();
-const ZOO_FIXTURE = (() => {
-  const d = join(REPO, 'counterexamples', 'bug', 'unit-free-ignores-active');
-  return join(d, readdirSync(d).find((f) => f.endsWith('.json'))!);
-})();
+// a zoo variant's fixture, found now in a temporary directory (the
+// checkout's counterexamples/ may hold more after README examples ran)
+const ZOO_FIXTURE = makeFixture(tmp()).file;
 
 /** One line on stderr, starting with allocspec: */
 function oneLine(err: string): string {
@@ -30,13 +34,19 @@ function policyFile(dir: string, name: string, alloc: string): string {
 }
 
 describe('faults', () => {
-  it('an unwritable --fixtures: the counterexample is printed first, then one line, exit 2', async () => {
+  it('a --fixtures that becomes unwritable during the check: the counterexample is printed first, then one line', async () => {
+    // (the command line refuses a --fixtures that is a file up front; this
+    // is the check itself, as when the directory goes away mid-run)
     const dir = tmp();
     const notADir = join(dir, 'file');
     writeFileSync(notADir, '');
     const io = captureIo();
-    expect(await main(['check', '--policy', 'bug/unit-free-ignores-active', '--config', 'fixed', '--fixtures', notADir, '--no-regress'], io)).toBe(2);
-    expect(oneLine(io.stderr())).toMatch(/^allocspec: --fixtures \S+: cannot write the counterexample \(ENOTDIR\); it is printed above$/);
+    const run = checkJobs(
+      { policies: [{ policy: findPolicy('bug/unit-free-ignores-active')! }], configs: [{ ...CONFIGS.fixed! }], seed: 1, runs: 2000, promise: [], fixturesDir: notADir, quiet: true },
+      io,
+      { workers: 1, shard: null, strategy: 'uniform', hookTimeout: 0, regress: false },
+    );
+    await expect(run).rejects.toThrow(/^--fixtures \S+: cannot write the counterexample \(ENOTDIR\); it is printed above$/);
     // the trace and the fixture itself, on stdout
     expect(io.stdout()).toMatch(/seed 1, path [\d:]+\); NOT SAVED/);
     expect(io.stdout()).toMatch(/^lanes: /m);
@@ -44,14 +54,13 @@ describe('faults', () => {
     expect(JSON.parse(json).format).toBe('allocspec-counterexample');
   });
 
-  it.each(['--json', '--junit'])('an unwritable %s: the counterexample is printed and saved first, then one line, exit 2', async (flag) => {
+  it.each(['--json', '--junit'])('an unwritable %s fails before the exploration: one line, exit 2', async (flag) => {
     const dir = tmp();
     const io = captureIo();
     const code = await main(['check', '--policy', 'bug/unit-free-ignores-active', '--config', 'fixed', '--fixtures', dir, flag, join(dir, 'no', 'such', 'dir', 'r.xml'), '--no-regress'], io);
     expect(code).toBe(2);
-    expect(oneLine(io.stderr())).toMatch(new RegExp(`^allocspec: ${flag} \\S+: cannot write \\(ENOENT\\)$`));
-    expect(io.stdout()).toMatch(/^lanes: /m);
-    expect(readdirSync(join(dir, 'bug', 'unit-free-ignores-active'))).toHaveLength(1);
+    expect(oneLine(io.stderr())).toMatch(new RegExp(`^allocspec: ${flag} \\S+: cannot write \\(ENOENT: no directory \\S+\\)$`));
+    expect(io.stdout()).toBe('');
   });
 
   it('a hook that never yields is stopped by the watchdog and named: exit 2', async () => {
@@ -167,6 +176,73 @@ describe('faults', () => {
     const io = captureIo();
     expect(await main(['replay', file], io)).toBe(2);
     expect(oneLine(io.stderr())).toMatch(/field 'policyFile': '\.\.\/\.\.\/[^']+\/evil\.ts' is outside the project \(.+\); not loading it$/);
+  });
+
+  it.each(['relative', 'absolute'])("a fixture is data: a 'policy' that is a %s path is never imported, one line, exit 2", async (kind) => {
+    const project = tmp();
+    writeFileSync(join(project, 'package.json'), '{}\n');
+    // importing this module would leave a file behind
+    const marker = join(project, 'IMPORTED');
+    const evil = join(project, 'evil.ts');
+    writeFileSync(evil, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nimport { bpfMa } from '${REPO}/spec/policies/bpf-ma.ts';\nexport default { ...bpfMa, name: 'evil' };\n`);
+    const f: Fixture = JSON.parse(readFileSync(ZOO_FIXTURE, 'utf8'));
+    mkdirSync(join(project, 'counterexamples', 'evil'), { recursive: true });
+    const file = join(project, 'counterexamples', 'evil', 'x.json');
+    writeFileSync(file, JSON.stringify({ ...f, policy: kind === 'relative' ? '../../evil.ts' : evil }));
+    for (const args of [['replay', file], ['replay', join(project, 'counterexamples'), '--expect'], ['replay', file, '--hook-timeout', '0']]) {
+      const io = captureIo();
+      expect(await main(args, io)).toBe(2);
+      expect(oneLine(io.stderr())).toMatch(/field 'policy': '[^']*evil\.ts' looks like a path; a fixture loads a policy file only through 'policyFile'; not loading it$/);
+      expect(io.stdout()).toBe('');
+      expect(existsSync(marker)).toBe(false);
+    }
+  });
+
+  it("a fixture's unknown built-in policy is one line with a suggestion, exit 2", async () => {
+    const dir = tmp();
+    const f: Fixture = JSON.parse(readFileSync(ZOO_FIXTURE, 'utf8'));
+    const file = join(dir, 'x.json');
+    writeFileSync(file, JSON.stringify({ ...f, policy: 'bug/unit-free-ignore-active' }));
+    const io = captureIo();
+    expect(await main(['replay', file], io)).toBe(2);
+    expect(oneLine(io.stderr())).toMatch(/field 'policy': 'bug\/unit-free-ignore-active' is not a built-in policy \(did you mean 'bug\/unit-free-ignores-active'\?\); not loading it$/);
+  });
+
+  // issue 18, item 4: every fault is one line naming what is wrong, exit 2, at once
+  it.each([
+    [['check', '--runs', '-1'], /^allocspec: --runs: expected a whole number 1 or more, got '-1'$/],
+    [['check', '--runs', 'many'], /^allocspec: --runs: expected a whole number 1 or more, got 'many'$/],
+    [['check', '--seed', '-5'], /^allocspec: --seed: expected a whole number from 0 to 2147483647, got '-5'$/],
+    [['check', '--hook-timeout', '-3'], /^allocspec: --hook-timeout: expected seconds from 0 to 3600, got '-3'$/],
+    [['check', '--workers', '0'], /^allocspec: --workers: expected a whole number from 1 to 256, got '0'$/],
+    [['check', '--polcy', 'bpf-ma'], /^allocspec: check: unknown option '--polcy' \(did you mean --policy\? allocspec check --help lists the options\)$/],
+    [['check', '--policy'], /^allocspec: check: --policy needs a value$/],
+    [['check', '--quiet=yes'], /^allocspec: check: --quiet takes no value$/],
+    [['check', '--policy', 'bpf-mma'], /^allocspec: unknown policy 'bpf-mma' \(did you mean 'bpf-ma'\? a policy file is a path such as \.\/my-policy\.ts\)$/],
+    [['check', '--policy', 'bug/unit-free'], /^allocspec: unknown policy 'bug\/unit-free' \(did you mean 'bug\/unit-free-ignores-active'\?/],
+    [['check', '--config', 'fixd'], /^allocspec: --config: unknown configuration 'fixd' \(did you mean 'fixed'\? known: fixed, percpu, buckets, rt, wide\)$/],
+    [['chek'], /^allocspec: unknown command 'chek' \(did you mean 'check'\? commands: check, replay, merge, bench; allocspec --help\)$/],
+    [['replay', '--expect', '--updte', 'counterexamples'], /^allocspec: replay: unknown option '--updte' \(did you mean --update\?/],
+    [['replay', '--policy', 'bpf-ma', '--seed', '-1'], /^allocspec: replay: --seed: expected a whole number from 0 to 2147483647, got '-1'$/],
+    [['check', '--fixtures', '/proc'], /^allocspec: --fixtures \/proc: on a pseudo filesystem \(\/proc\), not a place for files$/],
+    [['check', '--fixtures', '/proc/none/x'], /^allocspec: --fixtures \/proc\/none\/x: on a pseudo filesystem \(\/proc\)/],
+    [['check', '--fixtures', '/sys/kernel'], /^allocspec: --fixtures \/sys\/kernel: on a pseudo filesystem \(\/sys\)/],
+    [['check', '--json', '/proc/r.json'], /^allocspec: --json \/proc\/r\.json: on a pseudo filesystem \(\/proc\)/],
+    [['check', '--junit', '/sys/r.xml'], /^allocspec: --junit \/sys\/r\.xml: on a pseudo filesystem \(\/sys\)/],
+    [['replay', '/proc', '--expect'], /^allocspec: replay \/proc: on a pseudo filesystem \(\/proc\), not a place for fixtures$/],
+    [['replay', '/proc/self/x.json'], /^allocspec: replay \/proc\/self\/x\.json: on a pseudo filesystem/],
+  ] as const)('%j: one line, exit 2', async (args, line) => {
+    const io = captureIo();
+    expect(await main([...args], io)).toBe(2);
+    expect(oneLine(io.stderr())).toMatch(line);
+    expect(io.stdout()).toBe('');
+  });
+
+  it('--workers beyond the cores: one warning line, then the check runs on the cores', async () => {
+    const io = captureIo();
+    const cores = availableParallelism();
+    expect(await main(['check', '--policy', 'bpf-ma', '--config', 'fixed', '--runs', '5', '--workers', String(cores + 62), '--quiet', '--fixtures', tmp(), '--hook-timeout', '0'], io)).toBe(0);
+    expect(io.stderr()).toBe(`allocspec: --workers ${cores + 62}: this machine has ${cores} core${cores > 1 ? 's' : ''}; using ${cores}\n`);
   });
 
   it('a livelock trace folds its repeated steps', async () => {

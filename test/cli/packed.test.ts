@@ -46,7 +46,51 @@ describe('the packed package, installed in a project of its own', () => {
     expect(readFileSync(join(pkg, 'LICENSE'), 'utf8')).toMatch(/GNU GENERAL PUBLIC LICENSE\s+Version 2, June 1991/);
   });
 
-  it("breaks the tutorial's policy: check exits 1 with the fixture in the project, replay --expect exits 0, --junit is JUnit XML", () => {
+  it('runs the built-in policies as from the checkout, on the first and every later run (the bundle is built by the first)', () => {
+    const builtin = join(tmp(), 'builtin');
+    mkdirSync(builtin);
+    writeFileSync(join(builtin, 'package.json'), readFileSync(join(proj, 'package.json')));
+    symlinkSync(join(proj, 'node_modules'), join(builtin, 'node_modules'));
+    const noStack = (r: { err: string }): void => expect(r.err).not.toMatch(/ENOENT|\n\s+at |Node\.js v/);
+    // the default check, at a small budget: twice (the first builds the bundle, the second starts from it)
+    for (const run of [1, 2]) {
+      const r = sh('npx allocspec check --runs 5 --quiet', builtin);
+      noStack(r);
+      expect(r.code, `run ${run}: ${r.err}`).toBe(0);
+      expect(r.out).toMatch(/^bpf-ma\s/m);
+    }
+    const cache = join(proj, 'node_modules', 'allocspec', 'node_modules', '.cache', 'allocspec');
+    expect(readdirSync(cache).some((f) => /^bundle-.*\.mjs$/.test(f))).toBe(true);
+    const bpfMa = sh('npx allocspec check --policy bpf-ma --config fixed --runs 50 --quiet', builtin);
+    noStack(bpfMa);
+    expect(bpfMa.code, bpfMa.err).toBe(0);
+    // a zoo variant: exit 1, its fixture in the user's project, replay reproduces; the second run too
+    for (const run of [1, 2]) {
+      const r = sh('npx allocspec check --policy bug/unit-free-ignores-active --config fixed --runs 250 --quiet', builtin);
+      noStack(r);
+      expect(r.code, `run ${run}: ${r.err}`).toBe(1);
+      const saved = r.out.match(/^ {2}saved: (counterexamples\/bug\/unit-free-ignores-active\/\S+\.json)$/m)![1]!;
+      expect(existsSync(join(builtin, saved))).toBe(true);
+      if (run === 2) {
+        // the second check replays the first's fixture: a must-fail example, not a regression
+        expect(r.out).toMatch(/^bug\/unit-free-ignores-active: replayed 1 saved counterexample\(s\) first \(\S+\/\): 1 still violate \(1 must-fail\)$/m);
+        continue;
+      }
+      const replay = sh(r.out.match(/^ {2}replay: (.+)$/m)![1]!, builtin);
+      noStack(replay);
+      expect(replay.code).toBe(1);
+      expect(replay.out).toMatch(/violation reproduces: Conservation/);
+    }
+    const report = sh('npx allocspec check --report percpu', builtin);
+    noStack(report);
+    expect(report.code).toBe(0);
+    expect(report.out).toMatch(/^4 CPUs, all 11 buckets/m);
+    const version = sh('npx allocspec --version', builtin);
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/^allocspec \d+\.\d+\.\d+\n$/);
+  }, 240_000);
+
+  it("breaks the tutorial's policy: check exits 1 with the fixture in the project, the gate is red, --junit is JUnit XML", () => {
     const src = readFileSync(join(REPO, 'docs', 'examples', 'my-policy.ts'), 'utf8');
     const broken = src.replace('localIncReturn(x, c.active)) === 1)', 'localIncReturn(x, c.active)) >= 1)');
     expect(broken).not.toBe(src);
@@ -66,9 +110,12 @@ describe('the packed package, installed in a project of its own', () => {
     expect(replay.code).toBe(1);
     expect(replay.out).toMatch(/violation reproduces: (NoKernelWarn|Conservation)/);
 
+    // the gate is red while the bug is there: one line, with the replay command
     const gate = sh('npx allocspec replay counterexamples --expect', proj);
-    expect(gate.code, gate.out + gate.err).toBe(0);
-    expect(gate.out).toMatch(/^replay --expect: all \d+ fixture\(s\) end as they state$/m);
+    expect(gate.code, gate.out + gate.err).toBe(1);
+    expect(gate.out).toContain(`: still violates `);
+    expect(gate.out).toContain(`; replay: ${replayCmd}\n`);
+    expect(gate.out).toMatch(/^replay --expect: 1 of 1 fixture\(s\) do not end as the gate expects$/m);
 
     const junit = parseXml(readFileSync(join(proj, 'junit.xml'), 'utf8'));
     expect(junit.name).toBe('testsuites');
@@ -93,7 +140,8 @@ describe('the packed package, installed in a project of its own', () => {
     const elsewhere = join(tmp(), 'checkout');
     cpSync(proj, elsewhere, { recursive: true, verbatimSymlinks: true });
     const moved = sh('npx allocspec replay counterexamples --expect', elsewhere);
-    expect(moved.code, moved.out + moved.err).toBe(0);
+    expect(moved.code, moved.out + moved.err).toBe(1);
+    expect(moved.out).toMatch(/^FAIL counterexamples\/my-eager-refill\/\S+\.json: still violates/m);
   }, 120_000);
 
   it("docs/ci.md's workflow steps pass, run locally", () => {
@@ -118,11 +166,13 @@ describe('the packed package, installed in a project of its own', () => {
     expect(report.policies.map((p: { policy: string }) => p.policy)).toEqual(['my-eager-refill']);
     expect(report.policies[0].configs).toEqual(['fixed', 'rt']);
     expect(sh(gate, ci).code).toBe(0);
-    // the gate judges fixtures when there are some
+    // the gate judges fixtures when there are some: red with the broken
+    // policy, green with the fixed one (ci/ has the tutorial's good policy)
     cpSync(join(proj, 'counterexamples'), join(ci, 'counterexamples'), { recursive: true });
-    cpSync(join(proj, 'my-policy.ts'), join(ci, 'my-policy.ts'));
     const judged = sh(gate, ci);
     expect(judged.code, judged.out + judged.err).toBe(0);
-    expect(judged.out).toMatch(/all \d+ fixture\(s\) end as they state/);
+    expect(judged.out).toMatch(/^ok {3}\S+: fixed: /m);
+    cpSync(join(proj, 'my-policy.ts'), join(ci, 'my-policy.ts'));
+    expect(sh(gate, ci).code).toBe(1);
   }, 120_000);
 });

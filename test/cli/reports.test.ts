@@ -1,12 +1,12 @@
 // CI reports: JUnit XML (one testsuite per policy, one testcase per
 // invariant x configuration, the trace in the failure, known findings
 // passing) and GitHub annotations when GITHUB_ACTIONS is set.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../harness/cli.ts';
 import { captureIo } from '../helpers/io.ts';
-import { tmpDirs } from './tmp.ts';
+import { REPO, tmpDirs } from './tmp.ts';
 import { parseXml } from './xml.ts';
 
 const tmp = tmpDirs('allocspec-reports-');
@@ -46,7 +46,7 @@ describe('--junit and GitHub annotations', () => {
   it('a known finding passes, with a note', async () => {
     const dir = tmp();
     const io = captureIo();
-    expect(await main(['check', '--policy', 'reuse-after-rcu-gp', '--config', 'fixed', '--fixtures', dir, '--junit', join(dir, 'j.xml'), '--quiet', '--no-regress'], io)).toBe(0);
+    expect(await main(['check', '--policy', 'reuse-after-rcu-gp', '--config', 'fixed', '--runs', '500', '--fixtures', dir, '--junit', join(dir, 'j.xml'), '--quiet', '--no-regress'], io)).toBe(0);
     const x = parseXml(readFileSync(join(dir, 'j.xml'), 'utf8'));
     expect(x.attrs.failures).toBe('0');
     const noted = x.children[0]!.children.filter((c) => c.children.some((e) => e.name === 'system-out'));
@@ -64,6 +64,35 @@ describe('--junit and GitHub annotations', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^::error file=[^,]+\.json,title=allocspec%3A bug\/unit-free-ignores-active violates \w+ \[fixed\]::.+ \(replay: npm run replay -- .+\.json\)$/);
     delete process.env.GITHUB_ACTIONS;
+  });
+
+  it("an annotation points at the user's policy file and the line of the function where the violation fired; a built-in's code: the fixture", async () => {
+    const proj = tmp();
+    writeFileSync(join(proj, 'package.json'), '{ "type": "module" }\n');
+    mkdirSync(join(proj, 'node_modules'));
+    symlinkSync(REPO, join(proj, 'node_modules', 'allocspec'));
+    const src = readFileSync(join(REPO, 'docs', 'examples', 'my-policy.ts'), 'utf8').replace('localIncReturn(x, c.active)) === 1)', 'localIncReturn(x, c.active)) >= 1)');
+    writeFileSync(join(proj, 'my-policy.ts'), src);
+    const line = src.split('\n').findIndex((l) => l.includes("kfunc('unit_alloc'")) + 1;
+    expect(line).toBeGreaterThan(0);
+    // the same bug in a file of the user's that only renames a zoo variant: the code is the built-in's
+    writeFileSync(join(proj, 'renamed.ts'), `import { findPolicy } from 'allocspec/spec/policies/index.ts';\nexport default { ...findPolicy('bug/unit-free-ignores-active'), bug: undefined, name: 'renamed' };\n`);
+    process.env.GITHUB_ACTIONS = 'true';
+    try {
+      const io = captureIo();
+      expect(await main(['check', '--policy', join(proj, 'my-policy.ts'), '--config', 'fixed', '--fixtures', join(proj, 'cx'), '--quiet', '--hook-timeout', '0'], io)).toBe(1);
+      const lines = io.stdout().split('\n').filter((l) => l.startsWith('::'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^::error file=\\S+/my-policy\\.ts,line=${line},title=allocspec%3A my-eager-refill violates NoKernelWarn \\[fixed\\]::`));
+      const io2 = captureIo();
+      expect(await main(['check', '--policy', join(proj, 'renamed.ts'), '--config', 'fixed', '--fixtures', join(proj, 'cx'), '--quiet', '--hook-timeout', '0'], io2)).toBe(1);
+      expect(io2.stdout().split('\n').filter((l) => l.startsWith('::'))).toEqual([expect.stringMatching(/^::error file=\S+\/cx\/renamed\/\w+-[0-9a-f]{8}\.json,title=/)]);
+    } finally {
+      delete process.env.GITHUB_ACTIONS;
+    }
+  }, 60_000);
+
+  it('no annotations without GITHUB_ACTIONS', async () => {
     const quiet = captureIo();
     await main(['check', '--policy', 'bug/unit-free-ignores-active', '--config', 'fixed', '--fixtures', tmp(), '--quiet', '--hook-timeout', '0'], quiet);
     expect(quiet.stdout()).not.toMatch(/^::/m);

@@ -28,7 +28,7 @@ describe('the bin starts from the bundle', () => {
   it('when the bundle is fresh: no TypeScript loader, the first worker started before it loads, the report the sources give', async () => {
     await sourceBundle(); // fresh for the current sources
     const dir = tmp();
-    const args = ['check', '--policy', 'bug/unit-free-ignores-active', '--policy', 'bpf-ma', '--config', 'fixed,rt', '--runs', '600', '--workers', '2', '--no-regress', '--quiet', '--json', '-'];
+    const args = ['check', '--policy', 'bug/unit-free-ignores-active', '--policy', 'bpf-ma', '--config', 'fixed,rt', '--runs', '300', '--workers', '2', '--no-regress', '--quiet', '--json', '-'];
     const r = bin([...args, '--fixtures', join(dir, 'a')], dir);
     expect(r.code, r.err).toBe(1);
     const phases = r.err.split('\n').filter((l) => l.startsWith('allocspec timing:'));

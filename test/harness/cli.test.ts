@@ -50,8 +50,8 @@ describe('allocspec check', () => {
 
   it.each([
     [['check', '--policy', 'no-such-policy'], /unknown policy 'no-such-policy'/],
-    [['check', '--bogus'], /Unknown option '--bogus'/],
-    [['check', '--runs', 'many'], /--runs: expected an integer, got 'many'/],
+    [['check', '--bogus'], /unknown option '--bogus' \(allocspec check --help lists the options\)/],
+    [['check', '--runs', 'many'], /--runs: expected a whole number 1 or more, got 'many'/],
     [['check', '--config', 'nope'], /unknown configuration 'nope'/],
     [['check', '--promise', 'Nothing'], /unknown invariant 'Nothing'/],
     [['frobnicate'], /unknown command 'frobnicate'/],

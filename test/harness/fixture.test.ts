@@ -1,6 +1,7 @@
 // Each class of bad fixture is one line on stderr naming the file and the
 // field, and exit code 2 (issue 4).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFixture } from '../../harness/fixture.ts';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture, run, tmp, variant } from './fixture-helpers.ts';
@@ -41,7 +42,7 @@ describe('bad fixtures: one line naming file and field, exit 2', () => {
 
   it('unknown policy', async () => {
     const f = variant(good, 'policy.json', (x) => (x.policy = 'bug/no-such-policy'));
-    await rejects(f, new RegExp(`^allocspec: ${f}: field 'policy': unknown policy 'bug/no-such-policy' \\(built-in: .*bpf-ma.*\\)\\n$`));
+    await rejects(f, new RegExp(`^allocspec: ${f}: field 'policy': 'bug/no-such-policy' is not a built-in policy; not loading it\\n$`));
   });
 
   it('a command naming a CPU outside the configuration', async () => {
@@ -91,5 +92,20 @@ describe('bad fixtures: one line naming file and field, exit 2', () => {
   it('a file that cannot be read', async () => {
     const f = join(dir, 'absent.json');
     await rejects(f, `allocspec: ${f}: cannot read (ENOENT)`);
+  });
+});
+
+describe('no churn', () => {
+  it('a fixture whose commands are already saved is left untouched (another seed, path or message)', () => {
+    const d = tmp();
+    const { file, fixture } = makeFixture(d);
+    const before = readFileSync(file, 'utf8');
+    const again = writeFixture(d, { ...fixture, seed: fixture.seed + 41, path: '9:9', expect: { ...fixture.expect, message: 'other object names' } });
+    expect(again).toBe(file);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    // other commands: a fixture of its own
+    const other = writeFixture(d, { ...fixture, commands: fixture.commands.slice(0, -1) });
+    expect(other).not.toBe(file);
+    expect(readFileSync(file, 'utf8')).toBe(before);
   });
 });

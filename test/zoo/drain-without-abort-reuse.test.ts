@@ -7,13 +7,15 @@ import { DEFAULT_RUNS } from '../../harness/cli.ts';
 import { explore, runCommands } from '../../harness/explore.ts';
 import type { Cmd } from '../../harness/commands.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
+import { seedsText, soakSeeds } from '../helpers/tier.ts';
 
 const zoo = findPolicy('bug/drain-without-abort-reuse')!;
 const rfc = findPolicy('reuse-after-rcu-gp')!;
 
 describe('bug/drain-without-abort-reuse', () => {
-  it('is found for seeds 1..20 within the default budget, as NoLeakAtTeardown', () => {
-    for (let seed = 1; seed <= 20; seed++) {
+  const seeds = soakSeeds(3);
+  it(`is found for ${seedsText(seeds)} within the default budget, as NoLeakAtTeardown`, () => {
+    for (const seed of seeds) {
       const r = explore(zoo, CONFIGS.fixed!, { seed, runs: DEFAULT_RUNS });
       expect(r.counterexample, `seed ${seed}`).not.toBeNull();
       expect(r.counterexample!.invariant, `seed ${seed}`).toBe('NoLeakAtTeardown');

@@ -14,6 +14,7 @@ import { pcaRefillLeaks } from '../../spec/policies/bug-pca-refill-leaks.ts';
 import { percpuOnDemand } from '../../spec/policies/percpu-on-demand.ts';
 import type { Policy } from '../../spec/policies/policy.ts';
 import { slubPca } from '../../spec/policies/slub-pca.ts';
+import { soakSeeds } from '../helpers/tier.ts';
 
 /** The first violation in up to `runs` generated runs of one seed. */
 function explore(policy: Policy<any>, cfg: CheckConfig, seed: number, runs: number): { run: number; v: Violation } | null {
@@ -33,7 +34,8 @@ function explore(policy: Policy<any>, cfg: CheckConfig, seed: number, runs: numb
   return null;
 }
 
-const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
+// the gate: seeds 1..3; npm run test:deep: 1..20 (test/helpers/tier.ts)
+const SEEDS = soakSeeds(3);
 
 // variant, the invariants it may break, what the message must name
 const ZOO: [Policy<any>, string[], RegExp][] = [

@@ -12,14 +12,16 @@ import { invokeCallback } from '../../spec/kernel/rcupdate.ts';
 import { cachesOf, type BpfMemAllocUp } from '../../spec/upstream/cache.ts';
 import { ctx, drive, kernel } from '../helpers/boot.ts';
 import { names, owned, refill } from '../spec/upstream/helpers.ts';
+import { DEEP, soakSeeds } from '../helpers/tier.ts';
 
 const RUNS = 2000;
 
 // the variants themselves are found by test/zoo/zoo.test.ts, driven by the zoo list
 
 describe('bpf-ma-upstream holds', () => {
-  it.each(['fixed', 'percpu', 'buckets', 'rt'])(`in config %s, seeds 1..3, ${RUNS} runs`, (cfgName) => {
-    for (const seed of [1, 2, 3]) {
+  const seeds = soakSeeds(1, 3);
+  it.each(['fixed', 'percpu', 'buckets', 'rt'])(`in config %s, seeds 1..${seeds.length}${DEEP ? '' : ' (npm run test:deep: 1..3)'}, ${RUNS} runs`, (cfgName) => {
+    for (const seed of seeds) {
       const r = explore(bpfMaUpstream, CONFIGS[cfgName]!, { seed, runs: RUNS });
       expect(r.counterexample, `seed ${seed}: ${r.counterexample?.message}`).toBeNull();
     }
@@ -40,8 +42,9 @@ describe('bpf-ma-upstream holds', () => {
   });
   const percpuBuckets: CheckConfig = { ...CONFIGS.buckets!, name: 'percpu-buckets', percpu: true };
 
-  it.each(['fixed', 'percpu', 'buckets', 'rt'])('with free_rcu frees and GFP_KERNEL allocations in config %s, seeds 1..2, 500 runs', (cfgName) => {
-    for (const seed of [1, 2]) {
+  const rcuSeeds = soakSeeds(1, 2);
+  it.each(['fixed', 'percpu', 'buckets', 'rt'])(`with free_rcu frees and GFP_KERNEL allocations in config %s, seeds 1..${rcuSeeds.length}, 500 runs`, (cfgName) => {
+    for (const seed of rcuSeeds) {
       const r = explore(withFreeRcu, CONFIGS[cfgName]!, { seed, runs: 500 });
       expect(r.counterexample, `seed ${seed}: ${r.counterexample?.message}`).toBeNull();
       if (cfgName === 'fixed') {
