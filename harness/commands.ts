@@ -29,6 +29,10 @@ export type Cmd =
   /** `n` times: one step of cpu, then an NMI program there (interrupts
    *  landing on consecutive steps of one operation) */
   | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }
+  /** a producer and a consumer, `n` rounds: a program on cpu allocates
+   *  `count` objects, a program on the next CPU frees them (each to its
+   *  end, with whatever it raises) */
+  | { t: 'handoff'; cpu: number; n: number; count: number }
   /** advance whatever runs on cpu */
   | { t: 'step'; cpu: number; steps: number }
   /** a queued irq_work runs on cpu (hardirq, or the RT kthread) */
@@ -200,6 +204,15 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     text: (c) => `burst cpu${c.cpu}: ${c.n} x (1 step, nmi ${c.op}${objArg(c.op, c.arg)})`,
     toAction: (sim, _c, cpu) => sim.slots.burst[cpu]!,
     run: (sim, c, a) => sim.burst(CPU(a), c.n, c.op, c.arg),
+    alphabet: () => [],
+  },
+  handoff: {
+    weight: 1,
+    generated: (g) => g.cfg.cpus > 1,
+    fields: { cpu, n: burstN, count },
+    text: (c) => `handoff cpu${c.cpu}: ${c.n} x (alloc${c.count > 1 ? ` x${c.count}` : ''}, free on the next CPU)`,
+    toAction: (sim, _c, cpu) => sim.slots.task[cpu]!,
+    run: (sim, c, a) => sim.handoff(CPU(a), c.n, c.count),
     alphabet: () => [],
   },
   step: {

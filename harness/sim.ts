@@ -244,6 +244,34 @@ export class Sim {
     return this.did;
   }
 
+  /** n rounds of a producer and a consumer: a program on cpu allocates
+   *  `count` objects, a program on the next online CPU frees them, each
+   *  run to its end (with what it raises), so one CPU allocates and
+   *  another frees, repeatedly (MemoryBound). */
+  handoff(cpu: number, n: number, count: number): string {
+    const k = this.k;
+    // logged first: a violation inside replays from this entry
+    this.ran({ t: 'handoff', cpu, n, count });
+    const saved = this.log.length;
+    let to = -1;
+    for (let d = 1; d < this.n && to < 0; d++) if (k.cpus[(cpu + d) % this.n]!.online) to = (cpu + d) % this.n;
+    let rounds = 0;
+    for (let i = 0; i < n && to >= 0; i++) {
+      if (!allowed(k, this.slots.task[cpu]!)) break;
+      const got: Obj[] = [];
+      this.prog(cpu, 'task', 'alloc', 0, count, false, 0, (o) => o && got.push(o));
+      this.log.length = saved;
+      const owned = this.model.owned;
+      const mine = got.filter((o) => owned.includes(o));
+      if (!mine.length || !allowed(k, this.slots.task[to]!)) break;
+      // free x mine.length, from the first object this round allocated on
+      this.prog(to, 'task', 'free', owned.indexOf(mine[0]!), mine.length, false, 0);
+      this.log.length = saved;
+      rounds++;
+    }
+    return (this.did = `handoff cpu${cpu} → cpu${to}: ${rounds} round${rounds === 1 ? '' : 's'}`);
+  }
+
   /** The CPU's runnable context (or its pending interrupt first) takes
    *  `steps` steps (0: runs to its end). */
   step(cpu: number, steps: number): string {
@@ -287,6 +315,8 @@ export class Sim {
         const x = start(k, 0, 'task', 'cpuhp', (y) => dead(y, c.id));
         this.did += `; ${x.label} on cpu0 runs the CPU-dead callback`;
         runCpu(k, 0, 0, x);
+        // the hook ran to its end: the dead CPU's caches are empty
+        if (!k.cpus[0]!.stack.includes(x)) this.model.cpuDead(c.id);
       }
       return this.did;
     }

@@ -41,6 +41,9 @@ import { upstreamFreeMemAllocSkipsFreeByRcuBarrier } from './bug-upstream-free-m
 import { upstreamExtraRcuKeepsStaleTail } from './bug-upstream-extra-rcu-keeps-stale-tail.ts';
 import { doCallRcuSkipsTasksTrace } from './bug-do-call-rcu-skips-tasks-trace.ts';
 import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu-calls-unit-free.ts';
+import { upstreamFreeRcuClearsInProgressFirst } from './bug-upstream-free-rcu-clears-in-progress-first.ts';
+import { upstreamAllocFlagsForgetsHint } from './bug-upstream-alloc-flags-forgets-hint.ts';
+import { upstreamFreeBulkToOwnCpu } from './bug-upstream-free-bulk-to-own-cpu.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -85,6 +88,9 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamExtraRcuKeepsStaleTail,
   doCallRcuSkipsTasksTrace,
   upstreamCacheFreeRcuCallsUnitFree,
+  upstreamFreeRcuClearsInProgressFirst,
+  upstreamAllocFlagsForgetsHint,
+  upstreamFreeBulkToOwnCpu,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
