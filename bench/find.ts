@@ -20,8 +20,15 @@ for (const arg of positionals) {
   const shrunk: number[] = [];
   const invs = new Map<string, number>();
   const t0 = Date.now();
+  const errors: string[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const r = explore(policy, cfg, { seed, runs });
+    let r;
+    try {
+      r = explore(policy, cfg, { seed, runs });
+    } catch (e) {
+      errors.push(`seed ${seed}: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
     if (r.counterexample) {
       found.push(r.runs);
       shrunk.push(r.counterexample.commands.length);
@@ -29,6 +36,7 @@ for (const arg of positionals) {
     }
   }
   const med = (a: number[]): number => (a.length ? [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]! : NaN);
+  if (errors.length) console.log(`${name}: ${errors.length} seeds ended in an error: ${errors[0]}`);
   console.log(
     `${name}@${cfg.name}: found ${found.length}/${seeds}; runs median ${med(found)} max ${found.length ? Math.max(...found) : '-'}; shrunk median ${med(shrunk)} max ${shrunk.length ? Math.max(...shrunk) : '-'}; ${[...invs].map(([i, n]) => `${i} ${n}`).join(', ')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );

@@ -44,6 +44,12 @@ import { upstreamCacheFreeRcuCallsUnitFree } from './bug-upstream-cache-free-rcu
 import { upstreamFreeRcuClearsInProgressFirst } from './bug-upstream-free-rcu-clears-in-progress-first.ts';
 import { upstreamAllocFlagsForgetsHint } from './bug-upstream-alloc-flags-forgets-hint.ts';
 import { upstreamFreeBulkToOwnCpu } from './bug-upstream-free-bulk-to-own-cpu.ts';
+import { irqWorkRaiseOwnQueueBug } from './bug-irq-work-raise-own-queue.ts';
+import { percpuFreeByKsize } from './bug-percpu-free-by-ksize.ts';
+import { upstreamPercpuFreeByKsize } from './bug-upstream-percpu-free-by-ksize.ts';
+import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-only.ts';
+import { pcaCpuDead } from './control-pca-cpu-dead.ts';
+import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -91,6 +97,12 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamFreeRcuClearsInProgressFirst,
   upstreamAllocFlagsForgetsHint,
   upstreamFreeBulkToOwnCpu,
+  irqWorkRaiseOwnQueueBug,
+  percpuFreeByKsize,
+  upstreamPercpuFreeByKsize,
+  pcaDestroyFlushesOnlineOnly,
+  pcaCpuDead,
+  pcaCpuDeadFlushesOwnCpu,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
