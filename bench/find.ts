@@ -7,13 +7,20 @@ import { parseArgs } from 'node:util';
 import { CONFIGS } from '../harness/config.ts';
 import { explore } from '../harness/explore.ts';
 import { findPolicy } from '../spec/policies/index.ts';
+import { deepActiveAsFlag } from '../spec/policies/deep-active-as-flag.ts';
+import { deepAllocBulkClampsAfterLoop } from '../spec/policies/deep-alloc-bulk-clamps-after-loop.ts';
+import { deepAllocBulkCountsAfterLoop } from '../spec/policies/deep-alloc-bulk-counts-after-loop.ts';
+import { deepFreeBulkPlainDelExtra } from '../spec/policies/deep-free-bulk-plain-del-extra.ts';
+
+/** the deep/ subjects (bench/deep.ts), not in the registry */
+const DEEP = [deepActiveAsFlag, deepAllocBulkClampsAfterLoop, deepAllocBulkCountsAfterLoop, deepFreeBulkPlainDelExtra];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { seeds: { type: 'string', default: '20' }, runs: { type: 'string', default: '5000' } } });
 const seeds = Number(values.seeds);
 const runs = Number(values.runs);
 for (const arg of positionals) {
   const [name, cfgName] = arg.split('@') as [string, string | undefined];
-  const policy = findPolicy(name);
+  const policy = findPolicy(name) ?? DEEP.find((p) => p.name === name);
   if (!policy) throw new Error(`unknown policy ${name}`);
   const cfg = CONFIGS[cfgName ?? policy.bug?.config ?? 'fixed']!;
   const found: number[] = [];
