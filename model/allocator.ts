@@ -160,6 +160,7 @@ export class AbstractAllocator implements Observer {
   /** A fair quiesce ended: nothing pending, nothing running. No object may
    *  still wait for a grace period that already passed. */
   idle(): void {
+    this.placement();
     for (const a of this.k.audited) a.idle?.((inv, detail) => this.fail(inv, detail));
     // a refill claimed and never queued can never run (whichever copy of
     // irq_work_queue() claimed it)
@@ -288,14 +289,14 @@ export class AbstractAllocator implements Observer {
       }
     }
     if (counters) for (const a of k.audited) a.audit((inv, detail) => this.fail(inv, detail));
-    this.placement();
     if (counters) this.memoryBound();
   }
 
   /** SizeMatchesCache, as placement: every object a family declared a
    *  holder of sits in the holder of its kind (its ksize, its percpu
-   *  unit). Judged at quiescence for every declared holder, whatever
-   *  primitive put it there. */
+   *  unit). Judged after a fair quiesce for every declared holder,
+   *  whatever primitive put it there (an llist add is judged as it
+   *  happens, spec/kernel/llist.ts). */
   private placement(): void {
     for (const [h, d] of this.k.holdings) {
       if (d.unit === undefined && !d.pptr) continue;

@@ -22,6 +22,9 @@ import { definePolicy } from './policy.ts';
 const freeRcuClearsFirst = kfunc('__free_rcu', function* (x: Context, c: BpfMemCacheUp): Gen<void> {
   const llnode = yield* llistDelAll(x, c.waiting_for_gp_ttrace);
   yield* atomicSet(x, c.call_rcu_ttrace_in_progress, 0);
+  // free_all(llnode, !!c->percpu_size): the argument is read at the call
+  // (the model's free_all() takes c and reads it again per object)
+  void c.percpu_size;
   yield* c.ops.free_all(x, c, llnode);
 });
 
