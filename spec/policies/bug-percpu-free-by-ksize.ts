@@ -11,6 +11,8 @@ import type { Obj } from '../kernel/obj.ts';
 import type { Gen } from '../kernel/types.ts';
 import { bpfMemCacheIdx, thisCpuBucket, type BpfMemAlloc } from '../memalloc/cache.ts';
 import { unitFree } from '../memalloc/unit.ts';
+import { runToEnd } from '../kernel/sched.ts';
+import { bpfProgLoad } from '../percpu/verifier.ts';
 import { percpuOnDemand } from './percpu-on-demand.ts';
 import { definePolicy } from './policy.ts';
 
@@ -29,6 +31,14 @@ export const percpuFreeByKsize = definePolicy({
     invariants: ['SizeMatchesCache'],
     why: 'the kmalloc()ed part of a per-CPU object is 16 bytes whatever its unit: a 64-byte unit goes back to the cache of 16-byte units',
     config: 'percpu-buckets',
+  },
+  // a program of the smallest size was loaded at boot: the 16-byte bucket
+  // is set up, so the unit lands in a bucket that exists (an unset one
+  // has no unit size and was caught already)
+  init: (k, opts) => {
+    const v = percpuOnDemand.init(k, opts);
+    runToEnd(bpfProgLoad(k.context(0, 'task', 'boot'), v, 8));
+    return v;
   },
   free: (x, v, obj) => freeByKsize(x, v.ma, obj),
 });

@@ -46,7 +46,6 @@ import { upstreamAllocFlagsForgetsHint } from './bug-upstream-alloc-flags-forget
 import { upstreamFreeBulkToOwnCpu } from './bug-upstream-free-bulk-to-own-cpu.ts';
 import { irqWorkRaiseOwnQueueBug } from './bug-irq-work-raise-own-queue.ts';
 import { percpuFreeByKsize } from './bug-percpu-free-by-ksize.ts';
-import { upstreamPercpuFreeByKsize } from './bug-upstream-percpu-free-by-ksize.ts';
 import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-only.ts';
 import { pcaCpuDead } from './control-pca-cpu-dead.ts';
 import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
@@ -99,7 +98,6 @@ export const POLICIES: readonly Policy<any>[] = [
   upstreamFreeBulkToOwnCpu,
   irqWorkRaiseOwnQueueBug,
   percpuFreeByKsize,
-  upstreamPercpuFreeByKsize,
   pcaDestroyFlushesOnlineOnly,
   pcaCpuDead,
   pcaCpuDeadFlushesOwnCpu,
