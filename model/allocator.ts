@@ -139,10 +139,11 @@ export class AbstractAllocator implements Observer {
     const s = k.cpus[x.cpu]!.stack;
     for (const { work: w, cpu } of k.refills) {
       if (cpu !== x.cpu || !w.pending || w.queued || w.busy || w.owner.freed) continue;
-      // the claimer, when the engine's primitive claimed it; else any task
-      // on this CPU beneath x: a task preempted by a task (an interrupt
-      // above it would return; a task need not)
-      const ys = w.claimedBy ? [w.claimedBy] : s.filter((y) => y !== x && y.level === 'task');
+      // the claimer, when the engine's primitive claimed it; else the task
+      // on this CPU inside irq_work_raise() (the family's function that
+      // claims and queues the refill); it must be preempted by a task (an
+      // interrupt above it would return; a task need not)
+      const ys = w.claimedBy ? [w.claimedBy] : s.filter((y) => y !== x && y.level === 'task' && y.fns.includes('irq_work_raise'));
       for (const y of ys) {
         if (y === x || y.cpu !== x.cpu || y.level !== 'task') continue;
         const i = s.indexOf(y);

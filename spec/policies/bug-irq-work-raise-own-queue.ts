@@ -29,7 +29,7 @@ function* ownIrqWorkQueue(x: Context, w: IrqWork): Gen<boolean> {
   return true;
 }
 
-const irqWorkRaiseOwnQueue = kfunc('irq_work_raise', function* (x: Context, c: AnyCache): Gen<void> {
+export const irqWorkRaiseOwnQueue = kfunc('irq_work_raise', function* (x: Context, c: AnyCache): Gen<void> {
   yield* ownIrqWorkQueue(x, c.refill_work);
 });
 

@@ -49,6 +49,7 @@ import { percpuFreeByKsize } from './bug-percpu-free-by-ksize.ts';
 import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-only.ts';
 import { pcaCpuDead } from './control-pca-cpu-dead.ts';
 import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
+import { irqWorkRaiseOwnQueueFixed } from './control-irq-work-raise-own-queue.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -101,6 +102,7 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaDestroyFlushesOnlineOnly,
   pcaCpuDead,
   pcaCpuDeadFlushesOwnCpu,
+  irqWorkRaiseOwnQueueFixed,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
