@@ -212,6 +212,10 @@ export class Kernel {
   }
 
   register(h: Holder, holds?: Holding): void {
+    // per_cpu_ptr() of a CPU that does not exist points past the percpu area
+    if (holds?.cpu !== undefined && (holds.cpu < 0 || holds.cpu >= this.cfg.cpus)) {
+      report('oops', `BUG: ${h.name} is the per-CPU structure of cpu${holds.cpu}, past the ${this.cfg.cpus} possible CPUs: out of the percpu area`);
+    }
     this.holders.push(h);
     if (holds) this.holdings.set(h, holds);
     if (!h.tracked) this.untrackedHolders++;
