@@ -123,6 +123,35 @@ export function burst(run: Run, cpu: number, n: number, op: Op, arg: number): st
   return run.did;
 }
 
+/** n rounds of a producer and a consumer: a program on cpu allocates
+ *  `count` objects, a program on the next online CPU frees them, each run
+ *  to its end (with what it raises), so one CPU allocates and another
+ *  frees, repeatedly (MemoryBound). */
+export function handoff(run: Run, cpu: number, n: number, count: number): string {
+  const k = run.k;
+  const ncpu = k.cpus.length;
+  // logged first: a violation inside replays from this entry
+  run.log.push({ t: 'handoff', cpu, n, count });
+  const saved = run.log.length;
+  let to = -1;
+  for (let d = 1; d < ncpu && to < 0; d++) if (k.cpus[(cpu + d) % ncpu]!.online) to = (cpu + d) % ncpu;
+  let rounds = 0;
+  for (let i = 0; i < n && to >= 0; i++) {
+    if (!allowed(k, run.slots.task[cpu]!)) break;
+    const got: Obj[] = [];
+    prog(run, cpu, 'task', 'alloc', 0, count, false, 0, (o) => o && got.push(o));
+    run.log.length = saved;
+    const owned = run.model.owned;
+    const mine = got.filter((o) => owned.includes(o));
+    if (!mine.length || !allowed(k, run.slots.task[to]!)) break;
+    // free x mine.length, from the first object this round allocated on
+    prog(run, to, 'task', 'free', owned.indexOf(mine[0]!), mine.length, false, 0);
+    run.log.length = saved;
+    rounds++;
+  }
+  return (run.did = `handoff cpu${cpu} → cpu${to}: ${rounds} round${rounds === 1 ? '' : 's'}`);
+}
+
 /** The CPU's runnable context (or its pending interrupt first) takes
  *  `steps` steps (0: runs to its end). */
 export function step(run: Run, cpu: number, steps: number): string {
@@ -166,6 +195,8 @@ export function hotplug(run: Run): string {
       const x = start(k, 0, 'task', 'cpuhp', (y) => dead(y, c.id));
       run.did += `; ${x.label} on cpu0 runs the CPU-dead callback`;
       runCpu(k, 0, 0, x);
+      // the hook ran to its end: the dead CPU's caches are empty
+      if (!k.cpus[0]!.stack.includes(x)) run.model.cpuDead(c.id);
     }
     return run.did;
   }

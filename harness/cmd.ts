@@ -30,6 +30,10 @@ export type Cmd =
   /** `n` times: one step of cpu, then an NMI program there (interrupts
    *  landing on consecutive steps of one operation) */
   | { t: 'burst'; cpu: number; n: number; op: Op; arg: number }
+  /** a producer and a consumer, `n` rounds: a program on cpu allocates
+   *  `count` objects, a program on the next CPU frees them (each to its
+   *  end, with whatever it raises) */
+  | { t: 'handoff'; cpu: number; n: number; count: number }
   /** advance whatever runs on cpu */
   | { t: 'step'; cpu: number; steps: number }
   /** a queued irq_work runs on cpu (hardirq, or the RT kthread) */

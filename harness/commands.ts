@@ -168,6 +168,15 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     run: (run, c, a) => act.burst(run, CPU(a), c.n, c.op, c.arg),
     alphabet: () => [],
   },
+  handoff: {
+    weight: 1,
+    generated: (g) => g.cfg.cpus > 1,
+    fields: { cpu, n: burstN, count },
+    text: (c) => `handoff cpu${c.cpu}: ${c.n} x (alloc${c.count > 1 ? ` x${c.count}` : ''}, free on the next CPU)`,
+    toAction: (run, _c, cpu) => run.slots.task[cpu]!,
+    run: (run, c, a) => act.handoff(run, CPU(a), c.n, c.count),
+    alphabet: () => [],
+  },
   step: {
     weight: 6,
     generated: always,

@@ -59,6 +59,9 @@ export const CONFIGS: Record<string, CheckConfig> = {
   buckets: { ...DEFAULT_CONFIG, name: 'buckets', size: 0, allocSizes: [1000, 2000, 4000, 1020, 89, 4090], objects: 96 },
   rt: { ...DEFAULT_CONFIG, name: 'rt', preemptRt: true, rcuTraceImpliesRcuGp: true },
   wide: { ...DEFAULT_CONFIG, name: 'wide', cpus: 4, objects: 32, maxCommands: 60 },
+  /** per-CPU objects in size buckets (bpf_global_percpu_ma): every bucket's
+   *  node is 16 bytes, the percpu unit it carries is what tells them apart */
+  'percpu-buckets': { ...DEFAULT_CONFIG, name: 'percpu-buckets', size: 0, percpu: true, allocSizes: [8, 60, 100, 500], objects: 96 },
 };
 export const DEFAULT_PROFILE = ['fixed', 'percpu', 'buckets', 'rt'];
 

@@ -44,6 +44,13 @@ export class AbstractAllocator implements Observer {
    *  normal one, and only normal sections count */
   traceReaders = true;
 
+  /** MemoryBound: how many objects each CPU's programs own now and at
+   *  most at once (the CPU each was allocated on: origin) */
+  private readonly ownedOn: number[];
+  private readonly peakOn: number[];
+  /** allocations programs made on each CPU */
+  private readonly allocsOn: number[];
+
   constructor(
     private readonly k: Kernel,
     promises: readonly InvariantName[],
@@ -51,6 +58,9 @@ export class AbstractAllocator implements Observer {
     private readonly header?: number,
   ) {
     this.checkReuse = promises.includes('NoReuseBeforeGracePeriod');
+    this.ownedOn = k.cpus.map(() => 0);
+    this.peakOn = k.cpus.map(() => 0);
+    this.allocsOn = k.cpus.map(() => 0);
     k.observer = this;
     k.onStep = () => this.neverOnTwoListsIfChanged();
   }
@@ -128,6 +138,8 @@ export class AbstractAllocator implements Observer {
     this.releasedAt.delete(obj);
     this.owned.push(obj);
     this.origin.set(obj, x.cpu);
+    this.allocsOn[x.cpu]!++;
+    if (++this.ownedOn[x.cpu]! > this.peakOn[x.cpu]!) this.peakOn[x.cpu] = this.ownedOn[x.cpu]!;
   }
 
   /** The objects programs on `cpu` were handed and still own, in
@@ -162,21 +174,28 @@ export class AbstractAllocator implements Observer {
       );
       return;
     }
-    if (k.claimedIrqWork.size === 0) return;
     if (k.slab.live >= k.cfg.maxObjects || k.slab.armed.kmalloc > 0 || k.slab.armed.percpu > 0) return;
+    // the allocator's own state: a refill irq_work of this CPU's caches
+    // claimed (PENDING) and on no list, whichever irq_work_queue() claimed it
     const s = k.cpus[x.cpu]!.stack;
-    for (const w of k.claimedIrqWork) {
-      const y = w.claimedBy;
-      if (!y || y === x || y.cpu !== x.cpu || y.level !== 'task') continue;
-      const i = s.indexOf(y);
-      if (i < 0) continue;
-      // preempted by a task (an interrupt above it would return; a task need not)
-      if (s.slice(i + 1).some((z) => z.level === 'task' && !z.sleeping)) {
-        return this.observe(
-          'NoAllocFailureWhileRefillStalled',
-          `an allocation by ${x.label} on cpu${x.cpu} returns NULL with slab room left: ${w.name} was claimed by ${y.label} (${y.fn}), preempted before it queued the work, so the refill cannot run`,
-          { at: placeOf(x), with: [placeOf(y)], subjects: [w.name] },
-        );
+    for (const { work: w, cpu } of k.refills) {
+      if (cpu !== x.cpu || !w.pending || w.queued || w.busy || w.owner.freed) continue;
+      // the claimer, when the engine's primitive claimed it; else the task
+      // on this CPU inside irq_work_raise() (the family's function that
+      // claims and queues the refill); it must be preempted by a task (an
+      // interrupt above it would return; a task need not)
+      const ys = w.claimedBy ? [w.claimedBy] : s.filter((y) => y !== x && y.level === 'task' && y.fns.includes('irq_work_raise'));
+      for (const y of ys) {
+        if (y === x || y.cpu !== x.cpu || y.level !== 'task') continue;
+        const i = s.indexOf(y);
+        if (i < 0) continue;
+        if (s.slice(i + 1).some((z) => z.level === 'task' && !z.sleeping)) {
+          return this.observe(
+            'NoAllocFailureWhileRefillStalled',
+            `an allocation by ${x.label} on cpu${x.cpu} returns NULL with slab room left: ${w.name} is claimed but on no list, and ${y.label} (${y.fn}) beneath it was preempted by a task before it queued the work, so the refill cannot run`,
+            { at: placeOf(x), with: [placeOf(y)], subjects: [w.name] },
+          );
+        }
       }
     }
   }
@@ -184,7 +203,15 @@ export class AbstractAllocator implements Observer {
   /** A fair quiesce ended: nothing pending, nothing running. No object may
    *  still wait for a grace period that already passed. */
   idle(): void {
+    this.placement();
     for (const a of this.k.audited) a.idle?.((inv, detail, w) => this.fail(inv, detail, w));
+    // a refill claimed and never queued can never run (whichever copy of
+    // irq_work_queue() claimed it)
+    for (const { work: w } of this.k.refills) {
+      if (w.pending && !w.queued && !w.busy && !w.owner.freed) {
+        this.fail('RefillProgress', `${w.name} (${w.fnName}) is claimed but on no list after everything ran: it can never run`);
+      }
+    }
     for (const h of this.k.holders) {
       if (!h.waitsForGp) continue;
       const o = h.head();
@@ -234,7 +261,11 @@ export class AbstractAllocator implements Observer {
     const i = this.owned.indexOf(obj);
     if (i < 0) throw new Error(`model: ${obj.name} released but not owned`);
     this.owned.splice(i, 1);
-    this.origin.delete(obj);
+    const on = this.origin.get(obj);
+    if (on !== undefined) {
+      this.ownedOn[on]!--;
+      this.origin.delete(obj);
+    }
     const rcu = this.k.rcu;
     this.reuseAfter.set(obj, rcu.rcu.completed + (rcu.rcu.gp ? 2 : 1));
     if (viaRcu) this.freedViaRcu.add(obj);
@@ -303,11 +334,83 @@ export class AbstractAllocator implements Observer {
       }
     }
     if (counters) for (const a of k.audited) a.audit((inv, detail, w) => this.fail(inv, detail, w));
+    if (counters) this.memoryBound();
+  }
+
+  /** SizeMatchesCache, as placement: every object a family declared a
+   *  holder of sits in the holder of its kind (its ksize, its percpu
+   *  unit). Judged after a fair quiesce for every declared holder,
+   *  whatever primitive put it there (an llist add is judged as it
+   *  happens, spec/kernel/llist.ts). */
+  private placement(): void {
+    for (const [h, d] of this.k.holdings) {
+      if (d.unit === undefined && !d.pptr) continue;
+      for (let o = h.head(); o; o = o.next) {
+        if (d.unit !== undefined && o.size !== d.unit) this.fail('SizeMatchesCache', `${o.name} (ksize ${o.size}) sits on ${h.name}, which holds ${d.unit}-byte units`);
+        if (d.pptr && o.pptrBytes !== d.pptr) this.fail('SizeMatchesCache', `${o.name} (a percpu unit of ${o.pptrBytes} bytes) sits on ${h.name}, which holds ${d.pptr}-byte percpu units`);
+      }
+    }
+  }
+
+  /** MemoryBound, at a quiescent point where every raised refill has run:
+   *  a CPU whose programs have allocated nothing (a pure consumer: it
+   *  only frees what others allocated) keeps, on each structure of it
+   *  that declares a bound, at most the slack the family's code implies
+   *  (Kernel.bounds: one formula per family, beside its code) in objects
+   *  it could hand out again. Whatever it keeps beyond that it can never
+   *  hand out, while the CPUs that allocate ask slab for new objects:
+   *  memory piles up until a grace period ends (upstream 822fb26bdb55).
+   *  Objects freed with bpf_mem_free_rcu() are not counted: they wait for
+   *  a grace period wherever they sit. (A CPU that allocates may be sent
+   *  batches of what it allocated, or of what rode with one of its
+   *  objects, as upstream's c->tgt does: how many depends on grace
+   *  periods, and no watermark bounds it.) */
+  memoryBound(): void {
+    const k = this.k;
+    if (k.bounds.length === 0 || k.tearingDown || k.pendingIrqWork.size || k.claimedIrqWork.size) return;
+    for (const { work } of k.refills) if (work.pending || work.busy) return;
+    for (const b of k.bounds) {
+      if (b.owner.freed) continue;
+      const cpu = b.cpu;
+      if (this.allocsOn[cpu]! > 0) continue;
+      const slack = b.slack();
+      let held = 0;
+      const where: string[] = [];
+      for (const [h, d] of k.holdings) {
+        if (d.kind !== 'cache' || d.cpu !== cpu || d.of !== b.owner) continue;
+        let n = 0;
+        for (let o = h.head(); o; o = o.next) if (!this.freedViaRcu.has(o)) n++;
+        if (n) where.push(`${h.name} ${n}`);
+        held += n;
+      }
+      if (held > slack) {
+        this.fail(
+          'MemoryBound',
+          `cpu${cpu}'s programs allocated nothing, yet its cache keeps ${held} objects for reuse (${where.join(', ')}): more than ${b.formula} = ${slack}; no CPU can take them back, and the CPUs that allocate ask slab for new ones`,
+        );
+      }
+    }
+  }
+
+  /** DeadCpuHoldsNothing: after the CPU-dead hook for cpu ran to its end,
+   *  none of that CPU's declared caches holds an object. */
+  cpuDead(cpu: number): void {
+    for (const [h, d] of this.k.holdings) {
+      if (d.kind === 'gp' || d.cpu !== cpu) continue;
+      const o = h.head();
+      if (o) this.fail('DeadCpuHoldsNothing', `${o.name} is still on ${h.name} after cpu${cpu}'s CPU-dead callback ran`);
+    }
   }
 
   /** After teardown and every pending callback: everything back in slab. */
   tornDown(): void {
     const k = this.k;
+    // a dead CPU's caches hold nothing once teardown is over
+    for (const [h, d] of k.holdings) {
+      if (d.cpu === undefined || k.cpus[d.cpu]?.online !== false) continue;
+      const o = h.head();
+      if (o) this.fail('DeadCpuHoldsNothing', `${o.name} is still on ${h.name} of offline cpu${d.cpu} after teardown`);
+    }
     const live = k.slab.all.filter((o) => o.state === 'live');
     if (live.length) {
       this.fail('NoLeakAtTeardown', `${live.length} object(s) never returned to slab: ${live.map((o) => o.name).join(', ')}`, { subjects: live.map((o) => o.name) });

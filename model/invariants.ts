@@ -41,6 +41,8 @@ export const INVARIANT_DEFS = {
   SizeMatchesCache: { text: 'an object put on a cache\'s list has that cache\'s unit size', scope: 'fact', facts: ['size-mismatch'] },
   BucketIndexInRange: { text: 'a size-bucket index used to pick a per-CPU cache lies in 0..NUM_CACHES-1', scope: 'fact', facts: ['bad-index'] },
   NoUseAfterFree: { text: 'no field of a structure is read or written after the structure was freed', scope: 'fact', facts: ['field-after-free'] },
+  MemoryBound: { text: "the objects a policy keeps for reuse stay within what its code allows: at a quiescent point with every raised refill run, what programs own plus what the caches hold (objects freed with bpf_mem_free_rcu() aside) is at most the programs' per-CPU peak plus the family's slack (watermarks, batch, array size; Kernel.bounds)", scope: 'quiescence' },
+  DeadCpuHoldsNothing: { text: "after a CPU's CPU-dead callback ran, and after teardown, none of that CPU's caches holds an object", scope: 'step' },
   NoSleepInAtomic: { text: 'no sleeping call (mutex_lock, GFP_KERNEL, vmalloc, synchronize_*, barriers) from a context that cannot sleep', scope: 'fact', facts: ['sleep-in-atomic'] },
   // seed 003, the percpu chunk allocator (model/percpu_chunk.ts)
   PcpuMapCoversUnit: { text: 'at quiescence each chunk map covers the unit exactly: the sizes of its entries sum to the unit size, none is zero', scope: 'quiescence' },

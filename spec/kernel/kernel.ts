@@ -48,6 +48,47 @@ export interface Holder {
   readonly waitsForGp?: boolean;
 }
 
+/** What a family holds in a holder and where: its declaration, made when
+ *  it registers the holder (Kernel.register). The memory bound and the
+ *  placement judges (model/allocator.ts) read only this, so a family
+ *  adopts them by declaring its holders: per CPU, per node, of which
+ *  unit. A holder without one is judged by Conservation only. */
+export interface Holding {
+  /** 'cache': objects the allocator may hand out again without waiting
+   *  (counted against the family's memory bound); 'gp': objects waiting
+   *  for a grace period (they leave at a fair quiesce); 'parked': objects
+   *  the code sets aside until a later event drains them, as many as the
+   *  contexts that reach it (free_llist_extra: NMI frees that found
+   *  'active' taken, drained by the next free_bulk()): a CPU's cache all
+   *  the same, not counted against the bound */
+  readonly kind: 'cache' | 'gp' | 'parked';
+  /** the structure it belongs to (a cache): a memory bound term of that
+   *  structure bounds it */
+  readonly of?: Owner;
+  /** the CPU whose per-CPU structure this is: after the CPU's dead hook
+   *  (and at the end of teardown) a dead CPU's caches hold nothing */
+  readonly cpu?: number;
+  /** the NUMA node whose structure this is (a per-node barn) */
+  readonly node?: number;
+  /** ksize() of every object it may hold */
+  readonly unit?: number;
+  /** the percpu unit (bytes) every object it holds carries; 0: none */
+  readonly pptr?: number;
+}
+
+/** One term of a family's memory bound: a structure (a per-CPU cache)
+ *  and how many objects its code lets it keep on its 'cache' holdings
+ *  beyond what programs own (its watermarks, batch, array size), with
+ *  the formula in the family's words. Terms of freed structures count 0. */
+export interface MemoryBoundTerm {
+  /** the structure, whose declared 'cache' holders (Holding) it bounds */
+  readonly owner: Owner;
+  /** its CPU */
+  readonly cpu: number;
+  slack(): number;
+  readonly formula: string;
+}
+
 /** A spec structure that can state its own counter facts at quiescence
  *  (free_cnt vs. list length, active == 0). */
 export interface Audited {
@@ -82,6 +123,16 @@ export class Kernel {
   /** works queued and not yet started, in queue order */
   readonly pendingWork = new Set<Work>();
   readonly holders: Holder[] = [];
+  /** what the family declared it holds where (Holding), per holder */
+  readonly holdings = new Map<Holder, Holding>();
+  /** the irq_works that refill a per-CPU cache, with that CPU: the
+   *  liveness judges read their state (claimed, queued, running), not the
+   *  engine's bookkeeping of irq_work_queue(), so a family's own copy of
+   *  the primitive is judged the same */
+  readonly refills: { readonly work: IrqWork; readonly cpu: number }[] = [];
+  /** the memory bound each structure of the family declares: what it may
+   *  hold beyond what programs own, as its code implies (MemoryBound) */
+  readonly bounds: MemoryBoundTerm[] = [];
   readonly audited: Audited[] = [];
   /** counters of spec structures, for state fingerprints */
   readonly cells: Cell[] = [];
@@ -161,13 +212,19 @@ export class Kernel {
     if (s) s.set(situation, (s.get(situation) ?? 0) + 1);
   }
 
-  register(h: Holder): void {
+  register(h: Holder, holds?: Holding): void {
+    // per_cpu_ptr() of a CPU that does not exist points past the percpu area
+    if (holds?.cpu !== undefined && (holds.cpu < 0 || holds.cpu >= this.cfg.cpus)) {
+      report('oops', `BUG: ${h.name} is the per-CPU structure of cpu${holds.cpu}, past the ${this.cfg.cpus} possible CPUs: out of the percpu area`);
+    }
     this.holders.push(h);
+    if (holds) this.holdings.set(h, holds);
     if (!h.tracked) this.untrackedHolders++;
     links.version++;
   }
   unregister(h: Holder): void {
     const i = this.holders.indexOf(h);
+    this.holdings.delete(h);
     if (i >= 0) {
       this.holders.splice(i, 1);
       if (!h.tracked) this.untrackedHolders--;

@@ -59,6 +59,11 @@ function sized(x: Context, h: LlistHead, node: Obj): void {
   if (u !== undefined && node.size !== u) {
     report('size-mismatch', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (ksize ${node.size}) on ${h.name}, a cache of ${u}-byte units`);
   }
+  // a percpu cache: every node is 16 bytes, the unit it carries is what differs
+  const p = h.owner.pptrUnit;
+  if (p && node.pptrBytes !== p) {
+    report('size-mismatch', `${x.fn} on cpu${x.cpu} (${x.label}) puts ${node.name} (a percpu unit of ${node.pptrBytes} bytes) on ${h.name}, a cache of ${p}-byte percpu units`);
+  }
 }
 
 /** llist_add(): atomic; returns true if the list was empty. */

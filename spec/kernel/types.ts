@@ -20,6 +20,9 @@ export interface Owner {
   /** a cache: every object put on one of its lists has this ksize()
    *  (SizeMatchesCache) */
   readonly unitSize?: number;
+  /** a percpu cache: the percpu unit (bytes) its objects carry, which
+   *  ksize() of their 16-byte node does not tell apart (SizeMatchesCache) */
+  readonly pptrUnit?: number;
 }
 
 /** State the engine keeps per process, not per module instance: a user

@@ -2,7 +2,7 @@
 import { report } from '../kernel/events.ts';
 import type { InvariantName } from '../../model/invariants.ts';
 import { Cell } from '../kernel/atomic.ts';
-import type { Audited, Kernel } from '../kernel/kernel.ts';
+import type { Audited, Holding, Kernel } from '../kernel/kernel.ts';
 import { IrqWork } from '../kernel/irq_work.ts';
 import { LlistHead } from '../kernel/llist.ts';
 import { RcuHead } from '../kernel/rcupdate.ts';
@@ -38,6 +38,21 @@ export interface CacheOps {
   bpf_mem_refill(x: Context, c: never): Gen<void>;
 }
 
+/** The memory bound of a memalloc.c cache (seed 004 and upstream), beside
+ *  the code that implies it. Once its irq_work has run, free_llist holds
+ *  at most high_watermark (unit_free() raises the refill above it and
+ *  free_bulk() trims to the middle; alloc_bulk() adds one batch below
+ *  low_watermark). What free_bulk() trims goes to a list of the cache
+ *  that allocated the last object freed (upstream: c->tgt, the _ttrace
+ *  lists its alloc_bulk() takes back first) or to a grace period (seed
+ *  004: free_by_rcu): a CPU whose programs allocate nothing is never
+ *  sent a batch and keeps no batch of its own. free_llist_extra parks
+ *  NMI frees that found 'active' taken until the next free_bulk() and is
+ *  not counted (no watermark bounds how many). So a consuming CPU's cache
+ *  keeps at most high_watermark + batch objects for reuse
+ *  (model/allocator.ts MemoryBound). */
+export const MEMALLOC_BOUND = 'high_watermark + batch';
+
 export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Audited {
   freed = false;
   readonly free_llist: LlistHead;
@@ -57,16 +72,37 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
   /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts) */
   ops: O;
 
+  // plain fields set at init, read through fields.ts like the watermarks:
+  // a read of any field of a freed cache is NoUseAfterFree
+  private readonly _cpu: number;
+  private readonly _unit_size: number;
+  private readonly _percpu_size: number;
+  get cpu(): number {
+    use(this, 'cpu');
+    return this._cpu;
+  }
+  get unit_size(): number {
+    use(this, 'unit_size');
+    return this._unit_size;
+  }
+  get percpu_size(): number {
+    use(this, 'percpu_size');
+    return this._percpu_size;
+  }
+
   constructor(
     readonly name: string,
-    readonly cpu: number,
-    readonly unit_size: number,
-    readonly percpu_size: number,
+    cpu: number,
+    unit_size: number,
+    percpu_size: number,
     /** the memalloc.c functions this cache's code calls (spec/memalloc/ops.ts);
      *  a bare function is taken as the refill handler alone (the API before
      *  the ops table: seed 004's other functions) */
     ops: O | ((x: Context, c: BpfMemCache) => Gen<void>),
   ) {
+    this._cpu = cpu;
+    this._unit_size = unit_size;
+    this._percpu_size = percpu_size;
     this.ops = typeof ops === 'function' ? ({ ...memallocOps(), bpf_mem_refill: ops } as unknown as O) : ops;
     this.free_llist = new LlistHead(this, 'free_llist');
     this.active = new Cell(this, 'active');
@@ -109,17 +145,42 @@ export class BpfMemCache<O extends CacheOps = MemallocOps> implements Owner, Aud
     this._batch = v;
   }
 
-  /** ksize() of this cache's objects (SizeMatchesCache) */
+  /** ksize() of this cache's objects (SizeMatchesCache); the judges' own
+   *  read, not the code's (no footprint, no use-after-free check) */
   get unitSize(): number {
-    return kmallocSizeRoundup(this.percpu_size || this.unit_size);
+    return kmallocSizeRoundup(this._percpu_size || this._unit_size);
+  }
+  /** the percpu unit this cache's objects carry (0: not a percpu cache):
+   *  the placement judge's read (SizeMatchesCache) */
+  get pptrUnit(): number {
+    return this._percpu_size ? this._unit_size : 0;
+  }
+  /** the CPU this cache belongs to, as the judges read it */
+  get ownerCpu(): number {
+    return this._cpu;
+  }
+
+  /** What this cache holds on a list of the kind given (Holding): its
+   *  CPU, and objects of its unit (ksize; a percpu cache's objects carry
+   *  a unit of unit_size bytes). */
+  holding(kind: Holding['kind']): Holding {
+    return { kind, of: this, cpu: this._cpu, unit: this.unitSize, pptr: this.pptrUnit };
   }
 
   /** The lists an object can sit on, for the Conservation checks. */
   register(k: Kernel): void {
-    k.register(this.free_llist);
-    k.register(this.free_llist_extra);
-    k.register(this.free_by_rcu);
-    k.register(this.waiting_for_gp);
+    const cache = this.holding('cache');
+    k.register(this.free_llist, cache);
+    k.register(this.free_llist_extra, this.holding('parked'));
+    // seed 004: objects wait here for an RCU tasks trace grace period
+    // (upstream: for a normal one, bpf_mem_free_rcu())
+    k.register(this.free_by_rcu, this.holding('gp'));
+    k.register(this.waiting_for_gp, this.holding('gp'));
+    k.refills.push({ work: this.refill_work, cpu: this._cpu });
+    // a flavour that hangs its own lists on the cache (seed 001's reuse
+    // lists hold what was freed during a grace period) states its own
+    // bound, or none
+    if (this.ext === null) k.bounds.push({ owner: this, cpu: this._cpu, slack: () => this._high + this._batch, formula: MEMALLOC_BOUND });
     k.audited.push(this);
     k.cells.push(this.active, this.free_cnt, this.call_rcu_in_progress);
   }
@@ -156,12 +217,28 @@ export type AnyCache = BpfMemCache<any>;
 
 export class PercpuCaches implements Owner {
   freed = false;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly _caches: BpfMemCache<any>[];
   constructor(
     readonly name: string,
     /** seed 004's caches, or a family's own (spec/upstream/) */
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    readonly caches: BpfMemCache<any>[],
-  ) {}
+    caches: BpfMemCache<any>[],
+  ) {
+    this._caches = caches;
+  }
+  /** per_cpu_ptr() into the percpu area: read through fields.ts, so a
+   *  this_cpu_ptr() of a freed area is NoUseAfterFree */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get caches(): BpfMemCache<any>[] {
+    use(this, 'caches');
+    return this._caches;
+  }
+  /** the caches as the judges and the teardown bookkeeping see them */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get all(): BpfMemCache<any>[] {
+    return this._caches;
+  }
 }
 
 export class BpfMemAlloc<O = MemallocOps> implements Owner {

@@ -29,8 +29,8 @@ export function* freePercpuCaches(x: Context, pc: PercpuCaches | null): Gen<void
   if (!pc) return;
   pc.freed = true;
   x.k.slab.structs.delete(pc);
-  for (const c of pc.caches) c.freed = true;
-  freesStructs(x, pc, pc.caches);
+  for (const c of pc.all) c.freed = true;
+  freesStructs(x, pc, pc.all);
   yield `free_percpu(${pc.name})`;
 }
 

@@ -44,7 +44,8 @@ export const bpfMaOnPercpuChunk = definePolicy({
   summary: 'bpf-ma (seed 004) with percpu objects whose __alloc_percpu_gfp/free_percpu are seed 003\'s allocator (run it with the percpu configuration)',
   // seed 003's chunk allocator beneath keeps plain state (footprints unknown)
   footprints: 'coarse',
-  faults: ['kmalloc', 'page'],
+  // memalloc.c's per-CPU caches: a CPU may go offline holding objects
+  faults: ['kmalloc', 'page', 'cpu_offline'],
   promises: PCPU_INVARIANTS,
   findings: {
     known: [

@@ -56,6 +56,15 @@ import { pcpuFreeSkipsRelocate } from './bug-pcpu-free-skips-relocate.ts';
 import { freeAfterRcuGpRaiseBeforeRestore } from './control-free-after-rcu-gp-raise-before-restore.ts';
 import { percpuOnDemandRaiseBeforeRestore } from './control-percpu-on-demand-raise-before-restore.ts';
 import { percpuChunkFixed } from './control-percpu-chunk-fixed.ts';
+import { upstreamFreeRcuClearsInProgressFirst } from './bug-upstream-free-rcu-clears-in-progress-first.ts';
+import { upstreamAllocFlagsForgetsHint } from './bug-upstream-alloc-flags-forgets-hint.ts';
+import { upstreamFreeBulkToOwnCpu } from './bug-upstream-free-bulk-to-own-cpu.ts';
+import { irqWorkRaiseOwnQueueBug } from './bug-irq-work-raise-own-queue.ts';
+import { percpuFreeByKsize } from './bug-percpu-free-by-ksize.ts';
+import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-only.ts';
+import { pcaCpuDead } from './control-pca-cpu-dead.ts';
+import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
+import { irqWorkRaiseOwnQueueFixed } from './control-irq-work-raise-own-queue.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -115,6 +124,15 @@ export const POLICIES: readonly Policy<any>[] = [
   freeAfterRcuGpRaiseBeforeRestore,
   percpuOnDemandRaiseBeforeRestore,
   percpuChunkFixed,
+  upstreamFreeRcuClearsInProgressFirst,
+  upstreamAllocFlagsForgetsHint,
+  upstreamFreeBulkToOwnCpu,
+  irqWorkRaiseOwnQueueBug,
+  percpuFreeByKsize,
+  pcaDestroyFlushesOnlineOnly,
+  pcaCpuDead,
+  pcaCpuDeadFlushesOwnCpu,
+  irqWorkRaiseOwnQueueFixed,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

@@ -32,7 +32,10 @@ function* allocWhenLoaded(x: Context, v: Verifier, asked: number): Gen<Obj | nul
 export const percpuOnDemand = definePolicy<Verifier>({
   name: 'percpu-on-demand',
   summary: 'bpf_mem_alloc_percpu_init + bpf_mem_alloc_percpu_unit_init (seed 000): percpu buckets set up per size, under the verifier mutex',
-  faults: ['kmalloc', 'percpu'],
+  // every object carries a per-CPU unit, in every configuration; its
+  // caches are per CPU, and a CPU may go offline holding objects
+  faults: ['kmalloc', 'percpu', 'cpu_offline'],
+  percpuObjects: true,
   findings: IRQ_ORDER_FINDING,
   situations: PERCPU_SITUATIONS,
   init: (k, opts) => {

@@ -101,7 +101,8 @@ export const slubPca = definePolicy<SlubState>({
   name: 'slub-pca',
   scenarios: SLUB_SCENARIOS,
   summary: 'SLUB opt-in per-CPU array (seed 002): trylock bypass, refill/flush half in batches of 32, bulk paths, with the review fixes',
-  faults: ['kmalloc', 'trylock'],
+  // kmem_cache_destroy() walks every possible CPU's array, a dead one's too
+  faults: ['kmalloc', 'trylock', 'cpu_offline'],
   situations: SLUB_SITUATIONS,
   init: (k, opts) => slubInit(k, opts.size),
   alloc: (x, st) => slubUserAlloc(x, st),

@@ -81,9 +81,10 @@ export class ReuseCache implements Audited {
   }
 
   register(k: Kernel): void {
-    k.register(this.reuse_ready_head);
-    k.register(this.wait_for_free);
-    k.register(this.prepare_reuse_head);
+    // reuse_ready: handed out again; the other two wait for a grace period
+    k.register(this.reuse_ready_head, this.c.holding('cache'));
+    k.register(this.wait_for_free, this.c.holding('gp'));
+    k.register(this.prepare_reuse_head, this.c.holding('gp'));
     k.cells.push(this.prepare_reuse_cnt, this.reuse_cb_in_progress);
     k.audited.push(this);
   }

@@ -9,6 +9,7 @@ import { __llistDelAll, llistDelAll } from '../kernel/llist.ts';
 import { rcuBarrier, rcuBarrierTasksTrace } from '../kernel/rcupdate.ts';
 import type { Aux } from '../kernel/slab.ts';
 import { rawSpinLockIrqsave, rawSpinUnlockIrqrestore } from '../kernel/spinlock.ts';
+import { use } from '../kernel/fields.ts';
 import type { Gen } from '../kernel/types.ts';
 import { cancelWorkSync, queueWork, Work } from '../kernel/workqueue.ts';
 import type { BpfMemAlloc, BpfMemCache, PercpuCaches } from '../memalloc/cache.ts';
@@ -80,9 +81,35 @@ export const freeMemAlloc = kfunc('free_mem_alloc', function* (x: Context, ma: F
 
 /** The kmalloc'd copy of bpf_mem_alloc the deferred path frees. */
 class MaCopy implements FlaggedMa {
-  flags = 0;
-  cache: PercpuCaches | null = null;
-  caches: PercpuCaches | null = null;
+  private _flags = 0;
+  private _cache: PercpuCaches | null = null;
+  private _caches: PercpuCaches | null = null;
+  // the copy's fields, read and written through fields.ts: a read after
+  // kfree(copy) is NoUseAfterFree
+  get flags(): number {
+    use(this.aux, 'flags');
+    return this._flags;
+  }
+  set flags(v: number) {
+    use(this.aux, 'flags', true);
+    this._flags = v;
+  }
+  get cache(): PercpuCaches | null {
+    use(this.aux, 'cache');
+    return this._cache;
+  }
+  set cache(v: PercpuCaches | null) {
+    use(this.aux, 'cache', true);
+    this._cache = v;
+  }
+  get caches(): PercpuCaches | null {
+    use(this.aux, 'caches');
+    return this._caches;
+  }
+  set caches(v: PercpuCaches | null) {
+    use(this.aux, 'caches', true);
+    this._caches = v;
+  }
   readonly work: Work;
   constructor(readonly aux: Aux) {
     this.work = new Work(aux, 'work', (x) => freeMemAllocDeferred(x, this), 'free_mem_alloc_deferred');

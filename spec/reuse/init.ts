@@ -7,6 +7,7 @@ import type { Gen } from '../kernel/types.ts';
 import type { BpfMemCache } from '../memalloc/cache.ts';
 import type { MemallocOps } from '../memalloc/ops.ts';
 import { bpfMemAllocInit } from '../memalloc/init.ts';
+import { use } from '../kernel/fields.ts';
 import type { AllocOptions } from '../policies/policy.ts';
 import { ReuseCache, type ReuseWorkFn } from './cache.ts';
 import { BPF_MA_PERCPU, BPF_MA_REUSE_AFTER_RCU_GP, type ReuseMa } from './destroy.ts';
@@ -40,5 +41,17 @@ export function bpfMaReuseInit(k: Kernel, opts: AllocOptions, o: ReuseInitOption
       r.register(k);
     },
   });
-  return Object.assign(ma, { flags: BPF_MA_REUSE_AFTER_RCU_GP | (opts.percpu ? BPF_MA_PERCPU : 0) });
+  // ma->flags: a plain field of struct bpf_mem_alloc, read through fields.ts
+  let flags = BPF_MA_REUSE_AFTER_RCU_GP | (opts.percpu ? BPF_MA_PERCPU : 0);
+  Object.defineProperty(ma, 'flags', {
+    get: () => {
+      use(ma, 'flags');
+      return flags;
+    },
+    set: (v: number) => {
+      use(ma, 'flags', true);
+      flags = v;
+    },
+  });
+  return ma as ReuseMa;
 }

@@ -216,7 +216,11 @@ export const kmemCacheSetupPercpuArray = kfunc('kmem_cache_setup_percpu_array', 
 
 function registerArray(k: Kernel, a: PercpuArray): void {
   for (const p of a.pcas) {
-    k.register(p);
+    // one CPU's array: objects handed out again at once
+    k.register(p, { kind: 'cache', of: a, cpu: p.cpu });
+    // the memory bound: an array holds at most count objects (free_to_pca()
+    // flushes half when full, refill_pca() fills half when empty)
+    k.bounds.push({ owner: a, cpu: p.cpu, slack: () => p.count, formula: 'count (objects[] of one CPU)' });
     k.cells.push(p.used);
   }
   k.audited.push(a);

@@ -26,6 +26,7 @@ import type { Work } from '../kernel/workqueue.ts';
 import { BpfMemAlloc, BpfMemCache, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
 import { use, useLoc } from '../kernel/fields.ts';
 import { registerObjectState } from '../kernel/obj.ts';
+import { oops } from '../kernel/bug.ts';
 
 export type Gfp = 'GFP_NOWAIT' | 'GFP_KERNEL';
 
@@ -98,9 +99,12 @@ export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
   /** The seven lists an object can wait on, for the Conservation checks. */
   override register(k: Kernel): void {
     super.register(k);
-    k.register(this.free_llist_extra_rcu);
-    k.register(this.free_by_rcu_ttrace);
-    k.register(this.waiting_for_gp_ttrace);
+    // bpf_mem_free_rcu()'d objects before their normal grace period
+    k.register(this.free_llist_extra_rcu, this.holding('gp'));
+    // alloc_bulk() takes objects back from both _ttrace lists before
+    // their grace periods end: what they hold is reusable
+    k.register(this.free_by_rcu_ttrace, this.holding('cache'));
+    k.register(this.waiting_for_gp_ttrace, this.holding('cache'));
     k.cells.push(this.draining, this.call_rcu_ttrace_in_progress);
   }
 }
@@ -117,7 +121,7 @@ export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
 // object has left every list (unit_alloc() pops it first) and read only
 // while a program owns it; unit_free() takes it, since the next
 // __llist_add() overwrites the word. A read without a hint is a use the C
-// would make of a garbage pointer, and stops the run as a spec error.
+// would make of a garbage pointer: an oops (NoKernelWarn), traced and saved.
 
 const hints = new WeakMap<Obj, BpfMemCacheUp>();
 
@@ -131,7 +135,10 @@ export function setHint(obj: Obj, c: BpfMemCacheUp): void {
 export function hintOf(obj: Obj): BpfMemCacheUp {
   useLoc(obj);
   const c = hints.get(obj);
-  if (!c) throw new Error(`spec: ${obj.name} carries no cache hint (never returned by unit_alloc)`);
+  // the word holds no cache pointer (the object never went through
+  // unit_alloc(), or its hint was already taken): the C dereferences
+  // garbage, an oops with the trace that led to it, not a model error
+  if (!c) return oops(`${obj.name} carries no cache pointer in its header (${obj.state === 'slab' ? 'it was freed to slab' : 'never stored by unit_alloc()'}): the cache read from it is garbage`);
   return c;
 }
 

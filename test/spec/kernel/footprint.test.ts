@@ -140,3 +140,45 @@ describe('events', () => {
     void Violation;
   });
 });
+
+// Every field of a modelled kernel structure is read through fields.ts
+// (issue 21): a read of any field of a freed cache, bucket or chunk is
+// NoUseAfterFree, and part of the step's footprint. A structure (an owner:
+// `freed` and `name`) of an exact family may hold primitives (lists,
+// counters, locks, works: they check their own accesses), pointers to other
+// structures, and private `_fields` behind accessors; a plain number,
+// boolean or string would be read unseen.
+describe('field audit: no plain field of an exact family\'s structures', () => {
+  const OBJ = Symbol.for('allocspec.Obj');
+  /** `owner.field` for each plain field of an owner reachable from v */
+  function plainFields(v: unknown, seen = new Set<object>(), out: string[] = []): string[] {
+    if (typeof v !== 'object' || v === null || seen.has(v)) return out;
+    const o = v as Record<string | symbol, unknown>;
+    if (o[OBJ] === true || 'cpus' in o || 'stack' in o) return out;
+    seen.add(v);
+    const owner = typeof o.freed === 'boolean' && typeof o.name === 'string';
+    for (const f of Object.keys(o)) {
+      const x = o[f];
+      if (owner && f !== 'name' && f !== 'freed' && !f.startsWith('_') && (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'string')) out.push(`${o.name as string}.${f}`);
+      if (typeof x === 'object') plainFields(x, seen, out);
+    }
+    if (Array.isArray(v)) for (const e of v) plainFields(e, seen, out);
+    return out;
+  }
+
+  for (const p of exact.filter((q) => !q.bug && !q.control)) {
+    it(`${p.name}: every field of its caches and allocator is read through an accessor`, () => {
+      for (const c of ['fixed', 'buckets', 'percpu']) {
+        const sim = new Sim(p, CONFIGS[c]!);
+        expect([...new Set(plainFields(sim.state))], `${p.name} [${c}]`).toEqual([]);
+      }
+    });
+  }
+
+  it('must fail: a cache with a plain field (unit_size before issue 21) is caught', () => {
+    const sim = new Sim(bpfMa, fixed);
+    const st = sim.state as { cache: { caches: Record<string, unknown>[] } };
+    st.cache.caches[0]!.unit_size_plain = 8192;
+    expect(plainFields(sim.state)).toContain('c[cpu0].unit_size_plain');
+  });
+});
