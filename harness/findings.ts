@@ -39,6 +39,13 @@ export function knownObservations(policy: Pick<Policy<unknown>, 'findings' | 'bu
 /** The known finding v is, or null: the first finding of its invariant
  *  whose signature matches. `last` fills the witness's last touches when a
  *  candidate asks for them (lazily: only violations of its invariant). */
+/** An observation is excused only where a known finding's signature
+ *  matches it (an observation's witness needs no replay). */
+export function excuser(policy: Pick<Policy<unknown>, 'findings' | 'bug'>, config: string): (v: Violation) => boolean {
+  const findings = findingsOf(policy, config);
+  return (v) => classify(v, findings) !== null;
+}
+
 export function classify(v: Violation, findings: readonly Finding[], last?: () => Witness['last']): Finding | null {
   const mine = findings.filter((k) => k.invariant === v.invariant);
   if (mine.length === 0) return null;

@@ -13,6 +13,7 @@ import { policyReport, renderTable, type CheckReport, type PolicyReport } from '
 import { replayCommand, userPath } from './paths.ts';
 import { fromRecord, type JobRecord } from './shard.ts';
 import { policyResults, type ShardExtra } from './check.ts';
+import { compareRates, type JobHits, type RatesFile } from './drift.ts';
 
 type ShardReport = CheckReport & ShardExtra;
 
@@ -35,8 +36,10 @@ export function mergeReports(parts: ShardReport[]): CheckReport {
   const missing = Array.from({ length: count }, (_, i) => `${i + 1}/${count}`).filter((s) => !seen.has(s));
   if (missing.length) throw new UsageError(`merge: missing shard(s) ${missing.join(', ')}`);
   const grouped = policyResults(a.meta.length, a.configs.length, [...jobs.values()]);
+  const hits: JobHits[] = [];
   const policies: PolicyReport[] = a.meta.map((m, i) => {
     const rs = grouped[i]!;
+    if (m.findings) for (const r of rs.map(fromRecord)) hits.push({ policy: m.name, config: r.config, runs: r.runs, findingHits: r.findingHits ?? {} });
     const faults = [...new Set(rs.flatMap((r) => r.faults))];
     const rep = policyReport(m.name, m.zoo, m.checked, rs.map(fromRecord), expectedSituations(m.situations, faults));
     const fixture = rs.find((r) => r.counterexample)?.counterexample?.fixture;
@@ -56,7 +59,23 @@ export function mergeReports(parts: ShardReport[]): CheckReport {
   });
   const steps = policies.reduce((s, r) => s + r.steps, 0);
   const secs = parts.reduce((s, p) => s + p.elapsedSeconds, 0); // machine time of all shards
-  return { version: 1, seed: a.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies };
+  // known findings' hit rates over the whole budget, against the baseline
+  // every shard compared with (its rows carry it)
+  const rates = compareRates(hits, baselineOf(a), { seed: a.seed, runs: 0 }, a.rates?.baseline ?? null);
+  if (a.rates) rates.exact = a.rates.exact;
+  return { version: 1, seed: a.seed, stepsPerSecond: Math.round(steps / Math.max(secs, 1e-9)), elapsedSeconds: Number(secs.toFixed(2)), policies, ...(rates.rows.length ? { rates } : {}) };
+}
+
+/** The baseline a shard's rate rows were compared with, rebuilt from them. */
+function baselineOf(r: CheckReport): RatesFile | null {
+  if (!r.rates?.baseline) return null;
+  const policies: RatesFile['policies'] = {};
+  for (const x of r.rates.rows) {
+    if (!x.baseline) continue;
+    const c = ((policies[x.policy] ??= {})[x.config] ??= { runs: x.baseline.runs, hits: {} });
+    c.hits[x.finding] = x.baseline.hits;
+  }
+  return { format: 'allocspec-known-rates', version: 1, refresh: '', seed: r.seed, runs: 0, factor: r.rates.factor, policies };
 }
 
 /** CLI: prints the table, writes the merged JSON (--json FILE, or stdout

@@ -21,9 +21,8 @@ import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { installSituations, situationList } from './coverage.ts';
 import { fingerprint } from './fingerprint.ts';
 import { PolicyError } from './errors.ts';
-import { classify, findingsOf } from './findings.ts';
+import { excuser } from './findings.ts';
 import { hook, mapFree } from './programs.ts';
-
 export { faultKinds, genCtx } from './cmd.ts';
 
 export interface SimOptions {
@@ -104,10 +103,7 @@ export class Sim implements Run {
     };
     if (opts.tolerate?.size) {
       this.model.tolerate = opts.tolerate;
-      // an observation is excused only where a known finding's signature
-      // matches it (an observation's witness needs no replay)
-      const findings = findingsOf(policy, cfg.name);
-      this.model.excuses = (v) => classify(v, findings) !== null;
+      this.model.excuses = excuser(policy, cfg.name);
       this.model.onTolerated = (v) => this.tolerated.push({ v, log: [...this.log] });
     }
     try {

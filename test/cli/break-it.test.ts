@@ -50,17 +50,17 @@ describe("the tutorial's break-it step, outside the repository", () => {
     const r = run(process.execPath, [BIN, 'check', '--policy', './my-policy.ts', '--config', 'fixed', '--quiet'], dir);
     expect(r.code, r.err).toBe(1);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/^my-eager-refill: (NoKernelWarn|Conservation) violated \(config fixed, seed 1, path [\d:]+\)$/m);
-    expect(r.out).toMatch(/^✗ (NoKernelWarn|Conservation): /m);
+    expect(r.out).toMatch(/^my-eager-refill: (NoKernelWarn|Conservation|NeverOnTwoLists) violated \(config fixed, seed 1, path [\d:]+\)$/m);
+    expect(r.out).toMatch(/^✗ (NoKernelWarn|Conservation|NeverOnTwoLists): /m);
     expect(r.out).not.toMatch(/policy broken|hook alloc threw/);
     const saved = r.out.match(/^ {2}saved: (\S+)$/m)![1]!;
-    expect(saved).toMatch(/^counterexamples\/my-eager-refill\/(NoKernelWarn|Conservation)-[0-9a-f]{8}\.json$/);
+    expect(saved).toMatch(/^counterexamples\/my-eager-refill\/(NoKernelWarn|Conservation|NeverOnTwoLists)-[0-9a-f]{8}\.json$/);
     expect(existsSync(join(dir, saved))).toBe(true);
     // nothing written into the package's own checkout
     expect(listing(join(REPO, 'counterexamples'))).toEqual(before);
     const replay = run(process.execPath, [BIN, 'replay', saved], dir);
     expect(replay.code).toBe(1);
-    expect(replay.out).toMatch(new RegExp(`^${saved}: violation reproduces: (NoKernelWarn|Conservation)$`, 'm'));
+    expect(replay.out).toMatch(new RegExp(`^${saved}: violation reproduces: (NoKernelWarn|Conservation|NeverOnTwoLists)$`, 'm'));
   });
 
   it('one module instance of the spec for the harness and the policy, however the policy imports it', () => {

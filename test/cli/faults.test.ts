@@ -220,7 +220,7 @@ describe('faults', () => {
     [['check', '--quiet=yes'], /^allocspec: check: --quiet takes no value$/],
     [['check', '--policy', 'bpf-mma'], /^allocspec: unknown policy 'bpf-mma' \(did you mean 'bpf-ma'\? a policy file is a path such as \.\/my-policy\.ts\)$/],
     [['check', '--policy', 'bug/unit-free'], /^allocspec: unknown policy 'bug\/unit-free' \(did you mean 'bug\/unit-free-ignores-active'\?/],
-    [['check', '--config', 'fixd'], /^allocspec: --config: unknown configuration 'fixd' \(did you mean 'fixed'\? known: fixed, percpu, buckets, rt, wide\)$/],
+    [['check', '--config', 'fixd'], /^allocspec: --config: unknown configuration 'fixd' \(did you mean 'fixed'\? known: fixed, percpu, buckets, rt, wide, percpu-buckets\)$/],
     [['chek'], /^allocspec: unknown command 'chek' \(did you mean 'check'\? commands: check, prove, replay, merge, bench, workload; allocspec --help\)$/],
     [['replay', '--expect', '--updte', 'counterexamples'], /^allocspec: replay: unknown option '--updte' \(did you mean --update\?/],
     [['replay', '--policy', 'bpf-ma', '--seed', '-1'], /^allocspec: replay: --seed: expected a whole number from 0 to 2147483647, got '-1'$/],

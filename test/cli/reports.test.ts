@@ -52,7 +52,9 @@ describe('--junit and GitHub annotations', () => {
     const noted = x.children[0]!.children.filter((c) => c.children.some((e) => e.name === 'system-out'));
     const names = noted.map((c) => c.attrs.name);
     expect(names).toContain('Conservation [fixed]');
-    for (const n of names) expect(['Conservation', 'NoLeakAtTeardown', 'NoDeadlock', 'NoAllocFailureWhileRefillStalled']).toContain(n.replace(' [fixed]', ''));
+    // each known finding's hit rate is a case of its own (harness/drift.ts)
+    for (const n of names.filter((m) => !m.startsWith('known finding '))) expect(['Conservation', 'NoLeakAtTeardown', 'NoDeadlock', 'NoAllocFailureWhileRefillStalled']).toContain(n.replace(' [fixed]', ''));
+    expect(names.some((m) => /^known finding [\w-]+: hit rate \[fixed\]$/.test(m))).toBe(true);
   });
 
   it('GITHUB_ACTIONS=true adds one ::error annotation per violation, on its fixture', async () => {
@@ -80,7 +82,9 @@ describe('--junit and GitHub annotations', () => {
     process.env.GITHUB_ACTIONS = 'true';
     try {
       const io = captureIo();
-      expect(await main(['check', '--policy', join(proj, 'my-policy.ts'), '--config', 'fixed', '--fixtures', join(proj, 'cx'), '--quiet', '--hook-timeout', '0'], io)).toBe(1);
+      // seed 2: the first violation found is the WARN_ON in the user's unit_alloc (seed 1 finds a
+      // NeverOnTwoLists in memalloc.c's free_bulk first: a built-in's code)
+      expect(await main(['check', '--policy', join(proj, 'my-policy.ts'), '--config', 'fixed', '--seed', '2', '--fixtures', join(proj, 'cx'), '--quiet', '--hook-timeout', '0'], io)).toBe(1);
       const lines = io.stdout().split('\n').filter((l) => l.startsWith('::'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(new RegExp(`^::error file=\\S+/my-policy\\.ts,line=${line},title=allocspec%3A my-eager-refill violates NoKernelWarn \\[fixed\\]::`));

@@ -66,7 +66,7 @@ describe('bad fixtures: one line naming file and field, exit 2', () => {
 
   it('an unknown command kind', async () => {
     const f = variant(good, 'kind.json', (x) => (x.commands[1] = { t: 'teleport', cpu: 0 }));
-    await rejects(f, `allocspec: ${f}: field 'commands[1].t': unknown value 'teleport' (expected one of 'prog', 'nmi', 'burst', 'step', 'irq', 'softirq', 'kworker', 'gp', 'fault', 'destroy', 'quiesce')`);
+    await rejects(f, `allocspec: ${f}: field 'commands[1].t': unknown value 'teleport' (expected one of 'prog', 'nmi', 'burst', 'handoff', 'step', 'irq', 'softirq', 'kworker', 'gp', 'fault', 'destroy', 'quiesce')`);
   });
 
   it('missing fields: top level, nested, inside a command', async () => {

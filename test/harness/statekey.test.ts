@@ -32,6 +32,6 @@ describe('stateKey', () => {
     sim.exec(alloc(1));
     const owned = sim.model.owned[0]!;
     expect(objectState(owned)).toBe('c[cpu1]');
-    expect(stateKey(sim)).toContain(`^c[cpu1];`);
+    expect(stateKey(sim)).toContain(`^c[cpu1]>`);
   });
 });

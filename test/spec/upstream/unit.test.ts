@@ -55,7 +55,7 @@ describe('unit_free()', () => {
     expect(c1.free_cnt.v).toBe(2);
     expect(k.situations.get('free-of-other-cpu-object')).toBe(1);
     // the word is llnode->next again: the hint is gone
-    expect(() => hintOf(o)).toThrow(/no cache hint/);
+    expect(() => hintOf(o)).toThrow(/carries no cache pointer in its header/);
   });
 
   it('takes free_llist_extra (atomic llist_add) when active is taken', () => {
