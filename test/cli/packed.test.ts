@@ -116,7 +116,8 @@ describe('the packed package, installed in a project of its own', () => {
     expect(gate.code, gate.out + gate.err).toBe(1);
     expect(gate.out).toContain(`: still violates `);
     expect(gate.out).toContain(`; replay: ${replayCmd}\n`);
-    expect(gate.out).toMatch(/^replay --expect: 1 of 1 fixture\(s\) do not end as the gate expects$/m);
+    // red for the one counterexample (a known finding of bpf-ma the run also hit is saved, and green)
+    expect(gate.out).toMatch(/^replay --expect: 1 of [12] fixture\(s\) do not end as the gate expects$/m);
 
     const junit = parseXml(readFileSync(join(proj, 'junit.xml'), 'utf8'));
     expect(junit.name).toBe('testsuites');
@@ -135,7 +136,7 @@ describe('the packed package, installed in a project of its own', () => {
     // a second check replays the saved counterexample first and says so
     const again = sh('npx allocspec check --policy ./my-policy.ts --config fixed --quiet', proj);
     expect(again.code).toBe(1);
-    expect(again.out).toMatch(/^my-eager-refill: replayed 1 saved counterexample\(s\) first \(counterexamples\/my-eager-refill\/\): 1 still violate/m);
+    expect(again.out).toMatch(/^my-eager-refill: replayed ([12]) saved counterexample\(s\) first \(counterexamples\/my-eager-refill\/\): \1 still violate/m);
 
     // a fixture replays from another checkout of the user's repository
     const elsewhere = join(tmp(), 'checkout');
