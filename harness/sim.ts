@@ -51,8 +51,7 @@ export class Sim implements Run {
   set tearingDown(v: boolean) {
     this.k.tearingDown = v;
   }
-  /** teardown finished and nothing is left to run: later commands are
-   *  skipped (their fast-check precondition fails) */
+  /** teardown over, nothing left to run: later commands are skipped */
   over = false;
   commands = 0;
   /** commands generated after the run was over (skipped) */
@@ -67,9 +66,8 @@ export class Sim implements Run {
   /** tolerated known findings, with the commands that led to each */
   readonly tolerated: { v: Violation; log: Cmd[] }[] = [];
   readonly gen: GenCtx;
-  /** the actions the command table maps commands to, made once per run
-   *  (actions are data; a command names one of these, or an irq_work's or
-   *  work's, which it makes) */
+  /** the actions the command table maps commands to, made once per run (a
+   *  command names one of these, or an irq_work's or work's, which it makes) */
   readonly slots: Slots;
 
   constructor(
@@ -176,7 +174,7 @@ export class Sim implements Run {
     this.commands++;
     // the timer interrupt: a sleep of n ticks spans the rest of the
     // command it began in and n-1 commands after it
-    tick(this.k);
+    const ticked = tick(this.k);
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
     let did: string | null = null;
     // resolve (c's own action on its CPU, then the next CPUs), fall back
@@ -189,7 +187,9 @@ export class Sim implements Run {
       if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
       if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
     });
-    this.did = did ?? 'nothing to do';
+    // nothing ran, but a sleeper's timer moved on: logged (a replay passes the same time)
+    if (did === null && ticked) this.log.push({ t: 'step', cpu, steps: 0 });
+    this.did = did ?? (ticked ? 'time passes' : 'nothing to do');
     if (did !== null) this.effective++;
     if (this.k.quiescent) {
       this.model.quiescent(!this.tearingDown);

@@ -532,9 +532,17 @@ export function* scheduleTimeout(x: Context, ticks: number, what: string): Gen<v
   yield* waitUntil(x, () => x.sleepTicks === 0, what);
 }
 
-/** One timer tick: every timed sleep comes one tick closer to its end. */
-export function tick(k: Kernel): void {
-  for (const c of k.cpus) for (const x of c.stack) if (x.sleepTicks > 0) x.sleepTicks--;
+/** One timer tick: every timed sleep comes one tick closer to its end;
+ *  true when a sleeping context's timer moved on. */
+export function tick(k: Kernel): boolean {
+  let slept = false;
+  for (const c of k.cpus)
+    for (const x of c.stack)
+      if (x.sleepTicks > 0) {
+        x.sleepTicks--;
+        slept = true;
+      }
+  return slept;
 }
 
 /** Nothing else can run: time passes to the first timer's expiry (every
