@@ -10,6 +10,10 @@ import { Footprints } from '../../harness/exhaustive/sleep.ts';
 import { Sim } from '../../harness/sim.ts';
 import { stateKey } from '../../harness/statekey.ts';
 import { findPolicy } from '../../spec/policies/index.ts';
+import { DEEP } from '../helpers/tier.ts';
+
+/** depth of the state-set comparisons: 3 in the gate, 4 in npm run test:deep */
+const D = DEEP ? 4 : 3;
 
 const fixed = CONFIGS.fixed!;
 const bpfMa = findPolicy('bpf-ma')!;
@@ -29,11 +33,11 @@ describe('sleep sets', () => {
     Footprints.prototype.independent = independent;
   });
 
-  it('cut transitions and keep every state, depth by depth (bpf-ma, 2 CPUs)', () => {
+  it(`cut transitions and keep every state, depth by depth to ${D} (bpf-ma, 2 CPUs)`, () => {
     const plainKeys = new Set<string>();
     const keys = new Set<string>();
-    const plain = exhaustive(bpfMa, fixed, { depth: 4, exactKeys: true, sleepSets: false, keys: plainKeys });
-    const r = exhaustive(bpfMa, fixed, { depth: 4, exactKeys: true, keys });
+    const plain = exhaustive(bpfMa, fixed, { depth: D, exactKeys: true, sleepSets: false, keys: plainKeys });
+    const r = exhaustive(bpfMa, fixed, { depth: D, exactKeys: true, keys });
     expect(r.levels.map((l) => l.states)).toEqual(plain.levels.map((l) => l.states));
     expect(keys).toEqual(plainKeys);
     expect(r.transitions).toBeLessThan(plain.transitions);
@@ -44,9 +48,9 @@ describe('sleep sets', () => {
   });
 
   it('control: a relation that calls every pair independent loses states', () => {
-    const plain = exhaustive(bpfMa, fixed, { depth: 4, sleepSets: false });
+    const plain = exhaustive(bpfMa, fixed, { depth: D, sleepSets: false });
     Footprints.prototype.independent = () => true;
-    const wrong = exhaustive(bpfMa, fixed, { depth: 4 });
+    const wrong = exhaustive(bpfMa, fixed, { depth: D });
     expect(wrong.states).toBeLessThan(plain.states);
   });
 
