@@ -40,8 +40,11 @@ export type Expectation =
 export function expectation(policy: Policy<unknown>, fx: Pick<Fixture, 'expect' | 'config'>): Expectation {
   const inv = fx.expect.invariant;
   if (fx.expect.verdict === 'holds' || inv === null) return { verdict: 'holds', why: 'recorded' };
-  if (policy.bug) return { verdict: 'violates', invariant: inv, why: 'zoo' };
+  if (policy.bug?.invariants.includes(inv as never)) return { verdict: 'violates', invariant: inv, why: 'zoo' };
+  // a zoo variant keeps its base's known findings: a fixture of one is
+  // that finding's (its signature must match), not the variant's bug
   if (knownFindings(policy, fx.config.name).includes(inv)) return { verdict: 'violates', invariant: inv, why: 'known' };
+  if (policy.bug) return { verdict: 'violates', invariant: inv, why: 'zoo' };
   return { verdict: 'holds', why: 'regression', invariant: inv };
 }
 
