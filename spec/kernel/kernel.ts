@@ -206,7 +206,8 @@ export class Kernel {
     }
   }
 
-  /** Count an interesting situation (coverage). */
+  /** Count an interesting situation (coverage). Going (issue 19): the
+   *  families' situations are predicates over steps. */
   saw(situation: string): void {
     const s = this.situations;
     if (s) s.set(situation, (s.get(situation) ?? 0) + 1);
