@@ -120,7 +120,7 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
   const nmi = byLevel.nmi ?? null;
   const all = every.length ? every : null;
   // consecutive steps are mostly in one function: look it up once
-  let lastFn = '';
+  let lastFn: string | null = null;
   let lastList: Indexed[] | null = null;
   const count = (l: Indexed[], x: Context): void => {
     for (let i = 0; i < l.length; i++) {

@@ -8,6 +8,10 @@ import type { Context } from './context.ts';
 import { lastCmpxchg } from './llist_cmpxchg.ts';
 import type { Situation } from '../policies/policy.ts';
 
+/** The `fns` of a situation asked at steps in no kernel function (a
+ *  program's own code between its calls): their innermost fn is ''. */
+export const NO_KERNEL_FN = '';
+
 /** The context that took the step (on its CPU's stack). */
 export function contextOf(x: StepView, k: Kernel): Context | undefined {
   const s = k.cpus[x.cpu]!.stack;

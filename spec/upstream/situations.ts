@@ -19,6 +19,7 @@ import type { StepView } from '../kernel/events.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { KWORKER_ON_OTHER_CPU, llistDelFirstSituations } from '../kernel/situations.ts';
 import { BpfMemCacheUp } from './cache.ts';
+import { PERCPU_UNIT_ALREADY_INITIALISED } from '../percpu/situations.ts';
 
 /** where a program's free puts its object on a list */
 const FREES = ['unit_free', 'unit_free_rcu'];
@@ -158,13 +159,6 @@ export const UPSTREAM_SITUATIONS: readonly Situation[] = [
     optional: true,
     when: (x) => x.fns[x.fns.lastIndexOf('__alloc') - 1] === 'bpf_mem_cache_alloc_flags',
   },
-  {
-    name: 'percpu-unit-already-initialised',
-    text: "bpf_mem_alloc_percpu_unit_init() found the size's unit already set up",
-    // its load of c->unit_size found it set
-    fns: ['bpf_mem_alloc_percpu_unit_init'],
-    optional: true,
-    when: (x) => x.target instanceof Field && x.target.field === 'unit_size' && (x.target.owner as BpfMemCacheUp).unit_size !== 0,
-  },
+  { ...PERCPU_UNIT_ALREADY_INITIALISED, optional: true },
   KWORKER_ON_OTHER_CPU,
 ];
