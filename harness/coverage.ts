@@ -160,6 +160,7 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
+      x.op = '';
       x.touchedText = '';
       x.target = null;
       x.obj = null;

@@ -72,8 +72,9 @@ export interface DelFirstCmpxchg {
 const last = shared('llistCmpxchgLast', (): DelFirstCmpxchg => ({ x: null, step: -1, head: null, raced: false, ok: false, aba: false }));
 
 /** The cmpxchg step x just took in llist_del_first(), if its last step was one. */
-export function lastCmpxchg(x: { id: number }, k: { steps: number }): DelFirstCmpxchg | null {
-  return last.x !== null && last.x.id === x.id && last.step === k.steps ? last : null;
+export function lastCmpxchg(x: object, k: { steps: number }): DelFirstCmpxchg | null {
+  // the context itself, not its id: ids start again with every kernel
+  return last.x === x && last.step === k.steps ? last : null;
 }
 
 function at(x: Context, h: LlistHead, op: string, write: boolean): void {

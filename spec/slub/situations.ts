@@ -66,7 +66,7 @@ function bulk(name: string, text: string, fn: 'alloc_from_pca_bulk' | 'free_to_p
     fns: [fn],
     when: (x, k) => {
       const pca = usedRead(x);
-      if (pca === null || bulkRead.x === null || bulkRead.x.id !== x.id || bulkRead.step !== k.steps) return false;
+      if (pca === null || bulkRead.x !== x || bulkRead.step !== k.steps) return false;
       const want = bulkRead.want;
       if (want <= 1) return false;
       const size = Math.min(want, fn === 'alloc_from_pca_bulk' ? pca.used.v : pca.count - pca.used.v);
