@@ -35,8 +35,12 @@ export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
   /** bool draining (READ_ONCE / WRITE_ONCE): 0 or 1 */
   readonly draining: Cell;
   private _tgt: BpfMemCacheUp;
-  /** c->tgt as a step's target (a load or store of it) */
-  readonly tgtField = new Field(this, 'tgt');
+  /** c->tgt as a step's target (a load or store of it); an ES private
+   *  field, which the state key's walk of the cache does not see */
+  readonly #tgtField = new Field(this, 'tgt');
+  get tgtField(): Field {
+    return this.#tgtField;
+  }
   private _free_by_rcu_tail: Obj | null = null;
   private _waiting_for_gp_tail: Obj | null = null;
   // plain fields, read and written through fields.ts (NoUseAfterFree, and
