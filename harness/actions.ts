@@ -14,6 +14,7 @@ import type { Policy } from '../spec/policies/policy.ts';
 import type { Cmd, GenCtx, Op } from './cmd.ts';
 import type { CheckConfig } from './config.ts';
 import { bpfProg } from './programs.ts';
+import { saw } from './coverage.ts';
 
 /** What the actions need of the run they act in (harness/sim.ts). */
 export interface Run {
@@ -188,7 +189,7 @@ export function hotplug(run: Run): string {
   if (c.online) {
     const dead = k.driver!.cpuDead;
     c.online = false;
-    k.saw('fault:cpu_offline');
+    saw(k, 'fault:cpu_offline');
     run.log.push({ t: 'fault', kind: 'cpu_offline' });
     run.did = `cpu${c.id} goes offline`;
     if (dead) {

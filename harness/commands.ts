@@ -16,6 +16,7 @@ import { interruptPending, irqWorkFor, workFor, type Action } from '../spec/kern
 export { OPS, faultKinds, genCtx, type Cmd, type CmdOf, type GenCtx, type Kind, type Op, type Rng } from './cmd.ts';
 import type { Cmd, CmdOf, GenCtx, Kind, Op, Rng } from './cmd.ts';
 import { OPS } from './cmd.ts';
+import { saw } from './coverage.ts';
 
 const natR = (r: Rng, max: number): number => Math.floor(r() * (max + 1));
 
@@ -239,7 +240,7 @@ export const COMMANDS: { [K in Kind]: CommandKind<CmdOf<K>> } = {
     run: (run, c, a) => act.act(run, a, 0, { t: 'gp', flavour: c.flavour }, () => `${c.flavour} grace period ends`),
     // a grace period that cannot end yet: a reader holds it (coverage)
     refused: (run, c) => {
-      if (run.k.rcu.of(c.flavour).gp) run.k.saw('grace-period-held-by-reader');
+      if (run.k.rcu.of(c.flavour).gp) saw(run.k, 'grace-period-held-by-reader');
     },
     alphabet: (_g, at) => (at === 0 ? [{ t: 'gp' as const, flavour: 'rcu' as const }, { t: 'gp' as const, flavour: 'rcu_tasks_trace' as const }] : []),
   },

@@ -25,11 +25,19 @@ export function situationList(policy: Pick<Policy<unknown>, 'situations'>): read
   return policy.situations ?? [];
 }
 
-/** name -> text of a policy's situations (the report's, a worker's). */
+/** name -> text of a policy's situations (the report's, a worker's): the
+ *  ones expected of a run (optional ones are counted, never expected). */
 export function situationTexts(policy: Pick<Policy<unknown>, 'situations'>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const s of situationList(policy)) out[s.name] ??= s.text;
+  for (const s of situationList(policy)) if (!s.optional) out[s.name] ??= s.text;
   return out;
+}
+
+/** Count a situation the harness itself sees (a grace period it could not
+ *  end, a reader it woke, a CPU it took offline): the spec counts none. */
+export function saw(k: Kernel, name: string): void {
+  const s = k.situations;
+  if (s) s.set(name, (s.get(name) ?? 0) + 1);
 }
 
 /** The situations a run is expected to reach: a policy's (name -> text)
@@ -48,10 +56,13 @@ interface Indexed {
 }
 
 /** A list's predicates indexed: by innermost kernel function, by level,
- *  and those asked at every step. Built once per list. */
+ *  those asked at a context's first step, and those asked at every step.
+ *  Built once per list. */
 interface Index {
   byFn: Map<string, Indexed[]>;
+  byEntry: Map<string, Indexed[]>;
   byLevel: Partial<Record<Level, Indexed[]>>;
+  first: Indexed[];
   every: Indexed[];
 }
 const indexes = new WeakMap<readonly Situation[], Index | null>();
@@ -60,7 +71,9 @@ function indexOf(list: readonly Situation[]): Index | null {
   let ix = indexes.get(list);
   if (ix !== undefined) return ix;
   const byFn = new Map<string, Indexed[]>();
+  const byEntry = new Map<string, Indexed[]>();
   const byLevel: Partial<Record<Level, Indexed[]>> = {};
+  const first: Indexed[] = [];
   const every: Indexed[] = [];
   for (const s of list) {
     if (!s.when) continue;
@@ -71,10 +84,17 @@ function indexOf(list: readonly Situation[]): Index | null {
         if (!l) byFn.set(f, (l = []));
         l.push(e);
       }
+    } else if (s.entering) {
+      for (const f of s.entering) {
+        let l = byEntry.get(f);
+        if (!l) byEntry.set(f, (l = []));
+        l.push(e);
+      }
     } else if (s.level) (byLevel[s.level] ??= []).push(e);
+    else if (s.first) first.push(e);
     else every.push(e);
   }
-  ix = byFn.size || every.length || Object.keys(byLevel).length ? { byFn, byLevel, every } : null;
+  ix = byFn.size || byEntry.size || every.length || first.length || Object.keys(byLevel).length ? { byFn, byEntry, byLevel, first, every } : null;
   indexes.set(list, ix);
   return ix;
 }
@@ -87,16 +107,20 @@ function indexOf(list: readonly Situation[]): Index | null {
 export function installSituations(k: Kernel, list: readonly Situation[]): void {
   const counts = k.situations;
   if (!counts) return;
+  // the faults the harness armed, as the slab consumes them
+  k.slab.onFault = (kind) => counts.set(`fault:${kind}`, (counts.get(`fault:${kind}`) ?? 0) + 1);
   const ix = indexOf(list);
   if (!ix) return;
   const { byFn, byLevel, every } = ix;
+  const first = ix.first.length ? ix.first : null;
+  const byEntry = ix.byEntry.size ? ix.byEntry : null;
   const task = byLevel.task ?? null;
   const softirq = byLevel.softirq ?? null;
   const hardirq = byLevel.hardirq ?? null;
   const nmi = byLevel.nmi ?? null;
   const all = every.length ? every : null;
   // consecutive steps are mostly in one function: look it up once
-  let lastFn = '';
+  let lastFn: string | null = null;
   let lastList: Indexed[] | null = null;
   const count = (l: Indexed[], x: Context): void => {
     for (let i = 0; i < l.length; i++) {
@@ -124,9 +148,19 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
       lastList = byFn.get(fn) ?? null;
     }
     if (lastList !== null || x.level !== 'task' || !quietTasks) slow(x, lastList);
+    if (first !== null && x.nsteps === 1) count(first, x);
+    // the functions this step entered (fns[entered..])
+    if (byEntry !== null) {
+      for (let i = x.entered; i < fns.length; i++) {
+        const l = byEntry.get(fns[i]!);
+        if (l !== undefined) count(l, x);
+      }
+    }
+    x.entered = fns.length;
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
     if (k.tracer === null) {
+      x.op = '';
       x.touchedText = '';
       x.target = null;
       x.obj = null;

@@ -12,6 +12,7 @@ import { scheduleTimeout } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';
 import { PolicyError } from './errors.ts';
 import { acts } from '../spec/kernel/events.ts';
+import { saw } from './coverage.ts';
 
 /** Run a policy hook; anything it throws that is not a Violation names the
  *  policy, the hook and the step. An iterator rather than a wrapping
@@ -117,7 +118,7 @@ export function* bpfProg(x: Context, policy: Policy<unknown>, s: unknown, model:
           // periods, callbacks and other tasks on its CPU go on
           const gps = x.k.rcu.rcu.completed;
           yield* scheduleTimeout(x, a.hold, `sleeps holding ${obj.name}`);
-          if (x.k.rcu.rcu.completed !== gps) x.k.saw('rcu-gp-under-sleeping-reader');
+          if (x.k.rcu.rcu.completed !== gps) saw(x.k, 'rcu-gp-under-sleeping-reader');
         } else {
           // inside rcu_read_lock() a program may not sleep: it does other
           // work (interrupts and NMIs still land between its steps)

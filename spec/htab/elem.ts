@@ -20,6 +20,7 @@ import type { Holder, Kernel } from '../kernel/kernel.ts';
 import { links, type Obj } from '../kernel/obj.ts';
 import { callRcu, RcuHead, rcuBarrier } from '../kernel/rcupdate.ts';
 import type { Gen, Owner } from '../kernel/types.ts';
+import type { Situation } from '../policies/policy.ts';
 
 /** The elements whose rcu_head one CPU has queued with call_rcu() and
  *  whose callback has not run yet: rcu_data.cblist, for this map's
@@ -103,13 +104,11 @@ export const freeHtabElem = kfunc(
   'free_htab_elem',
   function* (x: Context, f: HtabRcuFree, o: Obj, cb: (y: Context, o: Obj) => Gen<void>, cbName: string): Gen<void> {
     f.queued(x, o);
-    x.k.saw('htab:call_rcu-element');
     yield* callRcu(
       x,
       f.headOf(o),
       (y) => {
         f.invoked(o);
-        y.k.saw('htab:callback-runs');
         return cb(y, o);
       },
       cbName,
@@ -120,14 +119,30 @@ export const freeHtabElem = kfunc(
 /** htab_map_free(): "some of free_htab_elem() callbacks for elements of
  *  this map may not have executed. Wait for them." */
 export const htabMapFreeBarrier = kfunc('htab_map_free', function* (x: Context, f: HtabRcuFree): Gen<void> {
-  if (f.cblist.some((l) => l.n > 0)) x.k.saw('htab:barrier-waits-callbacks');
   yield* rcuBarrier(x);
 });
 
-/** The coverage situations of the call_rcu() free path (counted by k.saw
- *  at their line above). */
-export const HTAB_RCU_SITUATIONS = [
-  { name: 'htab:call_rcu-element', text: "free_htab_elem() queues an element's rcu_head with call_rcu()" },
-  { name: 'htab:callback-runs', text: 'an element callback runs after its grace period' },
-  { name: 'htab:barrier-waits-callbacks', text: "htab_map_free()'s rcu_barrier() starts with element callbacks still queued" },
-] as const;
+/** The coverage situations of the call_rcu() free path, as predicates
+ *  over steps (Situation in spec/policies/policy.ts). */
+export const HTAB_RCU_SITUATIONS: readonly Situation[] = [
+  {
+    name: 'htab:call_rcu-element',
+    text: "free_htab_elem() queues an element's rcu_head with call_rcu()",
+    fns: ['free_htab_elem'],
+    when: (x) => x.op === 'call_rcu',
+  },
+  {
+    name: 'htab:callback-runs',
+    text: 'an element callback runs after its grace period',
+    // the first step of the softirq that runs htab_elem_free_rcu()
+    first: true,
+    when: (x) => x.level === 'softirq' && x.fns[0] === 'htab_elem_free_rcu',
+  },
+  {
+    name: 'htab:barrier-waits-callbacks',
+    text: "htab_map_free()'s rcu_barrier() starts with element callbacks still queued",
+    // its first step is rcu_barrier()'s; the per-CPU lists are the kernel's holders
+    entering: ['htab_map_free'],
+    when: (_x, k) => k.holders.some((h) => h instanceof RcuCblist && h.n > 0),
+  },
+];

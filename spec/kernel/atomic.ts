@@ -51,6 +51,7 @@ export function localDec(x: Context, c: Cell): Gen<void> {
 export function atomicXchg(x: Context, c: Cell, v: number): Gen<number> {
   at(x, c, 'atomic_xchg', true);
   const old = c.v;
+  x.old = old;
   c.v = v;
   return oneStep(x.k.labels ? `atomic_xchg(&${c.field}, ${v}) = ${old}` : '', old);
 }

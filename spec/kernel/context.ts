@@ -19,6 +19,15 @@ export class Context implements Footprint {
   readonly id = ids.next++;
   /** kernel function names, outermost first (maintained by kfunc) */
   readonly fns: string[] = [];
+  /** steps this context has taken (1 during its first step's reader) */
+  nsteps = 0;
+  /** the depth in fns from which this step entered kernel functions (the
+   *  ones entered at fns[entered..] are new this step; fns.length: none).
+   *  Kept by kfunc; set back after each step by whoever reads it (the
+   *  coverage situations, harness/coverage.ts) */
+  entered = 0;
+  /** a kworker's work item (spec/kernel/workqueue.ts runWork) */
+  work: import('./workqueue.ts').Work | null = null;
   // ---- this step's footprint (spec/kernel/events.ts), reset as each
   // step begins (sched.ts step()) ----
   /** the owners this step read and wrote, as its primitives record them
@@ -33,6 +42,8 @@ export class Context implements Footprint {
   op = '';
   /** the owner the primitive acted on */
   target: Loc | null = null;
+  /** the value an atomic exchange found (atomic_xchg()'s old value) */
+  old = 0;
   /** what the step's own code named as touched (text, no primitive) */
   touchedText = '';
   /** what the last step touched (a list head, a counter), for traces: the
@@ -125,7 +136,9 @@ class KFunc<R> {
   next(): IteratorResult<string, R> {
     if (!this.started) {
       this.started = true;
-      this.x.fns.push(this.name);
+      const x = this.x;
+      if (x.fns.length < x.entered) x.entered = x.fns.length;
+      x.fns.push(this.name);
     }
     const r = this.body.next();
     if (r.done === true) this.x.fns.pop();

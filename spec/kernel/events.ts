@@ -85,11 +85,17 @@ export interface StepView {
   readonly obj: Obj | null;
   readonly act: ObjAct | null;
   readonly target: Loc | null;
+  /** the value an atomic_xchg() step found (its old value) */
+  readonly old: number;
   readonly touched: string;
   /** the context's stable label and id, and whether it is a program */
   readonly label: string;
   readonly id: number;
   readonly isProg: boolean;
+  /** steps the context has taken, this one included (1: its first) */
+  readonly nsteps: number;
+  /** fns[entered..] are the kernel functions this step entered */
+  readonly entered: number;
 }
 
 /** The footprint of one step, as the primitives record it on the context

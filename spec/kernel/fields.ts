@@ -31,3 +31,16 @@ export function useLoc(loc: Loc, write = false): void {
     else r.rd[r.nrd++] = loc;
   }
 }
+
+/** A plain field of a structure as a step's target (what the trace shows
+ *  as touched: `owner.field`), for a step of the spec's own code that
+ *  reads or writes it: coverage predicates compare the owner and field. */
+export class Field implements Loc {
+  constructor(
+    readonly owner: Owner,
+    readonly field: string,
+  ) {}
+  get name(): string {
+    return `${this.owner.name}.${this.field}`;
+  }
+}

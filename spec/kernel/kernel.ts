@@ -206,12 +206,6 @@ export class Kernel {
     }
   }
 
-  /** Count an interesting situation (coverage). */
-  saw(situation: string): void {
-    const s = this.situations;
-    if (s) s.set(situation, (s.get(situation) ?? 0) + 1);
-  }
-
   register(h: Holder, holds?: Holding): void {
     // per_cpu_ptr() of a CPU that does not exist points past the percpu area
     if (holds?.cpu !== undefined && (holds.cpu < 0 || holds.cpu >= this.cfg.cpus)) {

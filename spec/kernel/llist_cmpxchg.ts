@@ -25,7 +25,9 @@
 //
 // Every write through this file stamps the list with the writing CPU, so
 // llist_del_first() can tell whether another CPU wrote the list between its
-// first load and its cmpxchg (coverage: `llist_del_first-raced-other-cpu`).
+// first load and its cmpxchg; its cmpxchg step records what it found
+// (lastCmpxchg(), read by the coverage situations in spec/kernel/
+// situations.ts: `llist_del_first-raced-other-cpu`, `-aba`, `-retry`).
 // Writes through spec/kernel/llist.ts do not stamp: code that shares a list
 // between CPUs uses this file for all of its atomic operations on it.
 import type { Context } from './context.ts';
@@ -53,6 +55,26 @@ function otherCpuWrote(x: Context, h: LlistHead, since: number): boolean {
   if (!s) return false;
   for (let cpu = 0; cpu < s.length; cpu++) if (cpu !== x.cpu && (s[cpu] ?? 0) > since) return true;
   return false;
+}
+
+/** What llist_del_first()'s last cmpxchg step found, as data beside its
+ *  event: the context and kernel step it was taken in, whether another
+ *  CPU wrote the list since the load it compares against, whether it
+ *  succeeded, and whether a success installed a stale next (the ABA). */
+export interface DelFirstCmpxchg {
+  x: Context | null;
+  step: number;
+  head: LlistHead | null;
+  raced: boolean;
+  ok: boolean;
+  aba: boolean;
+}
+const last = shared('llistCmpxchgLast', (): DelFirstCmpxchg => ({ x: null, step: -1, head: null, raced: false, ok: false, aba: false }));
+
+/** The cmpxchg step x just took in llist_del_first(), if its last step was one. */
+export function lastCmpxchg(x: object, k: { steps: number }): DelFirstCmpxchg | null {
+  // the context itself, not its id: ids start again with every kernel
+  return last.x === x && last.step === k.steps ? last : null;
 }
 
 function at(x: Context, h: LlistHead, op: string, write: boolean): void {
@@ -103,20 +125,21 @@ export function* llistDelFirst(x: Context, h: LlistHead): Gen<Obj | null> {
     acts(x, 'llist_del_first', entry, false);
     yield x.k.labels ? `llist_del_first: next = ${entry.name}->next (${next ? next.name : 'NULL'})` : '';
     at(x, h, 'llist_del_first', true);
-    if (otherCpuWrote(x, h, since)) {
-      x.k.saw('llist_del_first-raced-other-cpu');
-      x.k.saw(`llist_del_first-raced-other-cpu:${h.field}`);
-    }
+    // the step, as data for coverage (its reader runs once it is taken)
+    last.x = x;
+    last.step = x.k.steps + 1;
+    last.head = h;
+    last.raced = otherCpuWrote(x, h, since);
+    last.ok = h.first === entry;
+    // ABA: entry left the list and came back with another successor
+    last.aba = last.ok && entry.next !== next;
     if (h.first === entry) {
-      // ABA: entry left the list and came back with another successor
-      if (entry.next !== next) x.k.saw('llist_del_first-aba');
       h.first = next;
       x.obj = entry;
       x.act = 'taken off list';
       yield x.k.labels ? `llist_del_first: cmpxchg(&head->first, ${entry.name}, ${next ? next.name : 'NULL'}) succeeds` : '';
       return entry;
     }
-    x.k.saw('llist_del_first-retry');
     const was = entry;
     since = clock.seq;
     entry = h.first;

@@ -142,6 +142,7 @@ export function step(k: Kernel, x: Context): boolean {
   const r = x.gen!.next();
   current.x = null;
   k.steps++;
+  x.nsteps++;
   if (r.done) {
     k.tracer?.step(x, 'returns');
     finish(k, x);
@@ -173,6 +174,7 @@ function stepRecorded(k: Kernel, x: Context, record: Event[]): boolean {
     x.rec = false;
   }
   k.steps++;
+  x.nsteps++;
   if (r.done) {
     if (x.op === '') x.op = 'return';
     record.push(eventOf(k, x, 'returns'));

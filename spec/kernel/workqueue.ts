@@ -85,7 +85,7 @@ export function* runWork(x: Context, w: Work): Gen<void> {
     w.running = x;
     x.k.pendingWork.delete(w);
   }
-  if (w.cpu !== x.cpu) x.k.saw('kworker-on-other-cpu');
+  x.work = w;
   x.fns.push(w.fnName);
   yield* w.fn(x);
   x.fns.pop();

@@ -7,6 +7,7 @@ import type { Context } from '../kernel/context.ts';
 import type { StepView } from '../kernel/events.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import type { Situation } from '../policies/policy.ts';
+import { KWORKER_ON_OTHER_CPU } from '../kernel/situations.ts';
 
 /** The context the step's context interrupted on its CPU, if any. */
 export function beneath(x: StepView, k: Kernel): Context | undefined {
@@ -152,4 +153,5 @@ export const MEMALLOC_SITUATIONS: readonly Situation[] = [
   GRACE_PERIOD_HELD_BY_READER,
   TEARDOWN_WITH_CALLBACKS_IN_FLIGHT,
   ...SLEEPING_READER_SITUATIONS,
+  KWORKER_ON_OTHER_CPU,
 ];

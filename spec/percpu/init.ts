@@ -2,6 +2,7 @@
 // per-CPU bpf_mem_caches, all zeroed; bpf_mem_alloc_percpu_unit_init() sets
 // up and prefills one size bucket on every CPU, once per size.
 import { load } from '../kernel/atomic.ts';
+import { Field } from '../kernel/fields.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Gen } from '../kernel/types.ts';
 import { BpfMemAlloc, BpfMemCache, bpfMemCacheIdx, LLIST_NODE_SZ, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
@@ -54,12 +55,9 @@ export const bpfMemAllocPercpuUnitInit = kfunc('bpf_mem_alloc_percpu_unit_init',
     if (cpu === 0) {
       // once per size: cpu0's unit_size says an earlier load set it up
       x.k.touch(x, old, 'unit_size');
-      x.touched = `${old.name}.unit_size`;
+      x.target = new Field(old, 'unit_size');
       yield `load c->unit_size (${old.unit_size})`;
-      if (old.unit_size) {
-        x.k.saw('percpu-unit-already-initialised');
-        break;
-      }
+      if (old.unit_size) break;
     }
     // c->unit_size, objcg, percpu_size, tgt; init_refill_work(); prefill
     const c = new BpfMemCache(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, ma.ops ?? memallocOps());

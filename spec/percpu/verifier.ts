@@ -34,13 +34,12 @@ export class Verifier implements Owner {
 /** check_kfunc_call(), KF_bpf_percpu_obj_new_impl with ret_t->size == size. */
 export const checkPercpuObjNew = kfunc('check_kfunc_call', function* (x: Context, v: Verifier, size: number): Gen<number> {
   if (!(yield* load(x, v.bpf_global_percpu_ma_set))) {
-    if (v.bpf_percpu_ma_lock.holder) x.k.saw('percpu-load-waits-for-mutex');
     yield* mutexLock(x, v.bpf_percpu_ma_lock);
     let err = 0;
     if (!(yield* load(x, v.bpf_global_percpu_ma_set))) {
       err = yield* bpfMemAllocPercpuInit(x, v.ma);
       if (!err) yield* store(x, v.bpf_global_percpu_ma_set, 1);
-    } else x.k.saw('percpu-ma-set-by-racing-load');
+    }
     yield* mutexUnlock(x, v.bpf_percpu_ma_lock);
     if (err) return err;
   }
@@ -72,7 +71,6 @@ function loadWork(v: Verifier, cpu: number, size: number): Work {
 
 /** Queue the load of a program of this size on x's CPU. */
 export function* requestLoad(x: Context, v: Verifier, size: number): Gen<void> {
-  x.k.saw('percpu-alloc-before-load');
   yield* queueWork(x, loadWork(v, x.cpu, size));
 }
 

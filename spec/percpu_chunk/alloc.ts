@@ -6,6 +6,7 @@ import { mutexLock, mutexUnlock } from '../kernel/mutex.ts';
 import { placeOf, type Gen } from '../kernel/types.ts';
 import { ENOSPC, pcpuRealloc } from './area.ts';
 import {
+  computed,
   gfpKernel,
   listAdd,
   listDel,
@@ -45,13 +46,11 @@ export const allocPcpuChunk = kfunc('alloc_pcpu_chunk', function* (x: Context, p
   c.map.ents[c.map_used++] = p.unitSize;
   c.vm = yield* gfpKernel(x, p, 'get_vm_area(PCPU_CHUNK_SIZE, GFP_KERNEL)', 'kmalloc', `${name}.vm`);
   if (!c.vm) {
-    x.k.saw('pcpu-chunk-vm-fails');
     yield* freePcpuChunk(x, p, c);
     return null;
   }
   c.free_size = p.unitSize;
   c.contig_hint = p.unitSize;
-  x.k.saw('pcpu-chunk-created');
   return c;
 });
 
@@ -111,15 +110,20 @@ export interface PcpuArea {
  *  says, fullest first; else a new chunk; then populate the area. */
 export const __allocPercpu = kfunc('__alloc_percpu', function* (x: Context, p: Pcpu, size: number, align: number): Gen<PcpuArea | null> {
   if (!size) {
-    x.k.saw('pcpu-size-zero');
+    // no step: the coverage predicate reads it at the caller's next step
+    if (computed.sizeZeroOf !== x.k) {
+      computed.sizeZeroOf = x.k;
+      computed.sizeZeroPending = 0;
+    }
+    const n = computed.sizeZero.get(x) ?? 0;
+    if (n === 0) computed.sizeZeroPending++;
+    computed.sizeZero.set(x, n + 1);
     return null;
   }
   if (size > p.geom.pageSize << PCPU_MIN_UNIT_PAGES_SHIFT || align > p.geom.pageSize) {
-    x.k.saw('pcpu-illegal-request');
     yield `printk("illegal size (${size}) or align (${align}) for percpu allocation")`;
     return null;
   }
-  if (p.mutex.holder !== null) x.k.saw('pcpu-mutex-contended');
   yield* mutexLock(x, p.mutex);
   let area: PcpuArea | null = null;
   let chunk: PcpuChunk | null = null;
@@ -145,11 +149,9 @@ export const __allocPercpu = kfunc('__alloc_percpu', function* (x: Context, p: P
         break search;
       }
       if (err !== ENOSPC) {
-        x.k.saw('pcpu-alloc-area-enomem');
         yield* mutexUnlock(x, p.mutex);
         return null;
       }
-      x.k.saw('pcpu-alloc-area-enospc');
     }
   }
   if (!chunk) {

@@ -5,7 +5,8 @@ import { report } from '../kernel/events.ts';
 import { kfunc, type Context } from '../kernel/context.ts';
 import { mightSleep } from '../kernel/might_sleep.ts';
 import { type Gen } from '../kernel/types.ts';
-import { MapBuf, pcpuChunkRelocate, pcpuChunkSlot, SIZEOF_INT, type Pcpu, type PcpuChunk } from './chunk.ts';
+import { computed, MapBuf, pcpuChunkRelocate, pcpuChunkSlot, SIZEOF_INT, stampStep, type Pcpu, type PcpuChunk } from './chunk.ts';
+import { Field } from '../kernel/fields.ts';
 
 export const ENOMEM = -12;
 export const ENOSPC = -28;
@@ -26,11 +27,15 @@ export const pcpuRealloc = kfunc('pcpu_realloc', function* (x: Context, p: Pcpu,
     else {
       mightSleep(x, `kmalloc(${newSize}, GFP_KERNEL)`);
       if (!x.k.slab.fails('kmalloc')) buf = new MapBuf(name, [], false);
+      stampStep(computed.alloc, x);
+      computed.alloc.ok = buf !== null;
     }
     yield `kmalloc(${newSize}) = ${buf ? buf.name : 'NULL'}`;
   } else {
     mightSleep(x, `vmalloc(${newSize})`);
     if (!x.k.slab.fails('kmalloc')) buf = new MapBuf(name, [], true);
+    stampStep(computed.alloc, x);
+    computed.alloc.ok = buf !== null;
     yield `vmalloc(${newSize}) = ${buf ? buf.name : 'NULL'}`;
   }
   if (newSize && !buf) return null;
@@ -60,7 +65,6 @@ export const pcpuSplitBlock = kfunc('pcpu_split_block', function* (x: Context, p
     while (newAlloc < target) newAlloc *= 2;
     const buf = yield* pcpuRealloc(x, p, c.map, c.map_alloc * SIZEOF_INT, newAlloc * SIZEOF_INT, `${c.name}.map@${newAlloc}`);
     if (!buf) return ENOMEM;
-    x.k.saw('pcpu-map-grow');
     c.map_alloc = newAlloc;
     c.map = buf;
   }
@@ -90,7 +94,6 @@ function* allocArea(x: Context, p: Pcpu, c: PcpuChunk, size: number, align: numb
   if (!c.map) {
     const buf = yield* pcpuRealloc(x, p, null, 0, p.dflMapAlloc * SIZEOF_INT, `${c.name}.map@${p.dflMapAlloc}`);
     if (!buf) return ENOMEM;
-    x.k.saw('pcpu-static-map-attached');
     c.map = buf;
     c.map_alloc = p.dflMapAlloc;
     buf.ents[c.map_used++] = -p.geom.staticSize;
@@ -109,13 +112,14 @@ function* allocArea(x: Context, p: Pcpu, c: PcpuChunk, size: number, align: numb
       maxContig = Math.max(m[i]!, maxContig);
       continue;
     }
+    stampStep(computed.fit, x);
+    computed.fit.headJoined = 0;
     // a head smaller than an int, or after a free block, joins the block before
     if (head && (head < SIZEOF_INT || m[i - 1]! > 0)) {
+      computed.fit.headJoined = Math.sign(m[i - 1]!);
       if (m[i - 1]! > 0) {
-        x.k.saw('pcpu-head-merge-prev-free');
         m[i - 1]! += head;
       } else {
-        x.k.saw('pcpu-head-merge-prev-alloc');
         m[i - 1]! -= head;
         p.ops.headMergeFreeSize(c, head);
       }
@@ -125,12 +129,9 @@ function* allocArea(x: Context, p: Pcpu, c: PcpuChunk, size: number, align: numb
     }
     // a tail smaller than an int stays with the area
     let tail = m[i]! - head - size;
-    if (tail < SIZEOF_INT) {
-      if (tail > 0) x.k.saw('pcpu-tail-kept');
-      tail = 0;
-    }
+    computed.fit.tailKept = tail > 0 && tail < SIZEOF_INT;
+    if (tail < SIZEOF_INT) tail = 0;
     if (head || tail) {
-      x.k.saw('pcpu-split');
       if (yield* p.ops.splitBlock(x, p, c, i, head, tail)) return ENOMEM;
       const mm = c.map.ents;
       if (head) {
@@ -150,7 +151,7 @@ function* allocArea(x: Context, p: Pcpu, c: PcpuChunk, size: number, align: numb
     return off;
   }
   c.contig_hint = maxContig; // fully scanned
-  x.touched = `${c.name}.contig_hint`;
+  x.target = new Field(c, 'contig_hint');
   yield `${c.name}.contig_hint = ${maxContig} (fully scanned)`;
   yield* pcpuChunkRelocate(x, p, c, oslot);
   return ENOSPC;
@@ -161,7 +162,7 @@ export const pcpuAllocArea = kfunc('pcpu_alloc_area', allocArea);
 export function updateHint(x: Context, c: PcpuChunk, isLast: boolean, maxContig: number): void {
   if (isLast) c.contig_hint = maxContig;
   else {
-    x.k.saw('pcpu-hint-partial-scan');
+    stampStep(computed.partialScan, x);
     c.contig_hint = Math.max(c.contig_hint, maxContig);
   }
 }
@@ -183,7 +184,8 @@ function* freeArea(x: Context, p: Pcpu, c: PcpuChunk, freeme: number): Gen<void>
   x.touched = `${c.name}.map[${i}]`;
   yield `${c.name}.map[${i}] = ${m[i]}, free_size = ${c.free_size}`;
   if (i > 0 && m[i - 1]! >= 0) {
-    x.k.saw('pcpu-free-merge-prev');
+    stampStep(computed.merge, x);
+    computed.merge.prev = true;
     m[i - 1]! += m[i]!;
     m.splice(i, 1);
     c.map_used--;
@@ -191,7 +193,8 @@ function* freeArea(x: Context, p: Pcpu, c: PcpuChunk, freeme: number): Gen<void>
     yield `merge with ${c.name}.map[${i}]: ${m[i]}`;
   }
   if (p.ops.freeMergesNext && i + 1 < c.map_used && m[i + 1]! >= 0) {
-    x.k.saw('pcpu-free-merge-next');
+    stampStep(computed.merge, x);
+    computed.merge.prev = false;
     m[i]! += m[i + 1]!;
     m.splice(i + 1, 1);
     c.map_used--;

@@ -8,7 +8,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { mightSleep } from '../kernel/might_sleep.ts';
 import { Mutex } from '../kernel/mutex.ts';
 import type { FaultKind } from '../kernel/slab.ts';
-import { type Gen, type Owner } from '../kernel/types.ts';
+import { shared, type Gen, type Owner } from '../kernel/types.ts';
 import type { PcpuOps } from './ops.ts';
 
 export const SIZEOF_INT = 4;
@@ -169,12 +169,56 @@ export function pcpuChunkSlot(c: PcpuChunk): number {
   return pcpuSizeToSlot(c.free_size);
 }
 
+/** A value a step computed that no structure keeps afterwards, stamped
+ *  with the context and the kernel step that computed it. */
+export interface Computed {
+  /** the context (not its id: ids start again with every kernel) */
+  x: object | null;
+  step: number;
+}
+
+/** What the chunk allocator's steps computed, for the coverage predicates
+ *  (spec/percpu_chunk/situations.ts): whether an allocation succeeded, how
+ *  pcpu_alloc_area() fitted an area (the sign of the block a head smaller
+ *  than an int joined, a tail smaller than an int kept), whether
+ *  updateHint() had only a partial scan, what pcpu_free_area() merged with,
+ *  whether pcpu_populate_chunk() found an occupied page. Per process, as
+ *  the llist_cmpxchg clock. */
+export const computed = shared('pcpuComputed', () => ({
+  alloc: { x: null, step: -1, ok: false } as Computed & { ok: boolean },
+  fit: { x: null, step: -1, headJoined: 0, tailKept: false } as Computed & { headJoined: number; tailKept: boolean },
+  partialScan: { x: null, step: -1 } as Computed,
+  merge: { x: null, step: -1, prev: false } as Computed & { prev: boolean },
+  /** per context: its pcpu_populate_chunk() met an occupied page */
+  sharedPage: new WeakSet<object>(),
+  /** per context: how often its __alloc_percpu() was asked for 0 bytes
+   *  and returned with no step of its own */
+  sizeZero: new WeakMap<object, number>(),
+  /** how many contexts of sizeZeroOf's kernel sizeZero holds (a WeakMap
+   *  has no size) */
+  sizeZeroPending: 0,
+  sizeZeroOf: null as Kernel | null,
+}));
+
+/** Stamp r as computed by x's step being taken. */
+export function stampStep(r: Computed, x: Context): void {
+  r.x = x;
+  r.step = x.k.steps + 1;
+}
+
+/** Was r computed by the step x just took? */
+export function thisStep(r: Computed, x: object, k: { steps: number }): boolean {
+  return r.x === x && r.step === k.steps;
+}
+
 /** A GFP_KERNEL allocation of the allocator's own (kzalloc, vmalloc,
  *  get_vm_area, alloc_pages_node): may sleep, may fail by an armed fault. */
 export function* gfpKernel(x: Context, p: Pcpu, what: string, fault: FaultKind, name: string): Gen<Mem | null> {
   mightSleep(x, what);
   const m = x.k.slab.fails(fault) ? null : new Mem(name);
   if (m) p.keep(m);
+  stampStep(computed.alloc, x);
+  computed.alloc.ok = m !== null;
   x.touched = 'slab';
   yield `${what} = ${m ? name : 'NULL'}`;
   return m;

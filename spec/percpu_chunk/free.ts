@@ -20,7 +20,6 @@ export const freePercpu = kfunc('free_percpu', function* (x: Context, p: Pcpu, a
     const head = p.slot[pcpuChunkSlot(chunk)]!;
     for (let pos = head.next; pos !== head; pos = pos.next) {
       if (pos.chunk !== chunk) {
-        x.k.saw('pcpu-kill-free-chunk');
         yield* p.ops.killChunk(x, p, pos.chunk!);
         break;
       }
@@ -45,7 +44,6 @@ export const pcpuTeardown = kfunc('pcpu_teardown', function* (x: Context, p: Pcp
     spare++;
     yield* p.ops.killChunk(x, p, c);
   }
-  if (spare > 1) x.k.saw('pcpu-two-free-chunks-at-teardown');
   if (st) {
     if (st.free_size !== p.unitSize - p.geom.staticSize) {
       report('leak', `the static chunk still has ${p.unitSize - p.geom.staticSize - st.free_size} dynamic bytes allocated after every area was freed`);

@@ -4,7 +4,7 @@
 import { kfunc, type Context } from '../kernel/context.ts';
 import type { Gen } from '../kernel/types.ts';
 import { ENOMEM } from './area.ts';
-import { gfpKernel, type Pcpu, type PcpuChunk } from './chunk.ts';
+import { computed, gfpKernel, type Pcpu, type PcpuChunk } from './chunk.ts';
 
 const PFN_DOWN = (p: Pcpu, v: number): number => Math.floor(v / p.geom.pageSize);
 const PFN_UP = (p: Pcpu, v: number): number => Math.ceil(v / p.geom.pageSize);
@@ -69,10 +69,11 @@ function* populate(x: Context, p: Pcpu, c: PcpuChunk, off: number, size: number)
   let mapStart = -1;
   let mapEnd = 0;
   let err = false;
-  let sharedPage = false;
+  // sharedPage: kept per context for coverage (computed.sharedPage)
+  computed.sharedPage.delete(x);
   out: for (let i = pageStart; i < pageEnd; i++) {
     if (pcpuChunkPageOccupied(p, c, i)) {
-      sharedPage = true;
+      computed.sharedPage.add(x);
       if (mapStart >= 0) {
         if (yield* pcpuMap(x, c, mapStart, mapEnd)) {
           err = true;
@@ -91,13 +92,10 @@ function* populate(x: Context, p: Pcpu, c: PcpuChunk, off: number, size: number)
         err = true;
         break out;
       }
-      x.k.saw('pcpu-page-populated');
     }
   }
   if (!err && mapStart >= 0 && (yield* pcpuMap(x, c, mapStart, mapEnd))) err = true;
   if (err) {
-    x.k.saw('pcpu-populate-fails');
-    if (sharedPage) x.k.saw('pcpu-populate-fails-on-shared-page');
     // likely under heavy memory pressure, give memory back
     yield* p.ops.depopulate(x, p, c, off, size, true);
     return ENOMEM;

@@ -5,6 +5,7 @@ import { bpfMemAllocDestroy } from '../memalloc/destroy.ts';
 import { LLIST_NODE_SZ, type BpfMemAlloc } from '../memalloc/cache.ts';
 import { bpfMemAllocInit } from '../memalloc/init.ts';
 import { GRACE_PERIOD_HELD_BY_READER, nmiInActive, rcuCallbackRacingFree, TEARDOWN_WITH_CALLBACKS_IN_FLIGHT } from '../memalloc/situations.ts';
+import { KWORKER_ON_OTHER_CPU } from '../kernel/situations.ts';
 import { bpfMemAlloc, bpfMemCacheAlloc, bpfMemCacheFree, bpfMemFree } from '../memalloc/unit.ts';
 import { freeHtabElem, HTAB_RCU_SITUATIONS, HtabRcuFree, htabMapFreeBarrier } from '../htab/elem.ts';
 import { IRQ_ORDER_FINDING } from './bpf-ma.ts';
@@ -29,6 +30,7 @@ export const bpfMaAfterCallRcu = definePolicy<MaAfterCallRcu>({
     ...rcuCallbackRacingFree(['free_htab_elem']),
     GRACE_PERIOD_HELD_BY_READER,
     TEARDOWN_WITH_CALLBACKS_IN_FLIGHT,
+    KWORKER_ON_OTHER_CPU,
   ],
   init: (k, opts) => ({ ma: bpfMemAllocInit(k, opts), rcuFree: new HtabRcuFree(k) }),
   alloc: (x, s, size) => (s.ma.cache ? bpfMemCacheAlloc(x, s.ma) : bpfMemAlloc(x, s.ma, size)),

@@ -10,6 +10,7 @@ import { bpfMemAllocInit } from '../memalloc/init.ts';
 import { __allocPercpu } from '../percpu_chunk/alloc.ts';
 import type { PcpuGeom } from '../percpu_chunk/chunk.ts';
 import { freePercpu } from '../percpu_chunk/free.ts';
+import { pcpuSituations } from '../percpu_chunk/situations.ts';
 import { bpfMa, IRQ_ORDER_FINDING } from './bpf-ma.ts';
 import { PCPU_INVARIANTS } from '../../model/invariants.ts';
 import { makePcpu, type PcpuState } from './percpu-chunk.ts';
@@ -44,6 +45,9 @@ export const bpfMaOnPercpuChunk = definePolicy({
   summary: 'bpf-ma (seed 004) with percpu objects whose __alloc_percpu_gfp/free_percpu are seed 003\'s allocator (run it with the percpu configuration)',
   // seed 003's chunk allocator beneath keeps plain state (footprints unknown)
   footprints: 'coarse',
+  // bpf-ma's, and the chunk allocator's as it is reached beneath (counted,
+  // not expected)
+  situations: [...bpfMa.situations!, ...pcpuSituations(true)],
   // memalloc.c's per-CPU caches: a CPU may go offline holding objects
   faults: ['kmalloc', 'page', 'cpu_offline'],
   promises: PCPU_INVARIANTS,

@@ -13,7 +13,9 @@ import { freePercpu, pcpuTeardown } from '../percpu_chunk/free.ts';
 import { DEFAULT_OPS, type PcpuOps } from '../percpu_chunk/ops.ts';
 import { atRest, firesIn, lastIn, subjectsStartWith, type Finding } from './finding.ts';
 import { definePolicy, type Policy } from './policy.ts';
-import type { Situation } from './policy.ts';
+import { PCPU_SITUATIONS } from '../percpu_chunk/situations.ts';
+
+export { PCPU_SITUATIONS };
 import { PCPU_INVARIANTS } from '../../model/invariants.ts';
 
 export interface PcpuState {
@@ -54,22 +56,6 @@ export function pcpuRequests(g: PcpuGeom): { size: number; align: number }[] {
     { size: 8, align: page * 2 },
   ];
 }
-
-export const PCPU_SITUATIONS: readonly Situation[] = [
-  { name: 'pcpu-static-map-attached', text: 'pcpu_alloc_area() gave the static chunk its first map' },
-  { name: 'pcpu-map-grow', text: 'pcpu_split_block() grew a full map through pcpu_realloc()' },
-  { name: 'pcpu-chunk-created', text: '__alloc_percpu() found no space and created a chunk' },
-  { name: 'pcpu-kill-free-chunk', text: 'free_percpu() killed another fully free chunk' },
-  { name: 'pcpu-populate-fails', text: 'pcpu_populate_chunk() failed and gave the range back' },
-  { name: 'pcpu-head-merge-prev-alloc', text: 'a head smaller than an int joined the allocated block before it' },
-  { name: 'pcpu-tail-kept', text: 'a tail smaller than an int stayed with the area' },
-  { name: 'pcpu-split', text: 'pcpu_alloc_area() split a block' },
-  { name: 'pcpu-hint-partial-scan', text: 'pcpu_alloc_area() hit before the last entry and only raised contig_hint' },
-  { name: 'pcpu-alloc-area-enospc', text: 'pcpu_alloc_area() scanned a chunk whose hint promised room and found none' },
-  { name: 'pcpu-free-merge-prev', text: 'pcpu_free_area() merged with the free block before' },
-  { name: 'pcpu-free-merge-next', text: 'pcpu_free_area() merged with the free block after' },
-  { name: 'pcpu-illegal-request', text: '__alloc_percpu() refused an illegal size or alignment' },
-];
 
 export function makePcpu(k: Kernel, geom: PcpuGeom, ops: PcpuOps = DEFAULT_OPS): PcpuState {
   const p = new Pcpu(k, geom, ops);

@@ -20,9 +20,9 @@ import type { Finding } from './finding.ts';
  *  `name` each time it holds. A predicate reads the event's fields (its
  *  target is the list head or counter the step acted on: compare it, or
  *  its `field`, never a name's text) and may ask the kernel about the rest
- *  of the machine. A situation without `when` is counted where the code
- *  calls `k.saw(name)` (the engine's own: faults, grace periods; and code
- *  whose decision no step shows). */
+ *  of the machine. A situation without `when` is counted by the harness
+ *  (grace periods it could not end, readers it woke): the spec never
+ *  counts one itself. */
 export interface Situation {
   readonly name: string;
   /** one line: what it means */
@@ -38,6 +38,15 @@ export interface Situation {
    *  situation hold? (a number: how many times, e.g. once per other
    *  context it involves) */
   when?(e: StepView, k: Kernel): boolean | number;
+  /** or: asked at the first step of a call of one of these kernel
+   *  functions (the step that entered it: its decisions before its first
+   *  step are that step's) */
+  readonly entering?: readonly string[];
+  /** or: asked only at a context's first step */
+  readonly first?: boolean;
+  /** counted when reached but never a blind spot (not expected of a run):
+   *  a state the family notes, which not every configuration can reach */
+  readonly optional?: boolean;
 }
 
 /** How the allocator is created (bpf_mem_alloc_init's arguments). */

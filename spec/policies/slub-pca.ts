@@ -16,6 +16,9 @@ import { allocBulkAll, elemFreeRcu, mapDestroy, NmiSide, nmiFree, nmiTake, rcuPe
 import { definePolicy } from './policy.ts';
 import type { Situation } from './policy.ts';
 import { SLUB_SCENARIOS } from '../slub/scenarios.ts';
+import { SLUB_SITUATIONS } from '../slub/situations.ts';
+
+export { SLUB_SITUATIONS };
 
 /** Array size: small enough that the pool fills and empties it often;
  *  refill and flush move count / 2 = 2 objects. */
@@ -77,25 +80,6 @@ export function* slubUserFree(x: Context, st: SlubState, obj: Obj, free?: SlabFr
   else yield* elemFreeRcu(x, st.s, st.pending, obj, free);
 }
 
-/** Counted too but not listed, as no user path reaches them: 'pca-free-in-
- *  hardirq' and 'pca-full-in-irq' (a slab free from hardirq; the user has
- *  no element there that no reader can still see, spec/slub/user.ts). */
-export const SLUB_SITUATIONS: readonly Situation[] = [
-  { name: 'pca-trylock-fails', text: 'spin_trylock() on the array failed: the operation bypassed it' },
-  { name: 'pca-trylock-fails:alloc_from_pca', text: 'an interrupt used the array while alloc_from_pca() held its lock' },
-  { name: 'pca-refill-when-empty', text: 'alloc_from_pca() found the array empty and refilled half of it' },
-  { name: 'pca-flush-when-full', text: 'free_to_pca() found the array full and flushed half of it' },
-  { name: 'pca-free-bypassed', text: 'free_to_pca() could not take an object' },
-  { name: 'pca-refill-trylock-fails-holding-objects', text: 'refill_pca() failed the trylock with a bulk-allocated batch in hand' },
-  { name: 'pca-free-bulk-many', text: 'free_to_pca_bulk() took all of a batch of several objects' },
-  { name: 'pca-free-bulk-partial', text: 'free_to_pca_bulk() took part of a batch, the rest went to slab' },
-  { name: 'pca-free-bulk-full', text: 'free_to_pca_bulk() found no room for a batch of several objects' },
-  { name: 'pca-alloc-bulk-many', text: 'alloc_from_pca_bulk() supplied all of several objects' },
-  { name: 'pca-alloc-bulk-partial', text: 'alloc_from_pca_bulk() supplied part of several objects, slab the rest' },
-  { name: 'pca-alloc-bulk-empty', text: 'alloc_from_pca_bulk() found the array empty for several objects' },
-  { name: 'pca-alloc-in-hardirq', text: 'kmem_cache_alloc*() from hardirq (GFP_ATOMIC)' },
-  { name: 'pca-trylock-fails-in-hardirq', text: 'a hardirq found the array locked by the task or softirq it interrupted and bypassed it' },
-];
 
 export const slubPca = definePolicy<SlubState>({
   name: 'slub-pca',

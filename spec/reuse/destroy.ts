@@ -127,7 +127,6 @@ export const destroyMemAlloc = kfunc('destroy_mem_alloc', function* (x: Context,
     yield* freeMemAllocNoBarrier(x, ma);
     return;
   }
-  x.k.saw('teardown-with-callbacks-in-flight');
   const aux = yield* x.k.slab.kmallocAux(x, 'copy');
   if (!aux) {
     yield* freeMemAlloc(x, ma);

@@ -26,7 +26,6 @@ export const waitGpReuseFree = kfunc('wait_gp_reuse_free', function* (x: Context
       // zeroed early so later frees do not queue_work() again
       yield* store(x, r.prepare_reuse_cnt, 0);
       tryQueueWork = true;
-      x.k.saw('reuse:free-kicks-kworker');
     }
     yield* rawSpinUnlock(x, r.reuse_lock);
 
@@ -36,7 +35,6 @@ export const waitGpReuseFree = kfunc('wait_gp_reuse_free', function* (x: Context
       if (!(yield* queueWork(x, r.reuse_work))) yield* atomicDec(x, r.reuse_cb_in_progress);
     }
   } else {
-    x.k.saw('reuse:nmi-free-to-free_llist_extra');
     yield* llistAdd(x, llnode, c.free_llist_extra);
   }
   yield* localDec(x, c.active);

@@ -37,7 +37,7 @@ export const bpfMaAddToReuseReadyOrFree = kfunc(
     if (!abort) {
       if (yield* llistEmpty(x, r.reuse_ready_head)) r.reuse_ready_tail = tail;
       yield* __llistAddBatch(x, head, tail, r.reuse_ready_head);
-    } else x.k.saw('reuse:abort-in-callback');
+    }
     yield* r.ops.reuse_unlock_irqrestore(x, c, flags);
 
     if (abort) yield* freeAll(x, c, head);

@@ -56,7 +56,6 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   const flags = localIrqSave(x);
   // on another CPU (the cache's CPU went offline) 'active' is left alone
   const own = c.cpu === x.cpu;
-  if (!own) x.k.saw('reuse:kworker-on-other-cpu');
   if (own) WARN_ON_ONCE(x, (yield* localIncReturn(x, c.active)) !== 1, 'WARN_ON_ONCE(local_inc_return(&c->active) != 1)');
   yield* rawSpinLock(x, r.reuse_lock);
   let head = yield* __llistDelAll(x, r.prepare_reuse_head);
@@ -68,12 +67,10 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
   yield* localIrqRestore(x, flags);
 
   if (doFree) {
-    x.k.saw('reuse:free_reusable_cb-queued');
     yield* callRcuTasksTrace(x, c.rcu, (y) => bpfMaFreeReusableCb(y, c), 'bpf_ma_free_reusable_cb');
   }
 
   for (const llnode of eachSafe(x, yield* llistDelAll(x, c.free_llist_extra))) {
-    x.k.saw('reuse:kworker-moves-free_llist_extra');
     if (!head) tail = llnode;
     llnode.next = head;
     head = ops.extra_loop_head(llnode); // RFC: `head = llnode->next` (a defect: extraLoopHead)
@@ -87,7 +84,6 @@ export function* bpfMaPrepareReuseWork(x: Context, c: BpfMemCache): Gen<void> {
 
   const aux = yield* x.k.slab.kmallocAux(x, 'bpf_reuse_batch');
   if (!aux) {
-    x.k.saw('reuse:batch-alloc-failed');
     yield* synchronizeRcuExpedited(x);
     yield* ops.add_to_reuse_ready_or_free(x, c, head, tail!);
     yield* atomicDec(x, r.reuse_cb_in_progress);

@@ -6,6 +6,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { lastTrylock } from '../kernel/local_lock.ts';
 import { numaMemId } from '../kernel/numa.ts';
 import type { Situation } from '../policies/policy.ts';
+import { KWORKER_ON_OTHER_CPU } from '../kernel/situations.ts';
 import { lastRacyRead } from './barn.ts';
 import { pageAllocator, virtToSlab } from './slab.ts';
 
@@ -78,6 +79,7 @@ export const SLUB_SHEAVES_SITUATIONS: readonly Situation[] = [
   S.destroyInflight,
   S.cpuDead,
   S.flushAll,
+  KWORKER_ON_OTHER_CPU,
 ];
 
 export const KMALLOC_NOLOCK_SITUATIONS: readonly Situation[] = [
@@ -94,4 +96,5 @@ export const KMALLOC_NOLOCK_SITUATIONS: readonly Situation[] = [
   S.nolockNewSlabTrylock,
   S.destroyInflight,
   S.cpuDead,
+  KWORKER_ON_OTHER_CPU,
 ];

@@ -45,7 +45,6 @@ export const refillPca = kfunc('refill_pca', function* (x: Context, s: KmemCache
     if (!allocated) return false;
     const pca = yield* pcaSpinTrylock(x, s);
     if (!pca) {
-      x.k.saw('pca-refill-trylock-fails-holding-objects');
       // not in seed 002: give the batch back to slab
       yield* s.ops.refill_pca_put_back(x, s, objects);
       return false;
@@ -55,7 +54,6 @@ export const refillPca = kfunc('refill_pca', function* (x: Context, s: KmemCache
     yield* pcaSpinUnlock(x, pca);
     // someone freed to the array while we bulk allocated: too many now
     if (batch < allocated) {
-      x.k.saw('pca-refill-overshoots');
       yield* __kmemCacheFreeBulk(x, s, objects.slice(batch));
       return true;
     }
@@ -73,7 +71,6 @@ export const allocFromPca = kfunc('alloc_from_pca', function* (x: Context, s: Km
       const batch = pca.count >> 1;
       yield* pcaSpinUnlock(x, pca);
       if (!allowBlocking(x, gfp) || inIrq(x)) return null;
-      x.k.saw('pca-refill-when-empty');
       if (yield* s.ops.refill_pca(x, s, batch)) continue; // retry
       return null;
     }
@@ -88,8 +85,7 @@ export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Conte
   const pca = yield* pcaSpinTrylock(x, s);
   if (!pca) return 0;
   const want = size;
-  size = Math.min(size, yield* pcaUsed(x, pca));
-  if (want > 1 && x.k.situations) x.k.saw(size === want ? 'pca-alloc-bulk-many' : size > 0 ? 'pca-alloc-bulk-partial' : 'pca-alloc-bulk-empty');
+  size = Math.min(size, yield* pcaUsed(x, pca, false, want));
   // p[--i] = pca->objects[--pca->used]: keep the array's order in p
   const got: Obj[] = [];
   for (let i = size; i > 0; i--) got.unshift(yield* pcaPop(x, pca));
@@ -102,7 +98,6 @@ export const allocFromPcaBulk = kfunc('alloc_from_pca_bulk', function* (x: Conte
 export const slabAllocNode = kfunc('slab_alloc_node', function* (x: Context, s: KmemCache, gfp: Gfp = gfpOf(x)): Gen<Obj | null> {
   let object: Obj | null = null;
   x.k.touch(x, s, 'cpu_array');
-  if (x.level === 'hardirq') x.k.saw('pca-alloc-in-hardirq');
   if (s.cpu_array) object = yield* allocFromPca(x, s, gfp);
   if (!object) object = yield* __slabAllocNode(x, s);
   return object;
@@ -118,14 +113,12 @@ export const kmemCacheAllocBulk = kfunc('kmem_cache_alloc_bulk', function* (x: C
   let fromPca = 0;
   let allocated = 0;
   x.k.touch(x, s, 'cpu_array');
-  if (x.level === 'hardirq') x.k.saw('pca-alloc-in-hardirq');
   if (s.cpu_array) fromPca = yield* allocFromPcaBulk(x, s, size, p);
   if (fromPca < size) {
     allocated = yield* __kmemCacheAllocBulk(x, s, size - fromPca, p);
     if (allocated === 0 && fromPca > 0) {
       // seed 002 frees these and then still adds from_pca to the count it
       // returns, handing the caller objects already back in slab
-      x.k.saw('pca-bulk-partial-undone');
       yield* __kmemCacheFreeBulk(x, s, p.splice(0, fromPca));
       fromPca = 0;
     }

@@ -48,11 +48,7 @@ export const freeToPca = kfunc('free_to_pca', function* (x: Context, s: KmemCach
     if ((yield* pcaUsed(x, pca)) === pca.count) {
       const batch = pca.count >> 1;
       yield* pcaSpinUnlock(x, pca);
-      if (inIrq(x)) {
-        x.k.saw('pca-full-in-irq');
-        return false;
-      }
-      x.k.saw('pca-flush-when-full');
+      if (inIrq(x)) return false;
       if (!(yield* flushPca(x, s, batch))) return false;
       continue; // retry
     }
@@ -66,8 +62,7 @@ export const freeToPca = kfunc('free_to_pca', function* (x: Context, s: KmemCach
 export const freeToPcaBulk = kfunc('free_to_pca_bulk', function* (x: Context, s: KmemCache, p: readonly Obj[]): Gen<number> {
   const pca = yield* pcaSpinTrylock(x, s);
   if (!pca) return 0;
-  const size = Math.min(p.length, pca.count - (yield* pcaUsed(x, pca)));
-  if (p.length > 1 && x.k.situations) x.k.saw(size === p.length ? 'pca-free-bulk-many' : size > 0 ? 'pca-free-bulk-partial' : 'pca-free-bulk-full');
+  const size = Math.min(p.length, pca.count - (yield* pcaUsed(x, pca, false, p.length)));
   // slab_free_hook() always lets the object go here (no KASAN quarantine)
   for (let i = 0; i < size; i++) yield* pcaPush(x, pca, p[i]!);
   yield* pcaSpinUnlock(x, pca);
@@ -78,10 +73,8 @@ export const freeToPcaBulk = kfunc('free_to_pca_bulk', function* (x: Context, s:
  *  take goes to slab instead of nowhere. */
 export const slabFree = kfunc('slab_free', function* (x: Context, s: KmemCache, object: Obj): Gen<void> {
   x.k.touch(x, s, 'cpu_array');
-  if (x.level === 'hardirq') x.k.saw('pca-free-in-hardirq');
   if (s.cpu_array) {
     if (yield* freeToPca(x, s, object)) return;
-    x.k.saw('pca-free-bypassed');
   }
   yield* doSlabFree(x, s, object);
 });
@@ -95,7 +88,6 @@ export const kmemCacheFree = kfunc('kmem_cache_free', function* (x: Context, s: 
 export const kmemCacheFreeBulk = kfunc('kmem_cache_free_bulk', function* (x: Context, s: KmemCache, p: readonly Obj[]): Gen<void> {
   if (!p.length) return;
   x.k.touch(x, s, 'cpu_array');
-  if (x.level === 'hardirq') x.k.saw('pca-free-in-hardirq');
   if (s.cpu_array) {
     const pcaFreed = yield* freeToPcaBulk(x, s, p);
     if (pcaFreed === p.length) return;

@@ -18,7 +18,7 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import type { Audited, Holder, Kernel } from '../kernel/kernel.ts';
 import type { Obj } from '../kernel/obj.ts';
 import { RawSpinlock, rawSpinTrylock, rawSpinUnlock } from '../kernel/spinlock.ts';
-import { type Gen, type Owner } from '../kernel/types.ts';
+import { shared, type Gen, type Owner } from '../kernel/types.ts';
 import { slubOps, type SlubOps } from './ops.ts';
 
 export const EINVAL = -22;
@@ -129,25 +129,11 @@ function pcaHeld(x: Context, pca: SlubPercpuArray, what: string): void {
   }
 }
 
-/** Coverage `pca-trylock-fails:<fn>`: the trylock of x failed over the
- *  context it interrupted, which was in fn (or is a prog, a kworker...). */
-function sawTrylockFailsOver(x: Context): void {
-  const s = x.k.cpus[x.cpu]!.stack;
-  const i = s.indexOf(x);
-  const y = i > 0 ? s[i - 1]! : undefined;
-  if (y) x.k.saw(`pca-trylock-fails:${y.fns.length ? y.fn : y.label.replace(/\d+$/, '')}`);
-}
-
 /** pca_spin_trylock(s->cpu_array): this_cpu_ptr() + spin_trylock(). */
 export function* pcaSpinTrylock(x: Context, s: KmemCache): Gen<SlubPercpuArray | null> {
   x.k.touch(x, s, 'cpu_array');
   const pca = s.cpu_array!.pcas[x.cpu]!;
   const ok = yield* rawSpinTrylock(x, pca.lock);
-  if (!ok) {
-    x.k.saw('pca-trylock-fails');
-    if (x.level === 'hardirq' && pca.lock.holder) x.k.saw('pca-trylock-fails-in-hardirq');
-    if (x.k.situations) sawTrylockFailsOver(x);
-  }
   return ok ? pca : null;
 }
 
@@ -162,8 +148,13 @@ export function* pcaSpinUnlock(x: Context, pca: SlubPercpuArray): Gen<void> {
 
 function at(x: Context, pca: SlubPercpuArray): void {
   x.k.touch(x, pca.array, 'objects');
-  x.touched = pca.name;
+  x.target = pca;
 }
+
+/** The bulk request behind a read of pca->used (alloc_from_pca_bulk()'s
+ *  size, free_to_pca_bulk()'s batch): the context and kernel step of the
+ *  read, for the coverage predicates (spec/slub/situations.ts). */
+export const bulkRead = shared('slubBulkRead', () => ({ x: null as Context | null, step: -1, want: 0 }));
 
 /** object = pca->objects[--pca->used] (under the lock: one step) */
 export function* pcaPop(x: Context, pca: SlubPercpuArray): Gen<Obj> {
@@ -193,8 +184,13 @@ export function* pcaPush(x: Context, pca: SlubPercpuArray, o: Obj): Gen<void> {
 
 /** Read pca->used: under the lock, or READ_ONCE() (`racy`) in the
  *  prefill, which says "racy but we don't care". */
-export function* pcaUsed(x: Context, pca: SlubPercpuArray, racy = false): Gen<number> {
+export function* pcaUsed(x: Context, pca: SlubPercpuArray, racy = false, want = 0): Gen<number> {
   at(x, pca);
+  if (want) {
+    bulkRead.x = x;
+    bulkRead.step = x.k.steps + 1;
+    bulkRead.want = want;
+  }
   if (!racy) pcaHeld(x, pca, 'reads used');
   const v = pca.used.v;
   yield `pca->used (${v})`;

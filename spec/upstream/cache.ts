@@ -24,7 +24,7 @@ import type { Aux } from '../kernel/slab.ts';
 import type { Gen } from '../kernel/types.ts';
 import type { Work } from '../kernel/workqueue.ts';
 import { BpfMemAlloc, BpfMemCache, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
-import { use, useLoc } from '../kernel/fields.ts';
+import { Field, use, useLoc } from '../kernel/fields.ts';
 import { registerObjectState } from '../kernel/obj.ts';
 import { oops } from '../kernel/bug.ts';
 
@@ -35,6 +35,12 @@ export class BpfMemCacheUp extends BpfMemCache<UpstreamOps> {
   /** bool draining (READ_ONCE / WRITE_ONCE): 0 or 1 */
   readonly draining: Cell;
   private _tgt: BpfMemCacheUp;
+  /** c->tgt as a step's target (a load or store of it); an ES private
+   *  field, which the state key's walk of the cache does not see */
+  readonly #tgtField = new Field(this, 'tgt');
+  get tgtField(): Field {
+    return this.#tgtField;
+  }
   private _free_by_rcu_tail: Obj | null = null;
   private _waiting_for_gp_tail: Obj | null = null;
   // plain fields, read and written through fields.ts (NoUseAfterFree, and
@@ -203,7 +209,7 @@ export function thisCpuBucketUp(x: Context, pc: PercpuCaches, idx: number): BpfM
 export function* loadTgt(x: Context, c: BpfMemCacheUp): Gen<BpfMemCacheUp> {
   x.k.touch(x, c, 'tgt');
   const tgt = c.tgt;
-  x.touched = `${c.name}.tgt`;
+  x.target = c.tgtField;
   yield `tgt = c->tgt (${tgt.name})`;
   return tgt;
 }

@@ -109,7 +109,6 @@ export const destroy_mem_alloc = kfunc('destroy_mem_alloc', function* (x: Contex
 /** The per-cache part of bpf_mem_alloc_destroy(). */
 function* drainAndCount(x: Context, c: BpfMemCacheUp): Gen<number> {
   yield* store(x, c.draining, 1); // WRITE_ONCE(c->draining, true)
-  if (c.call_rcu_ttrace_in_progress.v || c.call_rcu_in_progress.v) x.k.saw('draining-set-while-callbacks-in-flight');
   yield* irqWorkSync(x, c.refill_work);
   yield* c.ops.drain_mem_cache(x, c);
   let n = yield* atomicRead(x, c.call_rcu_ttrace_in_progress);

@@ -15,6 +15,7 @@ import type { Gen } from '../kernel/types.ts';
 import { bpfMemCacheIdx, LLIST_NODE_SZ, NUM_CACHES, PercpuCaches, SIZES } from '../memalloc/cache.ts';
 import { prefillCount, watermarks } from '../memalloc/init.ts';
 import { EINVAL, ENOMEM } from '../percpu/init.ts';
+import { Field } from '../kernel/fields.ts';
 import { BpfMemAllocUp, BpfMemCacheUp, cacheName, type UpstreamOps } from './cache.ts';
 
 export { EINVAL, ENOMEM };
@@ -113,12 +114,9 @@ export const bpf_mem_alloc_percpu_unit_init = kfunc('bpf_mem_alloc_percpu_unit_i
     const at = cpu * NUM_CACHES + i;
     const old = pcc.caches[at]!;
     x.k.touch(x, old, 'unit_size');
-    x.touched = `${old.name}.unit_size`;
+    x.target = new Field(old, 'unit_size');
     yield `load c->unit_size (${old.unit_size})`;
-    if (old.unit_size) {
-      x.k.saw('percpu-unit-already-initialised');
-      break;
-    }
+    if (old.unit_size) break;
     const c = new BpfMemCacheUp(cacheName(cpu, i), cpu, SIZES[i]!, PERCPU_SIZE, ma.ops);
     pcc.caches[at] = c;
     x.touched = c.name;

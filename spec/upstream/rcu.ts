@@ -38,7 +38,6 @@ export const __free_rcu_tasks_trace = kfunc('__free_rcu_tasks_trace', function* 
 export const do_call_rcu_ttrace = kfunc('do_call_rcu_ttrace', function* (x: Context, c: BpfMemCacheUp): Gen<void> {
   if (yield* atomicXchg(x, c.call_rcu_ttrace_in_progress, 1)) {
     if (yield* load(x, c.draining)) {
-      x.k.saw('do_call_rcu_ttrace-draining:in_progress');
       const llnode = yield* llistDelAll(x, c.free_by_rcu_ttrace);
       yield* c.ops.free_all(x, c, llnode);
     }
@@ -49,7 +48,6 @@ export const do_call_rcu_ttrace = kfunc('do_call_rcu_ttrace', function* (x: Cont
   for (const llnode of eachSafe(x, yield* llistDelAll(x, c.free_by_rcu_ttrace))) yield* llistAdd(x, llnode, c.waiting_for_gp_ttrace);
 
   if (yield* load(x, c.draining)) {
-    x.k.saw('do_call_rcu_ttrace-draining:free_now');
     yield* c.ops.__free_rcu(x, c);
     return;
   }
@@ -69,7 +67,6 @@ export const __free_by_rcu = kfunc('__free_by_rcu', function* (x: Context, c: Bp
 
   const llnode = yield* llistDelAll(x, c.waiting_for_gp);
   if (llnode) {
-    if (tgt !== c) x.k.saw('__free_by_rcu-into-other-cpu-tgt');
     x.k.touch(x, c, 'waiting_for_gp_tail');
     yield* llistAddBatch(x, llnode, c.waiting_for_gp_tail, tgt.free_by_rcu_ttrace);
     // one normal grace period is behind them; the tasks-trace one is next

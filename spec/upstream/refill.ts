@@ -97,7 +97,6 @@ export const free_bulk = kfunc('free_bulk', function* (x: Context, c: BpfMemCach
   const tgt = yield* loadTgt(x, c);
   WARN_ON_ONCE(x, tgt.unit_size !== c.unit_size, 'WARN_ON_ONCE(tgt->unit_size != c->unit_size)');
   WARN_ON_ONCE(x, tgt.percpu_size !== c.percpu_size, 'WARN_ON_ONCE(tgt->percpu_size != c->percpu_size)');
-  if (tgt !== c) x.k.saw('free_bulk-into-other-cpu-tgt');
 
   let cnt: number;
   do {
@@ -138,7 +137,6 @@ export const check_free_by_rcu = kfunc('check_free_by_rcu', function* (x: Contex
 
   if (yield* atomicXchg(x, c.call_rcu_in_progress, 1)) {
     // rcu_request_urgent_qs_task(current): a hint to RCU, no state here
-    x.k.saw('check_free_by_rcu-while-call_rcu_in_progress');
     return;
   }
 
@@ -152,7 +150,6 @@ export const check_free_by_rcu = kfunc('check_free_by_rcu', function* (x: Contex
   yield* c.ops.dec_active(x, c, flags);
 
   if (yield* load(x, c.draining)) {
-    x.k.saw('check_free_by_rcu-draining');
     yield* c.ops.free_all(x, c, yield* llistDelAll(x, c.waiting_for_gp));
     yield* atomicSet(x, c.call_rcu_in_progress, 0);
   } else {

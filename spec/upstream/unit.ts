@@ -63,10 +63,9 @@ export const unit_alloc = kfunc('unit_alloc', function* (x: Context, c: BpfMemCa
  *  go off. The hint is not accurate: the last free wins. */
 function* rememberTgt(x: Context, c: BpfMemCacheUp, llnode: Obj): Gen<void> {
   const tgt = takeHint(llnode);
-  if (tgt.cpu !== c.cpu) x.k.saw('free-of-other-cpu-object');
   x.k.touch(x, c, 'tgt');
   c.tgt = tgt;
-  x.touched = `${c.name}.tgt`;
+  x.target = c.tgtField;
   yield `c->tgt = *(struct bpf_mem_cache **)llnode (${tgt.name})`;
 }
 
@@ -162,7 +161,6 @@ export const bpf_mem_cache_alloc_flags = kfunc('bpf_mem_cache_alloc_flags', func
   const c = thisCpuCacheUp(x, ma.cache!);
   let ret = yield* ma.ops.unit_alloc(x, c);
   if (!ret && flags === 'GFP_KERNEL') {
-    x.k.saw('alloc_flags-gfp-kernel-fallback');
     ret = yield* ma.ops.__alloc(x, c, 'GFP_KERNEL');
     if (ret) {
       setHint(ret, c);

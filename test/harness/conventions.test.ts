@@ -1,7 +1,7 @@
 // The harness's shape (issue 19): no import circle inside harness/ or
 // across model/ and spec/ (scripts/circles.ts counts every import, types
-// and dynamic ones too); no family's code imported by the harness; the run
-// and the thread pool stay small.
+// and dynamic ones too); no family's code imported by the harness; the spec
+// counts no coverage situation itself; the run and the thread pool stay small.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,11 @@ describe('harness conventions', () => {
   it('the harness imports no family (families register what it needs)', () => {
     const families = /from '\.\.\/(\.\.\/)?spec\/(memalloc|upstream|reuse|slub|percpu|percpu_chunk)\//;
     const hits = tsFiles('harness').filter((f) => families.test(readFileSync(join(ROOT, f), 'utf8')));
+    expect(hits).toEqual([]);
+  });
+
+  it('the spec counts no situation itself: no `.saw(` in spec/ (situations are predicates over steps)', () => {
+    const hits = tsFiles('spec').filter((f) => readFileSync(join(ROOT, f), 'utf8').includes('.saw('));
     expect(hits).toEqual([]);
   });
 

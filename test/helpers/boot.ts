@@ -40,7 +40,18 @@ export function runCallbacks(k: Kernel): string[] {
     for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
       for (let cb = k.rcu.takeReady(cpu); cb; cb = k.rcu.takeReady(cpu)) {
         ran.push(cb.name);
-        drive(invokeCallback(ctx(k, cpu, 'softirq'), cb));
+        const y = ctx(k, cpu, 'softirq');
+        const g = invokeCallback(y, cb);
+        for (;;) {
+          const r = g.next();
+          // a kernel counting situations reads each step (test/helpers/situations.ts)
+          if (k.situations !== null) {
+            k.steps++;
+            y.nsteps++;
+            k.onStep?.(y);
+          }
+          if (r.done) break;
+        }
         again = true;
       }
     }

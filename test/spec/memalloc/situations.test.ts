@@ -1,7 +1,7 @@
 // memalloc.c's coverage situations (spec/memalloc/situations.ts) are
 // predicates over steps, counted by harness/coverage.ts after each step.
 import { describe, expect, it } from 'vitest';
-import { installSituations, situationList, situationTexts } from '../../../harness/coverage.ts';
+import { installSituations, saw, situationList, situationTexts } from '../../../harness/coverage.ts';
 import { start, step } from '../../../spec/kernel/sched.ts';
 import type { Context } from '../../../spec/kernel/context.ts';
 import type { Kernel } from '../../../spec/kernel/kernel.ts';
@@ -69,7 +69,39 @@ describe('memalloc situations', () => {
     expect(situationTexts(p)).toEqual({ 'my-path': 'what it means' });
     expect(situationList({})).toEqual([]);
     const k = covered(situationList(p));
-    k.saw('my-path');
+    // a situation without `when` is the harness's to count
+    saw(k, 'my-path');
     expect(k.situations!.get('my-path')).toBe(1);
+  });
+
+  it('an optional situation is counted but never expected (no blind spot)', () => {
+    const p = { situations: [{ name: 'seen', text: 'a' }, { name: 'noted', text: 'b', optional: true }] };
+    expect(situationTexts(p)).toEqual({ seen: 'a' });
+  });
+
+  it("`entering` asks once per call, at the step that entered the function; `fns` at each of its steps", () => {
+    const k = covered([
+      { name: 'entered', text: 'unit_alloc() was called', entering: ['unit_alloc'], when: () => true },
+      { name: 'stepped', text: 'a step inside unit_alloc()', fns: ['unit_alloc'], when: () => true },
+      { name: 'first', text: "a context's first step", first: true, when: () => true },
+    ]);
+    const ma = bpfMemAllocInit(k, { size: 4088, percpu: false });
+    const c = ma.cache!.caches[0]!;
+    const task = start(k, 0, 'task', 'prog0', function* (x) {
+      yield* unitAlloc(x, c);
+      yield* unitAlloc(x, c);
+    });
+    toEnd(k, task);
+    expect(k.situations!.get('entered')).toBe(2);
+    expect(k.situations!.get('stepped')).toBeGreaterThan(2);
+    expect(k.situations!.get('first')).toBe(1);
+  });
+
+  it('the faults the harness armed are counted as the slab consumes them, not when armed', () => {
+    const k = covered();
+    k.slab.armed.kmalloc = 2;
+    expect(k.situations!.get('fault:kmalloc')).toBeUndefined();
+    expect(k.slab.fails('kmalloc')).toBe(true);
+    expect(k.situations!.get('fault:kmalloc')).toBe(1);
   });
 });

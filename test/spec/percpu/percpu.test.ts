@@ -6,6 +6,8 @@ import { bpfProgLoad, Verifier } from '../../../spec/percpu/verifier.ts';
 import { runnable, start, step } from '../../../spec/kernel/sched.ts';
 import { BpfMemAlloc } from '../../../spec/memalloc/cache.ts';
 import { ctx, drive, kernel } from '../../helpers/boot.ts';
+import { watch } from '../../helpers/situations.ts';
+import { PERCPU_SITUATIONS } from '../../../spec/percpu/situations.ts';
 
 describe('bpf_mem_alloc_percpu_init()', () => {
   it('allocates zeroed caches for every bucket on every CPU and sets ma->percpu', () => {
@@ -92,7 +94,7 @@ describe('bpf_mem_alloc()/bpf_mem_free() on the percpu allocator', () => {
 describe('racing program loads (check_kfunc_call under bpf_percpu_ma_lock)', () => {
   it('two CPUs loading the same size set the allocator and the unit up once', () => {
     const k = kernel({ cpus: 2 });
-    k.situations = new Map();
+    watch(k, PERCPU_SITUATIONS);
     const v = new Verifier(k);
     const a = start(k, 0, 'task', 'load0', (y) => bpfProgLoad(y, v, 64));
     const b = start(k, 1, 'task', 'load1', (y) => bpfProgLoad(y, v, 64));
@@ -103,8 +105,8 @@ describe('racing program loads (check_kfunc_call under bpf_percpu_ma_lock)', () 
     }
     expect(a.done && b.done).toBe(true);
     expect(v.loaded.has(bpfMemCacheIdx(64))).toBe(true);
-    expect(k.situations.get('percpu-ma-set-by-racing-load')).toBe(1);
-    expect(k.situations.get('percpu-unit-already-initialised')).toBe(1);
+    expect(k.situations!.get('percpu-ma-set-by-racing-load')).toBe(1);
+    expect(k.situations!.get('percpu-unit-already-initialised')).toBe(1);
     expect(k.slab.live).toBe(8);
     expect(k.slab.percpuBytes).toBe(4 * 64 * 2 * 2);
   });

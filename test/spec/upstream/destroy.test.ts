@@ -7,6 +7,8 @@ import { runWork } from '../../../spec/kernel/workqueue.ts';
 import { CHECKED_LISTS } from '../../../spec/upstream/destroy.ts';
 import { ctx, drive, runCallbacks } from '../../helpers/boot.ts';
 import { owned, refill, setup } from './helpers.ts';
+import { driveSeen, watch } from '../../helpers/situations.ts';
+import { UPSTREAM_SITUATIONS } from '../../../spec/upstream/situations.ts';
 
 describe('drain_mem_cache() / check_mem_cache()', () => {
   it('drain empties all seven lists to slab', () => {
@@ -45,14 +47,15 @@ describe('bpf_mem_alloc_destroy()', () => {
 
   it('a __free_by_rcu() in flight counts (call_rcu_in_progress): deferred, rcu_barrier() first', () => {
     const { k, ma, c0 } = setup();
-    k.situations = new Map();
+    watch(k, UPSTREAM_SITUATIONS);
     const o = owned(k, c0);
     drive(ma.ops.bpf_mem_cache_free_rcu(ctx(k, 0), ma, o));
     refill(k, c0); // check_free_by_rcu(): call_rcu_hurry(__free_by_rcu)
     expect(c0.call_rcu_in_progress.v).toBe(1);
     const pc = ma.cache!;
-    drive(ma.ops.bpf_mem_alloc_destroy(ctx(k, 0), ma));
-    expect(k.situations.get('draining-set-while-callbacks-in-flight')).toBe(1);
+    const x = ctx(k, 0);
+    driveSeen(x, ma.ops.bpf_mem_alloc_destroy(x, ma));
+    expect(k.situations!.get('draining-set-while-callbacks-in-flight')).toBe(1);
     expect(pc.freed).toBe(false);
     const w = [...k.pendingWork][0]!;
     expect(w.fnName).toBe('free_mem_alloc_deferred');

@@ -7,6 +7,8 @@ import { bpf_mem_alloc_init, EINVAL, ENOMEM, PERCPU_SIZE } from '../../../spec/u
 import { upstreamOps } from '../../../spec/upstream/ops.ts';
 import { ctx, drive, kernel } from '../../helpers/boot.ts';
 import { len } from './helpers.ts';
+import { driveSeen, watch } from '../../helpers/situations.ts';
+import { UPSTREAM_SITUATIONS } from '../../../spec/upstream/situations.ts';
 
 function wm(c: { low_watermark: number; high_watermark: number; batch: number }): number[] {
   return [c.low_watermark, c.high_watermark, c.batch];
@@ -82,11 +84,11 @@ describe('bpf_mem_alloc_percpu_init() / bpf_mem_alloc_percpu_unit_init()', () =>
       expect(c.free_cnt.v).toBe(1);
     }
     const before = [k.slab.live, k.slab.percpuBytes];
-    k.situations = new Map();
+    watch(k, UPSTREAM_SITUATIONS);
     // 128 shares the bucket: cpu0's unit_size is set, the loop ends
-    expect(drive(ma.ops.bpf_mem_alloc_percpu_unit_init(x, ma, 128)).value).toBe(0);
+    expect(driveSeen(x, ma.ops.bpf_mem_alloc_percpu_unit_init(x, ma, 128)).value).toBe(0);
     expect([k.slab.live, k.slab.percpuBytes]).toEqual(before);
-    expect(k.situations.get('percpu-unit-already-initialised')).toBe(1);
+    expect(k.situations!.get('percpu-unit-already-initialised')).toBe(1);
     expect(drive(ma.ops.bpf_mem_alloc_percpu_unit_init(x, ma, 4097)).value).toBe(EINVAL);
   });
 

@@ -5,17 +5,30 @@ import { describe, expect, it } from 'vitest';
 import { llistAdd, llistAddBatch, llistDelAll, llistDelFirst } from '../../../spec/kernel/llist_cmpxchg.ts';
 import { LlistHead } from '../../../spec/kernel/llist.ts';
 import type { Obj } from '../../../spec/kernel/obj.ts';
-import { Violation } from '../../../spec/kernel/types.ts';
+import { Violation, type Gen } from '../../../spec/kernel/types.ts';
+import type { Context } from '../../../spec/kernel/context.ts';
 import { ctx, drive, kernel } from '../../helpers/boot.ts';
 import { names } from './helpers.ts';
+import { llistDelFirstSituations } from '../../../spec/kernel/situations.ts';
+import { watch } from '../../helpers/situations.ts';
 
 const owner = { name: 'c', freed: false };
 
+/** One step of a's generator, read by the situations as the scheduler's. */
+function stepOf<T>(a: Context, g: Gen<T>): IteratorResult<string, T> {
+  const r = g.next();
+  a.k.steps++;
+  a.nsteps++;
+  a.k.onStep?.(a);
+  return r;
+}
+
 function setup() {
   const k = kernel();
-  k.situations = new Map();
+  watch(k, llistDelFirstSituations(['alloc_bulk'], ['free_by_rcu_ttrace']));
   const h = new LlistHead(owner, 'free_by_rcu_ttrace');
   const a = ctx(k, 0, 'hardirq', 'irq_work');
+  a.fns.push('alloc_bulk'); // upstream's caller of llist_del_first()
   const b = ctx(k, 1, 'hardirq', 'other');
   const obj = (): Obj => drive(k.slab.kmalloc(b, 8192)).value!;
   return { k, h, a, b, obj };
@@ -47,12 +60,12 @@ describe('llist_del_first()', () => {
     const [x, y] = [obj(), obj()];
     drive(llistAdd(b, x, h));
     const g = llistDelFirst(a, h);
-    g.next(); // entry = x
-    g.next(); // next = NULL
+    stepOf(a, g); // entry = x
+    stepOf(a, g); // next = NULL
     drive(llistAdd(b, y, h)); // y -> x
     const rest: string[] = [];
-    let r = g.next();
-    for (; !r.done; r = g.next()) rest.push(r.value);
+    let r = stepOf(a, g);
+    for (; !r.done; r = stepOf(a, g)) rest.push(r.value);
     expect(r.value).toBe(y);
     expect(rest[0]).toMatch(/cmpxchg\(&head->first, obj0, \.\.\.\) fails: entry = obj1/);
     expect(names(h)).toEqual([x.name]);
@@ -67,8 +80,8 @@ describe('llist_del_first()', () => {
     drive(llistAdd(b, y, h));
     drive(llistAdd(b, x, h)); // x -> y
     const g = llistDelFirst(a, h);
-    g.next(); // entry = x
-    g.next(); // next = y
+    stepOf(a, g); // entry = x
+    stepOf(a, g); // next = y
     // another CPU takes the whole list and frees it: y first, then x
     drive(llistDelAll(b, h));
     drive(k.slab.kfree(b, y));
@@ -78,8 +91,8 @@ describe('llist_del_first()', () => {
     expect(again).toBe(x);
     drive(llistAdd(b, z, h));
     drive(llistAdd(b, again, h)); // x -> z
-    let r = g.next();
-    for (; !r.done; r = g.next());
+    let r = stepOf(a, g);
+    for (; !r.done; r = stepOf(a, g));
     expect(r.value).toBe(x);
     // z is lost and the list's first is y, which is in slab
     expect(h.first).toBe(y);
@@ -93,10 +106,10 @@ describe('llist_del_first()', () => {
     const [x, y] = [obj(), obj()];
     drive(llistAdd(a, x, h));
     const g = llistDelFirst(a, h);
-    g.next();
-    g.next();
+    stepOf(a, g);
+    stepOf(a, g);
     drive(llistAdd(a, y, h));
-    for (let r = g.next(); !r.done; r = g.next());
+    for (let r = stepOf(a, g); !r.done; r = stepOf(a, g));
     expect(k.situations!.get('llist_del_first-retry')).toBe(1);
     expect(k.situations!.get('llist_del_first-raced-other-cpu')).toBeUndefined();
   });

@@ -9,6 +9,8 @@ import { cachesOf, type UpstreamOps } from '../../../spec/upstream/cache.ts';
 import { upstreamOps } from '../../../spec/upstream/ops.ts';
 import { ctx, drive, kernel, runCallbacks } from '../../helpers/boot.ts';
 import { len, names, owned, refill, setup } from './helpers.ts';
+import { driveSeen, watch } from '../../helpers/situations.ts';
+import { UPSTREAM_SITUATIONS } from '../../../spec/upstream/situations.ts';
 
 describe('alloc_bulk()', () => {
   it('takes free_by_rcu_ttrace first, then waiting_for_gp_ttrace, then kmalloc', () => {
@@ -48,7 +50,7 @@ describe('alloc_bulk()', () => {
 describe('free_bulk()', () => {
   it('trims free_llist to (low + high) / 2 and sends the objects and free_llist_extra to c->tgt', () => {
     const { k, c0, c1 } = setup(4088); // low 2, high 6
-    k.situations = new Map();
+    watch(k, UPSTREAM_SITUATIONS);
     const objs = Array.from({ length: 8 }, () => owned(k, c0));
     const x1 = ctx(k, 1);
     for (const o of objs.slice(0, 7)) drive(c1.ops.unit_free(x1, c1, o));
@@ -57,7 +59,8 @@ describe('free_bulk()', () => {
     c1.active.v = 0;
     expect(c1.tgt).toBe(c0);
     expect(c1.free_cnt.v).toBe(8);
-    drive(c1.ops.free_bulk(ctx(k, 1, 'hardirq'), c1));
+    const y = ctx(k, 1, 'hardirq');
+    driveSeen(y, c1.ops.free_bulk(y, c1));
     expect(c1.free_cnt.v).toBe(4);
     expect(len(c1.free_llist)).toBe(4);
     expect(c1.free_llist_extra.first).toBeNull();
@@ -69,7 +72,7 @@ describe('free_bulk()', () => {
     expect(k.rcu.trace.pending).toHaveLength(1);
     expect(k.rcu.trace.pending[0]!.cpu).toBe(1);
     expect(k.rcu.trace.pending[0]!.head).toBe(c0.rcu_ttrace);
-    expect(k.situations.get('free_bulk-into-other-cpu-tgt')).toBe(1);
+    expect(k.situations!.get('free_bulk-into-other-cpu-tgt')).toBe(1);
   });
 });
 
@@ -176,7 +179,7 @@ describe('check_free_by_rcu() and __free_by_rcu()', () => {
 
   it('a bpf_mem_free_rcu()d object: normal GP, then the tgt\'s tasks-trace chain, then slab (unless reused)', () => {
     const { k, ma, c0, c1 } = setup();
-    k.situations = new Map();
+    watch(k, UPSTREAM_SITUATIONS);
     const o = owned(k, c0);
     drive(ma.ops.bpf_mem_cache_free_rcu(ctx(k, 1), ma, o)); // freed on cpu1, allocated on cpu0
     expect(c1.tgt).toBe(c0);
@@ -188,7 +191,7 @@ describe('check_free_by_rcu() and __free_by_rcu()', () => {
     k.rcu.rcu.ready[1]!.unshift(cb);
     // __free_by_rcu splices onto cpu0's free_by_rcu_ttrace and starts its tasks trace GP
     expect(runCallbacks(k)).toEqual(['__free_by_rcu', '__free_rcu_tasks_trace', '__free_rcu']);
-    expect(k.situations.get('__free_by_rcu-into-other-cpu-tgt')).toBe(1);
+    expect(k.situations!.get('__free_by_rcu-into-other-cpu-tgt')).toBe(1);
     expect(o.state).toBe('slab');
     expect(c1.call_rcu_in_progress.v).toBe(0);
     expect(c0.call_rcu_ttrace_in_progress.v).toBe(0);

@@ -6,6 +6,8 @@ import { NUM_CACHES, SIZES } from '../../../spec/memalloc/cache.ts';
 import { hintOf, cachesOf } from '../../../spec/upstream/cache.ts';
 import { ctx, drive } from '../../helpers/boot.ts';
 import { len, names, owned, setup } from './helpers.ts';
+import { driveSeen, watch } from '../../helpers/situations.ts';
+import { UPSTREAM_SITUATIONS } from '../../../spec/upstream/situations.ts';
 
 describe('unit_alloc()', () => {
   it('pops free_llist, writes the cache hint into the object, raises the irq_work while IRQs are still off', () => {
@@ -45,15 +47,15 @@ describe('unit_alloc()', () => {
 describe('unit_free()', () => {
   it('records the hint of an object another CPU allocated in c->tgt and pushes free_llist', () => {
     const { k, ma, c0, c1 } = setup();
-    k.situations = new Map();
+    watch(k, UPSTREAM_SITUATIONS);
     const o = owned(k, c0);
     const x1 = ctx(k, 1);
-    const { steps } = drive(ma.ops.bpf_mem_cache_free(x1, ma, o));
+    const { steps } = driveSeen(x1, ma.ops.bpf_mem_cache_free(x1, ma, o));
     expect(steps[0]).toBe('c->tgt = *(struct bpf_mem_cache **)llnode (c[cpu0])');
     expect(c1.tgt).toBe(c0);
     expect(c1.free_llist.first).toBe(o);
     expect(c1.free_cnt.v).toBe(2);
-    expect(k.situations.get('free-of-other-cpu-object')).toBe(1);
+    expect(k.situations!.get('free-of-other-cpu-object')).toBe(1);
     // the word is llnode->next again: the hint is gone
     expect(() => hintOf(o)).toThrow(/carries no cache pointer in its header/);
   });
