@@ -65,6 +65,7 @@ import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-on
 import { pcaCpuDead } from './control-pca-cpu-dead.ts';
 import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
 import { irqWorkRaiseOwnQueueFixed } from './control-irq-work-raise-own-queue.ts';
+import { bpfMaUpstreamAllocBulkDelAll } from './control-bpf-ma-upstream-alloc-bulk-del-all.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -133,6 +134,7 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaCpuDead,
   pcaCpuDeadFlushesOwnCpu,
   irqWorkRaiseOwnQueueFixed,
+  bpfMaUpstreamAllocBulkDelAll,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
