@@ -14,5 +14,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'threads',
+    // both cores (vitest's default leaves one idle: cores - 1); the tests
+    // that start worker threads or processes of their own share them
+    maxWorkers: 2,
   },
 });
