@@ -74,6 +74,10 @@ export interface Policy<S = unknown> {
      *  known finding breaks, and only the finding's signature tells them
      *  apart (a regression that would hide behind a known finding) */
     readonly behindFinding?: boolean;
+    /** a window the random search seldom lines up: the share of seeds on
+     *  which the default budget finds it (default: every seed), and why;
+     *  the zoo soak holds it to that share (test/zoo/zoo.test.ts) */
+    readonly foundOn?: { readonly share: number; readonly why: string };
   };
   /** a correct design the default check leaves out (it is explored when
    *  named: check --policy NAME): why, e.g. it re-explores another
