@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 // that are soaks as a whole (test/deep/). No test asserts on time.
 export default defineConfig({
   test: {
-    include: ['test/zoo/**/*.test.ts', 'test/deep/**/*.test.ts'],
+    // (and the files whose DEEP branches widen a proof: prove's zoo and
+    // scenarios, the exhaustive reductions a depth deeper)
+    include: ['test/zoo/**/*.test.ts', 'test/deep/**/*.test.ts', 'test/prove/**/*.test.ts', 'test/harness/exhaustive-reductions.test.ts'],
     env: { ALLOCSPEC_TIER: 'deep' },
     setupFiles: ['test/setup.ts'],
     testTimeout: 1_200_000,
