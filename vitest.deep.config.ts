@@ -6,8 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // (and the files whose DEEP branches widen a proof: prove's zoo and
-    // scenarios, the exhaustive reductions a depth deeper)
-    include: ['test/zoo/**/*.test.ts', 'test/deep/**/*.test.ts', 'test/prove/**/*.test.ts', 'test/harness/exhaustive-reductions.test.ts'],
+    // scenarios, the exhaustive reductions a depth deeper, the exhaustive
+    // zoo and comparisons in full)
+    include: ['test/zoo/**/*.test.ts', 'test/deep/**/*.test.ts', 'test/prove/**/*.test.ts', 'test/harness/exhaustive-reductions.test.ts', 'test/harness/exhaustive.test.ts'],
     env: { ALLOCSPEC_TIER: 'deep' },
     setupFiles: ['test/setup.ts'],
     testTimeout: 1_200_000,
