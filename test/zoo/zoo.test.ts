@@ -12,7 +12,7 @@ import { renderText, TraceRecorder } from '../../harness/trace.ts';
 import { ZOO } from '../../spec/policies/index.ts';
 import { seedsText, soakSeeds } from '../helpers/tier.ts';
 
-const SEEDS = soakSeeds(2);
+const SEEDS = soakSeeds(1);
 
 describe.each(ZOO.map((p) => [p.name, p] as const))('%s', (_name, policy) => {
   const cfg = CONFIGS[policy.bug!.config ?? 'fixed']!;
