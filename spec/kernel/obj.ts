@@ -72,3 +72,19 @@ export function objectState(o: Obj): string {
   for (const r of outside.readers) s += r(o) ?? '';
   return s;
 }
+
+/** A Holder kept as a set (objects on no list of the kernel's): its objects
+ *  linked through `next` in the set's order, for the model's walks; the
+ *  first, or null. */
+export function chainOf(objs: Iterable<Obj>): Obj | null {
+  let first: Obj | null = null;
+  let prev: Obj | null = null;
+  for (const o of objs) {
+    if (prev) {
+      if (prev.next !== o) prev.next = o;
+    } else first = o;
+    prev = o;
+  }
+  if (prev && prev.next !== null) prev.next = null;
+  return first;
+}

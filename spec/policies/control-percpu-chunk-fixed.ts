@@ -19,7 +19,7 @@ import { pcpuPopulateChunk } from '../percpu_chunk/populate.ts';
 import { percpuChunkPolicy } from './percpu-chunk.ts';
 
 /** Fix 1: the populate, with an err: path that frees only its own pages. */
-function* populateUndoingOwnPages(x: Context, p: Pcpu, c: PcpuChunk, off: number, size: number): Gen<number> {
+export function* populateUndoingOwnPages(x: Context, p: Pcpu, c: PcpuChunk, off: number, size: number): Gen<number> {
   const before: (Mem | null)[] = c.page.slice();
   const ops = p.ops;
   p.ops = {

@@ -13,7 +13,7 @@ import { kfunc, type Context } from '../kernel/context.ts';
 import type { Holder, Kernel } from '../kernel/kernel.ts';
 import { mutexLock, mutexUnlock } from '../kernel/mutex.ts';
 import { numaMemId } from '../kernel/numa.ts';
-import { links, type Obj } from '../kernel/obj.ts';
+import { chainOf, links, type Obj } from '../kernel/obj.ts';
 import { callRcu, rcuBarrier, RcuHead } from '../kernel/rcupdate.ts';
 import { shared, type Gen, type Owner } from '../kernel/types.ts';
 import { flushWork, queueWorkOn } from '../kernel/workqueue_on.ts';
@@ -153,16 +153,7 @@ export class KfreeRcuBatches implements Holder, Owner {
   freed = false;
   readonly objs = new Set<Obj>();
   head(): Obj | null {
-    let first: Obj | null = null;
-    let prev: Obj | null = null;
-    for (const o of this.objs) {
-      if (prev) {
-        if (prev.next !== o) prev.next = o;
-      } else first = o;
-      prev = o;
-    }
-    if (prev && prev.next !== null) prev.next = null;
-    return first;
+    return chainOf(this.objs);
   }
 }
 const batches = shared('kfreeRcuBatches', () => new WeakMap<Kernel, KfreeRcuBatches>());

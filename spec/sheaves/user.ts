@@ -35,7 +35,7 @@ import { initIrqWork, irqWorkQueue, irqWorkSync, IrqWork } from '../kernel/irq_w
 import { irqWorkQueueOn } from '../kernel/irq_work_on.ts';
 import type { Holder, Kernel } from '../kernel/kernel.ts';
 import { eachSafe, llistAdd, llistDelAll, LlistHead } from '../kernel/llist.ts';
-import { links, type Obj } from '../kernel/obj.ts';
+import { chainOf, links, type Obj } from '../kernel/obj.ts';
 import { callRcu, callRcuTasksTrace, rcuBarrier, rcuBarrierTasksTrace, RcuHead } from '../kernel/rcupdate.ts';
 import type { Gen, Owner } from '../kernel/types.ts';
 import { kmemCacheAlloc, kmemCacheAllocBulk } from './alloc.ts';
@@ -158,16 +158,7 @@ export class SetHolder implements Holder {
     readonly waitsForGp = false,
   ) {}
   head(): Obj | null {
-    let first: Obj | null = null;
-    let prev: Obj | null = null;
-    for (const o of this.objs) {
-      if (prev) {
-        if (prev.next !== o) prev.next = o;
-      } else first = o;
-      prev = o;
-    }
-    if (prev && prev.next !== null) prev.next = null;
-    return first;
+    return chainOf(this.objs);
   }
 }
 

@@ -1,14 +1,13 @@
 // The code of seed 003 as written: each known finding of percpu-chunk,
 // driven through the policy's hooks (the faithful policy is the fixture),
 // and the policy holding where the findings are not reached.
+import { populateUndoingOwnPages } from '../../../spec/policies/control-percpu-chunk-fixed.ts';
 import { describe, expect, it } from 'vitest';
 import { Violation } from '../../../spec/kernel/types.ts';
 import { explore } from '../../../harness/explore.ts';
 import { classify, findingsOf } from '../../../harness/findings.ts';
 import { CONFIGS } from '../../../harness/config.ts';
 import { percpuChunk, percpuChunkPolicy } from '../../../spec/policies/percpu-chunk.ts';
-import { pcpuPopulateChunk } from '../../../spec/percpu_chunk/populate.ts';
-import type { Mem } from '../../../spec/percpu_chunk/chunk.ts';
 import { failNthPage, rig, used } from './helpers.ts';
 
 const violation = (f: () => void): Violation => {
@@ -101,27 +100,8 @@ describe('percpu-chunk under exploration (fixed seeds)', () => {
       name: 'percpu-chunk/populate-frees-own-pages',
       summary: 'test only: pcpu_populate_chunk() undoing just its own allocations',
       ops: {
-        populate: function* (x, p, c, off, size) {
-          const before: (Mem | null)[] = c.page.slice();
-          const ops = p.ops;
-          p.ops = {
-            ...ops,
-            depopulate: function* (y, q, d) {
-              for (let j = 0; j < d.page.length; j++) {
-                const pg = d.page[j];
-                if (!pg || pg === before[j]) continue;
-                q.drop(y, pg, '__free_page');
-                d.page[j] = null;
-                yield `__free_page(${pg.name})`;
-              }
-            },
-          };
-          try {
-            return yield* pcpuPopulateChunk(x, p, c, off, size);
-          } finally {
-            p.ops = ops;
-          }
-        },
+        // fix 1 of control/percpu-chunk-fixed alone
+        populate: populateUndoingOwnPages,
       },
     });
     const r = explore(onlyOwnPages, CONFIGS.fixed!, { seed: 42, runs: 1500 });
