@@ -39,6 +39,16 @@ export interface PcpuAtomicOps {
 
 export const ATOMIC_OPS: PcpuAtomicOps = { populateRange: (x, a, c, rs, re) => populateThenMark(x, a, c, rs, re) };
 
+/** Told what the pool does, for its liveness judge (model/percpu_atomic.ts):
+ *  an atomic allocation failed, the balance work read the failure flag,
+ *  published pages, returned. */
+export interface PcpuPoolObserver {
+  failed(what: string): void;
+  flagRead(): void;
+  populated(pages: number): void;
+  balanced(): void;
+}
+
 /** percpu.c's globals the 2014 series added, next to seed 003's (Pcpu). */
 export class PcpuAtomic {
   /** protects the slot lists, the maps, chunk->populated and the counters */
@@ -48,6 +58,8 @@ export class PcpuAtomic {
   readonly balanceWork: Work;
   /** pcpu_atomic_alloc_failed (use() it: accessAtomicFailed) */
   private failed = false;
+  /** the pool's liveness judge, if any */
+  observer: PcpuPoolObserver | null = null;
   /** pcpu_map_extend_chunks, in list order */
   readonly mapExtendChunks: PcpuChunk[] = [];
   /** chunk->populated: one bit per page index (every CPU's page or none) */
@@ -285,6 +297,7 @@ export const pcpuAllocAtomic = kfunc('pcpu_alloc', function* (x: Context, a: Pcp
     // the pool refused a GFP_NOWAIT request with no fault injected: an
     // exhausted memory source, as slab below its watermark (sheaves/slab.ts)
     x.k.slab.exhausted++;
+    a.observer?.failed(`pcpu_alloc(${size}, GFP_NOWAIT)`);
     x.touched = 'pcpu_atomic_alloc_failed';
     yield 'pcpu_atomic_alloc_failed = true';
     yield* pcpuScheduleBalanceWork(x, a);

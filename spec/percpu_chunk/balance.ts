@@ -24,6 +24,7 @@ import { freePcpuChunk } from './alloc.ts';
 /** percpu.c: pcpu_chunk_populated(): under pcpu_lock, after the populate */
 export function* pcpuChunkPopulated(x: Context, a: PcpuAtomic, c: PcpuChunk, rs: number, re: number): Gen<void> {
   a.setPopulated(c, rs, re, true); // bitmap_set(chunk->populated, ...); nr_populated, nr_empty_pop_pages +=
+  a.observer?.populated(re - rs);
   x.touched = `${c.name}.populated`;
   yield `pcpu_chunk_populated(${c.name}, ${rs}, ${re})`;
 }
@@ -148,6 +149,7 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
   for (let retry = true; retry; ) {
     retry = false;
     let nrToPop: number;
+    a.observer?.flagRead();
     if (a.atomicAllocFailed) {
       nrToPop = PCPU_EMPTY_POP_PAGES_HIGH;
       a.atomicAllocFailed = false; // best effort anyway, don't worry about synchronization
@@ -198,5 +200,6 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
     }
   }
   yield* mutexUnlock(x, a.allocMutex);
+  a.observer?.balanced();
 }
 export const pcpuBalanceWorkfn = kfunc('pcpu_balance_workfn', balance);

@@ -34,6 +34,7 @@ import { makePcpu, type PcpuState } from './percpu-chunk.ts';
 import { definePolicy, type AllocOptions, type Policy } from './policy.ts';
 import type { BpfMemAlloc } from '../memalloc/cache.ts';
 import { DEFAULT_OPS } from '../percpu_chunk/ops.ts';
+import { PcpuAtomicPoolModel } from '../../model/percpu_atomic.ts';
 
 /** __alloc_percpu_gfp(GFP_NOWAIT)/free_percpu() of the 2014 locking behind
  *  the engine's percpu calls. */
@@ -68,6 +69,9 @@ export function onPercpuAtomic(atomic: Partial<PcpuAtomicOps> = {}): (k: Kernel,
     const a = new PcpuAtomic(s.p);
     a.ops = { ...a.ops, ...atomic };
     pcpuSetupFirstChunkPopulated(a);
+    const pool = new PcpuAtomicPoolModel(k);
+    a.observer = pool;
+    k.audited.push(pool);
     k.slab.percpuBackend = pcpuAtomicBackend(k, s, a);
     return init(k, opts);
   };

@@ -48,3 +48,12 @@ describe('control/bpf-ma-on-percpu-chunk-fixed: explored', () => {
     expect(r.counterexample?.invariant).toBe('PcpuLiveAreaPopulated');
   });
 });
+
+describe('control/bpf-ma-on-percpu-chunk-fixed: the pool is judged live', () => {
+  it('must-fail: a balance work that populates nothing after a failed GFP_NOWAIT allocation is RefillProgress', () => {
+    const variant = definePolicy({ ...bpfMaOnPercpuChunkFixed, name: 'test/balance-populates-nothing', control: undefined, init: onPercpuAtomic({ populateRange: function* () { return false; } }) });
+    const r = explore(variant, CONFIGS.percpu!, { seed: 1, runs: 500 });
+    expect(r.counterexample?.invariant).toBe('RefillProgress');
+    expect(r.counterexample?.message).toMatch(/^pcpu_alloc\(8192, GFP_NOWAIT\) failed for want of populated pages/);
+  });
+});
