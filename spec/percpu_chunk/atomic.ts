@@ -43,7 +43,7 @@ export const ATOMIC_OPS: PcpuAtomicOps = { populateRange: (x, a, c, rs, re) => p
  *  an atomic allocation failed, the balance work read the failure flag,
  *  published pages, returned. */
 export interface PcpuPoolObserver {
-  failed(what: string): void;
+  failed(size: number, align: number): void;
   flagRead(): void;
   populated(pages: number): void;
   balanced(): void;
@@ -297,7 +297,7 @@ export const pcpuAllocAtomic = kfunc('pcpu_alloc', function* (x: Context, a: Pcp
     // the pool refused a GFP_NOWAIT request with no fault injected: an
     // exhausted memory source, as slab below its watermark (sheaves/slab.ts)
     x.k.slab.exhausted++;
-    a.observer?.failed(`pcpu_alloc(${size}, GFP_NOWAIT)`);
+    a.observer?.failed(size, align);
     x.touched = 'pcpu_atomic_alloc_failed';
     yield 'pcpu_atomic_alloc_failed = true';
     yield* pcpuScheduleBalanceWork(x, a);

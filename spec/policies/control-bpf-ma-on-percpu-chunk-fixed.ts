@@ -69,7 +69,7 @@ export function onPercpuAtomic(atomic: Partial<PcpuAtomicOps> = {}): (k: Kernel,
     const a = new PcpuAtomic(s.p);
     a.ops = { ...a.ops, ...atomic };
     pcpuSetupFirstChunkPopulated(a);
-    const pool = new PcpuAtomicPoolModel(k);
+    const pool = new PcpuAtomicPoolModel(k, a);
     a.observer = pool;
     k.audited.push(pool);
     k.slab.percpuBackend = pcpuAtomicBackend(k, s, a);
