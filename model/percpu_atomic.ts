@@ -8,7 +8,8 @@
 // callers, which RefillProgress's own check counts as such (k.slab.exhausted).
 import type { Audited, Kernel } from '../spec/kernel/kernel.ts';
 import type { Witness } from '../spec/kernel/facts.ts';
-import { pcpuFitInArea, type PcpuAtomic, type PcpuPoolObserver } from '../spec/percpu_chunk/atomic.ts';
+import type { PcpuAtomic, PcpuPoolObserver } from '../spec/percpu_chunk/atomic.ts';
+import { pcpuFitInArea } from '../spec/percpu_chunk/pop_only.ts';
 import type { InvariantName } from './invariants.ts';
 
 interface Failure {
