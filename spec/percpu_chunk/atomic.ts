@@ -206,7 +206,7 @@ export const pcpuAllocAtomic = kfunc('pcpu_alloc', function* (x: Context, a: Pcp
   }
   yield* spinUnlockIrqrestore(x, a.lock, flags);
   if (!found) {
-    // fail: see the flag handling in pcpu_balance_workfn()
+    // fail: the balance work populates HIGH pages when it sees the flag
     a.atomicAllocFailed = true;
     // the pool refused a GFP_NOWAIT request with no fault injected: an
     // exhausted memory source, as slab below its watermark (sheaves/slab.ts)
@@ -233,7 +233,7 @@ export const freePercpuAtomic = kfunc('free_percpu', function* (x: Context, a: P
   const chunk = pcpuChunkAddrSearch(p, addr);
   if (!chunk) report('warn', `free_percpu(${addr}): no chunk holds it (pcpu_chunk_addr_search)`);
   yield* p.ops.freeArea(x, p, chunk, addr - chunk.addr);
-  // if there are more than one fully free chunks, wake up grim reaper
+  // a second fully free chunk: the balance work frees one
   if (chunk.free_size === p.unitSize) {
     const head = p.slot[p.nrSlots - 1]!;
     for (let pos = head.next; pos !== head; pos = pos.next) {

@@ -99,14 +99,14 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
   const ps = p.geom.pageSize;
   yield* mutexLock(x, a.allocMutex);
 
-  // There is no reason to keep more than one unused chunk
+  // reclaim: keep one fully free chunk, free the others
   const toFree: PcpuChunk[] = [];
   let flags = yield* spinLockIrqsave(x, a.lock);
   const freeHead = p.slot[p.nrSlots - 1]!;
   for (let pos = freeHead.next, n = pos.next; pos !== freeHead; pos = n, n = pos.next) {
     const c = pos.chunk!;
     WARN_ON(x, c === p.static, 'WARN_ON(chunk->immutable)');
-    if (pos === freeHead.next) continue; // spare the first one
+    if (pos === freeHead.next) continue; // list_first_entry(free_head) stays
     const j = a.mapExtendChunks.indexOf(c);
     if (j >= 0) a.mapExtendChunks.splice(j, 1); // list_del_init(&chunk->map_extend_list)
     listDel(c.list); // list_move(&chunk->list, &to_free)
@@ -134,7 +134,7 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
     yield* pcpuDestroyChunk(x, a, c);
   }
 
-  // service chunks which requested async area map extension
+  // the maps pcpu_need_to_extend() queued from atomic allocations
   for (;;) {
     let newAlloc = 0;
     flags = yield* spinLockIrqsave(x, a.lock);
@@ -152,7 +152,7 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
     a.observer?.flagRead();
     if (a.atomicAllocFailed) {
       nrToPop = PCPU_EMPTY_POP_PAGES_HIGH;
-      a.atomicAllocFailed = false; // best effort anyway, don't worry about synchronization
+      a.atomicAllocFailed = false; // read and cleared without pcpu_lock, as percpu.c does
     } else {
       nrToPop = Math.min(Math.max(PCPU_EMPTY_POP_PAGES_HIGH - pcpuNrEmptyPopPages(a), 0), PCPU_EMPTY_POP_PAGES_HIGH);
     }
@@ -172,7 +172,7 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
       yield `pcpu_slot[${slot}]: ${chunk ? `${chunk.name} has unpopulated pages` : 'nothing to populate'}`;
       yield* spinUnlockIrqrestore(x, a.lock, flags);
       if (!chunk) continue;
-      // @chunk can't go away while pcpu_alloc_mutex is held
+      // chunk stays: only this work frees chunks, under the mutex it holds
       // pcpu_for_each_unpop_region(chunk, rs, re, 0, pcpu_unit_pages)
       for (let rs = 0; rs < p.unitPages && nrToPop; ) {
         if (a.isPopulated(chunk, rs)) {
@@ -188,7 +188,7 @@ function* balance(x: Context, a: PcpuAtomic): Gen<void> {
       }
     }
     if (nrToPop) {
-      // ran out of chunks to populate, create a new one and retry
+      // no chunk has pages left to populate: make one, compute nr_to_pop again
       const chunk = yield* pcpuCreateChunk(x, a);
       if (chunk) {
         flags = yield* spinLockIrqsave(x, a.lock);
