@@ -11,11 +11,11 @@
 //    succeeded (pcpu-mutex-in-refill-irq-work, pcpu-mutex-in-rcu-callback,
 //    populate-error-frees-prefilled-pptr).
 //    The refill keeps working: the first chunk is populated at boot (as
-//    pcpu_setup_first_chunk() does since 2014), every allocation leaving
+//    upstream's pcpu_setup_first_chunk() does), every allocation leaving
 //    fewer than 2 free populated pages and every failed one queues the
-//    balance work, which populates 4 (two 8192-byte units' worth on each
-//    CPU) or makes a chunk; a refill that found no room is followed by one
-//    that finds it.
+//    balance work, which populates up to 4 (two 8192-byte units' worth on
+//    each CPU) or makes a chunk; a refill that found no room is followed by
+//    one that finds it (model/percpu_atomic.ts judges that).
 // 2. Seed 003's own three fixes (control/percpu-chunk-fixed's ops: the
 //    populate error path frees only its own pages, the _safe slot walk,
 //    the relocation after a failed split).
