@@ -15,6 +15,7 @@ import type { Context } from '../kernel/context.ts';
 import type { Gen } from '../kernel/types.ts';
 import { pcpuSplitBlock } from '../percpu_chunk/area.ts';
 import { pcpuChunkRelocate, pcpuChunkSlot, type Mem, type Pcpu, type PcpuChunk } from '../percpu_chunk/chunk.ts';
+import type { PcpuOps } from '../percpu_chunk/ops.ts';
 import { pcpuPopulateChunk } from '../percpu_chunk/populate.ts';
 import { percpuChunkPolicy } from './percpu-chunk.ts';
 
@@ -46,6 +47,24 @@ export function* populateUndoingOwnPages(x: Context, p: Pcpu, c: PcpuChunk, off:
  *  changed its free_size, for the -ENOMEM path's relocation. */
 const slotBeforeMerge = new WeakMap<PcpuChunk, number>();
 
+/** The three fixes as seams of spec/percpu_chunk/ops.ts (also under
+ *  control/bpf-ma-on-percpu-chunk-fixed). */
+export const PCPU_FIXES: Partial<PcpuOps> = {
+  populate: populateUndoingOwnPages, // fix 1
+  slotWalkSafe: true, // fix 2
+  headMergeFreeSize: (c, head) => {
+    slotBeforeMerge.set(c, pcpuChunkSlot(c));
+    c.free_size -= head;
+  },
+  splitBlock: function* (x, p, c, i, head, tail) {
+    const err = yield* pcpuSplitBlock(x, p, c, i, head, tail);
+    const oslot = slotBeforeMerge.get(c);
+    slotBeforeMerge.delete(c);
+    if (err && oslot !== undefined) yield* pcpuChunkRelocate(x, p, c, oslot); // fix 3
+    return err;
+  },
+};
+
 export const percpuChunkFixed = percpuChunkPolicy({
   name: 'control/percpu-chunk-fixed',
   summary: "percpu-chunk with pcpu_populate_chunk()'s error path freeing only its own pages, a _safe slot walk, and a relocation on pcpu_alloc_area()'s -ENOMEM path",
@@ -53,19 +72,5 @@ export const percpuChunkFixed = percpuChunkPolicy({
     of: 'percpu-chunk',
     why: "seed 003's known findings (the populate error path freeing live pages, the slot walk following a relocated chunk, a chunk left on its old slot after a failed split), each fixed",
   },
-  ops: {
-    populate: populateUndoingOwnPages, // fix 1
-    slotWalkSafe: true, // fix 2
-    headMergeFreeSize: (c, head) => {
-      slotBeforeMerge.set(c, pcpuChunkSlot(c));
-      c.free_size -= head;
-    },
-    splitBlock: function* (x, p, c, i, head, tail) {
-      const err = yield* pcpuSplitBlock(x, p, c, i, head, tail);
-      const oslot = slotBeforeMerge.get(c);
-      slotBeforeMerge.delete(c);
-      if (err && oslot !== undefined) yield* pcpuChunkRelocate(x, p, c, oslot); // fix 3
-      return err;
-    },
-  },
+  ops: PCPU_FIXES,
 });

@@ -66,6 +66,7 @@ import { pcaCpuDead } from './control-pca-cpu-dead.ts';
 import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
 import { irqWorkRaiseOwnQueueFixed } from './control-irq-work-raise-own-queue.ts';
 import { bpfMaUpstreamAllocBulkDelAll } from './control-bpf-ma-upstream-alloc-bulk-del-all.ts';
+import { bpfMaOnPercpuChunkFixed } from './control-bpf-ma-on-percpu-chunk-fixed.ts';
 import type { Policy } from './policy.ts';
 
 export const POLICIES: readonly Policy<any>[] = [
@@ -135,6 +136,7 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaCpuDeadFlushesOwnCpu,
   irqWorkRaiseOwnQueueFixed,
   bpfMaUpstreamAllocBulkDelAll,
+  bpfMaOnPercpuChunkFixed,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
