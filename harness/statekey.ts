@@ -234,6 +234,11 @@ function dataOf(sim: Sim, ctxIndex: Map<object, string>, rn: Renaming): string {
   const k = sim.k;
   const w = new Walk(k, new Set<object>([k, k.slab, k.rcu, k.rcu.rcu, k.rcu.trace, sim.model, k.pendingIrqWork, k.claimedIrqWork, k.pendingWork, k.holders, k.cells, k.cpus, k.audited]), ctxIndex, rn);
   w.walk(sim.state);
+  // a percpu allocator a policy plugged in beneath (spec/kernel/slab.ts)
+  if (k.slab.percpuBackend?.state !== undefined) {
+    w.out += '|pcpu:';
+    w.walk(k.slab.percpuBackend.state);
+  }
   return w.out;
 }
 

@@ -38,6 +38,10 @@ export function kmallocSizeRoundup(size: number): number {
 export interface PercpuBackend {
   alloc(x: Context | null, size: number, align: number): Gen<unknown>;
   free(x: Context | null, pptr: unknown): Gen<void>;
+  /** the allocator's own structures (its chunks, maps, locks), which the
+   *  exhaustive mode's state key walks as it walks a policy's state
+   *  (harness/statekey.ts): a closure's captures are not keyed */
+  readonly state?: unknown;
 }
 
 export class Slab implements Loc {

@@ -62,8 +62,9 @@ export class PcpuAtomic {
   observer: PcpuPoolObserver | null = null;
   /** pcpu_map_extend_chunks, in list order */
   readonly mapExtendChunks: PcpuChunk[] = [];
-  /** chunk->populated: one bit per page index (every CPU's page or none) */
-  private readonly populated = new WeakMap<PcpuChunk, boolean[]>();
+  /** chunk->populated: one bit per page index (every CPU's page or none);
+   *  a Map, not a WeakMap, so the exhaustive mode's state key sees it */
+  private readonly populated = new Map<PcpuChunk, boolean[]>();
   constructor(
     readonly p: Pcpu,
     public ops: PcpuAtomicOps = ATOMIC_OPS,

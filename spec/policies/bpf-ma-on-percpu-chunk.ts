@@ -24,6 +24,7 @@ export const PAGE_GEOM: PcpuGeom = { pageSize: 4096, staticSize: 20_000 };
 export function pcpuBackend(k: Kernel, s: PcpuState): PercpuBackend {
   const ctx = (x: Context | null): Context => x ?? k.context(0, 'task', 'boot');
   return {
+    state: s,
     *alloc(x: Context | null, size: number, align: number): Gen<unknown> {
       const y = ctx(x);
       const a = yield* __allocPercpu(y, s.p, size, align);

@@ -41,6 +41,7 @@ import { PcpuAtomicPoolModel } from '../../model/percpu_atomic.ts';
 export function pcpuAtomicBackend(k: Kernel, s: PcpuState, a: PcpuAtomic): PercpuBackend {
   const ctx = (x: Context | null): Context => x ?? k.context(0, 'task', 'boot');
   return {
+    state: { s, a },
     *alloc(x: Context | null, size: number, align: number): Gen<unknown> {
       const y = ctx(x);
       const r = yield* pcpuAllocAtomic(y, a, size, align);

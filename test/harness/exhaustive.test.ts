@@ -172,6 +172,8 @@ describe('exhaustive', () => {
       ['bpf-ma-upstream', CONFIGS.fixed!, 2],
       ['reuse-after-rcu-gp', CONFIGS.fixed!, 2],
       ['bpf-ma-on-percpu-chunk', CONFIGS.fixed!, 2],
+      // the percpu allocator beneath is reached with percpu units only
+      ['control/bpf-ma-on-percpu-chunk-fixed', CONFIGS.percpu!, 2],
     ];
     for (const [name, cfg, depth] of cases) {
       it(`${name} [${cfg.name}] to depth ${depth}`, () => {

@@ -34,4 +34,24 @@ describe('stateKey', () => {
     expect(objectState(owned)).toBe('c[cpu1]');
     expect(stateKey(sim)).toContain(`^c[cpu1]>`);
   });
+
+  // The compositions plug seed 003's allocator in beneath the slab
+  // (PercpuBackend); its chunks, maps and the 2014 populated bitmap were
+  // captured by closures only, so two states differing there had one key.
+  it('a percpu allocator plugged in beneath is part of the key (its chunk maps, the populated bitmap)', () => {
+    for (const name of ['bpf-ma-on-percpu-chunk', 'control/bpf-ma-on-percpu-chunk-fixed']) {
+      const sim = new Sim(findPolicy(name)!, CONFIGS.percpu!);
+      const st = sim.k.slab.percpuBackend!.state as { p?: { static: { map_used: number } }; s?: { p: { static: { map_used: number } } }; a?: { setPopulated(c: unknown, rs: number, re: number, v: boolean): void } };
+      const before = stateKey(sim);
+      const p = (st.s ?? st).p!;
+      p.static.map_used += 1;
+      expect(stateKey(sim), name).not.toBe(before);
+      p.static.map_used -= 1;
+      expect(stateKey(sim), name).toBe(before);
+      if (st.a) {
+        st.a.setPopulated(p.static, 0, 1, false);
+        expect(stateKey(sim), name).not.toBe(before);
+      }
+    }
+  });
 });
