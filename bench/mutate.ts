@@ -27,7 +27,7 @@ const CHECKS: Record<string, string[]> = {
   reuse: ['reuse-after-rcu-gp@fixed', 'free-after-rcu-gp@fixed', 'control/reuse-after-rcu-gp-fixed@fixed'],
   slub: ['slub-pca@fixed', 'slub-pca@rt'],
   percpu: ['percpu-on-demand@percpu', 'percpu-on-demand@fixed'],
-  percpu_chunk: ['percpu-chunk@fixed'],
+  percpu_chunk: ['percpu-chunk@fixed', 'control/percpu-chunk-fixed@fixed'],
 };
 /** Files that hold only types, tables or coverage: no mutant there. */
 const SKIP = /situations\.ts$|ops\.ts$/;
