@@ -1,11 +1,12 @@
-// `npx tsx bench/mutate.ts [--mutants N] [--runs N] [--seed N] [--only TEXT]`:
+// `npx tsx bench/mutate.ts [--mutants N] [--runs N] [--seed N] [--only TEXT] [--no-confirm]`:
 // a mutation run of spec/ (issue 21, must-show 4). It lists one-line
 // mutants of the families' code (a statement deleted, a comparison or an
 // arithmetic sign flipped, a boolean flipped, two adjacent steps swapped),
 // picks N of them with a seeded hash (the same N every time), and for each:
 // writes the mutated line into the file, runs a small check of the
 // family's policies in a fresh process (the default budget's first runs,
-// seed 1, the configurations that reach the file's code), and restores the
+// seed 1, the configurations that reach the file's code; a survivor is
+// checked again with the whole default budget unless --no-confirm), and restores the
 // file (also on Ctrl-C and on any error). A mutant is killed when the check
 // ends with a violation (invariant named), or when it stops the run as an
 // error; it survives when every invariant held. Whether a survivor is
@@ -17,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_RUNS } from '../harness/cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       check: { type: 'string' },
       list: { type: 'boolean', default: false },
+      confirm: { type: 'boolean', default: true },
     },
   });
   const runs = Number(values.runs);
@@ -197,6 +200,12 @@ async function main(): Promise<void> {
     try {
       writeFileSync(path, apply(m, text.split('\n')).join('\n'));
       o = check(m.file.split('/')[1]!, runs);
+      // a survivor of the first runs gets the default check's whole budget
+      // (allocspec check: DEFAULT_RUNS per policy and configuration)
+      if (o.verdict === 'survived' && values.confirm && runs < DEFAULT_RUNS) {
+        o = check(m.file.split('/')[1]!, DEFAULT_RUNS);
+        if (o.by) o.by += ` (at the default budget, ${DEFAULT_RUNS} runs)`;
+      }
     } finally {
       restore();
       restore = null;
