@@ -64,6 +64,7 @@ import { percpuFreeByKsize } from './bug-percpu-free-by-ksize.ts';
 import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-only.ts';
 import { pcaCpuDead } from './control-pca-cpu-dead.ts';
 import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
+import { pcaDestroyKeepsCache } from './bug-pca-destroy-keeps-cache.ts';
 import { irqWorkRaiseOwnQueueFixed } from './control-irq-work-raise-own-queue.ts';
 import { bpfMaUpstreamAllocBulkDelAll } from './control-bpf-ma-upstream-alloc-bulk-del-all.ts';
 import type { Policy } from './policy.ts';
@@ -135,6 +136,7 @@ export const POLICIES: readonly Policy<any>[] = [
   pcaCpuDeadFlushesOwnCpu,
   irqWorkRaiseOwnQueueFixed,
   bpfMaUpstreamAllocBulkDelAll,
+  pcaDestroyKeepsCache,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {
