@@ -30,11 +30,13 @@ export function pagePopulated(p: Pcpu, c: PcpuChunk, cpu: number, i: number): bo
  *  alloc_pages_node() before any pcpu_map() runs). */
 function* pcpuMap(x: Context, c: PcpuChunk, start: number, end: number): Gen<number> {
   const err = x.k.slab.fails('vmap', x) ? ENOMEM : 0;
+  if (!err) for (let i = start; i < end; i++) c.mapped[i] = true;
   x.touched = `${c.name}.vm`;
   yield `pcpu_map(${c.name}, ${start}, ${end})${err ? ' = -ENOMEM' : ''}`;
   return err;
 }
 function* pcpuUnmap(x: Context, c: PcpuChunk, start: number, end: number, flush: boolean): Gen<void> {
+  for (let i = start; i < end; i++) c.mapped[i] = false;
   x.touched = `${c.name}.vm`;
   yield `pcpu_unmap(${c.name}, ${start}, ${end}${flush ? ', flush' : ''})`;
 }

@@ -53,6 +53,18 @@ describe('pcpu_populate_chunk()', () => {
     drive(pcpuPopulateChunk(r.x, p, c, 40, 8));
     expect(drive(pcpuPopulateChunk(r.x, p, c, 0, 100)).value).toBe(0);
     for (const i of [0, 1, 2, 3]) expect(pagePopulated(p, c, 1, i)).toBe(true);
+    expect(c.mapped.slice(0, 5)).toEqual([true, true, true, true, false]);
+  });
+  it('pcpu_depopulate_chunk() unmaps what it freed; a failed final pcpu_map() leaves its pages unmapped until the error path frees them', () => {
+    const r = rig();
+    const p = r.s.p;
+    const c = chunkWith(r, [512]);
+    drive(pcpuPopulateChunk(r.x, p, c, 0, 100));
+    drive(pcpuDepopulateChunk(r.x, p, c, 32, 32, false)); // page 1
+    expect(c.mapped.slice(0, 4)).toEqual([true, false, true, true]);
+    p.k.slab.armed.vmap = 1;
+    expect(drive(pcpuPopulateChunk(r.x, p, c, 32, 8)).value).toBe(ENOMEM);
+    expect(c.mapped[1]).toBe(false);
   });
 });
 
