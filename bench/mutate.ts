@@ -49,9 +49,9 @@ const EQUIVALENT: Record<string, string> = {
   '8eb41d71': "drain_mem_cache() takes free_by_rcu and waiting_for_gp whole, each with its own del_all: after irq_work_sync() nothing adds to free_by_rcu, and the only concurrent taker of waiting_for_gp (__free_rcu()) takes it with the same atomic xchg, so either order frees the same objects once",
   '3612f9fd': "system_wq or system_unbound_wq for free_mem_alloc_deferred(): the work reads no this-CPU state, and a bound work whose CPU went offline runs elsewhere (workRunsOn), so it does the same wherever it runs",
   // spec/percpu_chunk
-  'a9a620d2': "pcpu_setup_static()'s unit growth runs only when the static area needs 16 pages or more; every modelled geometry (SMALL_GEOM 2 pages, PAGE_GEOM 5) stops before it either way",
+  '4ea02a21': "pcpu_setup_static()'s unit growth runs only when the static area needs 16 pages or more; every modelled geometry (SMALL_GEOM 2 pages, PAGE_GEOM 5) stops before it either way",
   '04519d71': "a map entry is never 0 (every block has a size; i = 0 never has a head), so m[i - 1] > 0 and >= 0 agree",
-  '8e8d2a7c': "inside pcpu_chunk_relocate()'s `oslot != nslot`, `oslot < nslot` and `oslot <= nslot` agree",
+  '12e30026': "inside pcpu_chunk_relocate()'s `oslot != nslot`, `oslot < nslot` and `oslot <= nslot` agree",
   '7934a887': "the model's own teardown (not in percpu.c): flush only names the cache flush in pcpu_unmap()'s trace; the model has no TLB",
 };
 
