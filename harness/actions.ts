@@ -176,7 +176,7 @@ export function fault(run: Run, kind: FaultKind): string {
   if (kind === 'cpu_offline') return hotplug(run);
   run.k.slab.armed[kind]++;
   run.log.push({ t: 'fault', kind });
-  const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock', page: 'alloc_pages_node' }[kind] ?? kind;
+  const what = { kmalloc: 'kmalloc', percpu: '__alloc_percpu_gfp', trylock: 'spin_trylock', page: 'alloc_pages_node', vmap: 'pcpu_map' }[kind] ?? kind;
   return (run.did = `next ${what} fails`);
 }
 

@@ -18,6 +18,7 @@ export const FAULT_SITUATIONS: Record<FaultKind, string> = {
   trylock: 'a spin_trylock failed',
   cpu_offline: 'a CPU went offline with work queued on it',
   page: 'an alloc_pages_node() failed while populating a percpu chunk',
+  vmap: "a pcpu_map() failed (map_kernel_range_noflush()'s page tables) while populating a percpu chunk",
 };
 
 /** A policy's situations (none declared: only the engine's own). */

@@ -54,6 +54,7 @@ export const INVARIANT_DEFS = {
   PcpuAreaAligned: { text: 'an area __alloc_percpu() returns is aligned as asked', scope: 'step' },
   PcpuAreasMatchModel: { text: 'at quiescence the allocated map entries are exactly the live areas (and the static area), each at its offset and at least its size', scope: 'quiescence' },
   PcpuLiveAreaPopulated: { text: 'every byte of every live area (and of the static area) lies on a page populated on every possible CPU', scope: 'step' },
+  PcpuLiveAreaMapped: { text: "every page under a live area (and under the static area) is mapped in its chunk's vm area: pcpu_map() covered it after it was populated, and no pcpu_unmap() since", scope: 'step' },
   // mm/slub.c with sheaves, kmalloc_nolock() (model/sheaves.ts)
   SheafInOnePlace: { text: 'every sheaf is in exactly one place: main, spare or rcu_free of one CPU, one barn list, one RCU callback, or one context\'s hands', scope: 'quiescence' },
   MainSheafPresent: { text: "a CPU's pcs->main is never NULL while its cpu_sheaves lock is not held", scope: 'fact', facts: ['main-sheaf-missing'] },

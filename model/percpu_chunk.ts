@@ -41,7 +41,7 @@ export class PcpuAreaModel implements Audited {
       }
     }
     const hole = this.hole(a.chunk, a.off, a.size);
-    if (hole) throw new Violation('PcpuLiveAreaPopulated', `${a.name} returned to ${x.label}: ${hole.text}`, { at: placeOf(x), subjects: [hole.page] });
+    if (hole) throw new Violation(hole.invariant, `${a.name} returned to ${x.label}: ${hole.text}`, { at: placeOf(x), subjects: [hole.page] });
     this.live.set(key, a);
     this.bytesLive += a.size;
   }
@@ -61,13 +61,18 @@ export class PcpuAreaModel implements Audited {
   }
 
   /** The same, with the page pointer it is about (`chunk.page[cpuN][i]`,
-   *  as pcpu_depopulate_chunk()'s step names what it touched). */
-  hole(c: PcpuChunk, off: number, size: number): { text: string; page: string } | null {
+   *  as pcpu_depopulate_chunk()'s step names what it touched), and which
+   *  conjunct fails: a page missing on some CPU (PcpuLiveAreaPopulated), or
+   *  populated everywhere but not mapped in the chunk's vm area
+   *  (PcpuLiveAreaMapped: no pcpu_map() covered it since it was populated,
+   *  or a pcpu_unmap() took it out). */
+  hole(c: PcpuChunk, off: number, size: number): { invariant: 'PcpuLiveAreaPopulated' | 'PcpuLiveAreaMapped'; text: string; page: string } | null {
     const ps = this.p.geom.pageSize;
     for (let i = Math.floor(off / ps); i < Math.ceil((off + size) / ps); i++) {
       for (let cpu = 0; cpu < this.p.cpus; cpu++) {
-        if (!pagePopulated(this.p, c, cpu, i)) return { text: `page ${i} of ${c.name} (bytes ${i * ps}..${(i + 1) * ps - 1}) is not populated on cpu${cpu}`, page: `${c.name}.page[cpu${cpu}][${i}]` };
+        if (!pagePopulated(this.p, c, cpu, i)) return { invariant: 'PcpuLiveAreaPopulated', text: `page ${i} of ${c.name} (bytes ${i * ps}..${(i + 1) * ps - 1}) is not populated on cpu${cpu}`, page: `${c.name}.page[cpu${cpu}][${i}]` };
       }
+      if (!c.mapped[i]) return { invariant: 'PcpuLiveAreaMapped', text: `page ${i} of ${c.name} (bytes ${i * ps}..${(i + 1) * ps - 1}) is populated but not mapped (no pcpu_map() covered it)`, page: `${c.name}.vm` };
     }
     return null;
   }
@@ -99,11 +104,11 @@ export class PcpuAreaModel implements Audited {
     this.slots(fail);
     if (p.static) {
       const hole = this.hole(p.static, 0, p.geom.staticSize);
-      if (hole) fail('PcpuLiveAreaPopulated', `the kernel's static percpu area: ${hole.text}`, { subjects: [hole.page] });
+      if (hole) fail(hole.invariant, `the kernel's static percpu area: ${hole.text}`, { subjects: [hole.page] });
     }
     for (const a of this.live.values()) {
       const hole = this.hole(a.chunk, a.off, a.size);
-      if (hole) fail('PcpuLiveAreaPopulated', `live ${a.name}: ${hole.text}`, { subjects: [hole.page] });
+      if (hole) fail(hole.invariant, `live ${a.name}: ${hole.text}`, { subjects: [hole.page] });
     }
   }
 

@@ -12,8 +12,8 @@ import { acts, reads, writes, type Loc, report } from './events.ts';
 /** Injectable faults (BRIEF §1): GFP_NOWAIT kmalloc failure (also any
  *  kmalloc'd batch or copy), __alloc_percpu_gfp failure, spin_trylock
  *  failure, and a CPU going offline (its works run on another CPU). */
-export type FaultKind = 'kmalloc' | 'percpu' | 'trylock' | 'cpu_offline' | 'page';
-export const FAULT_KINDS: readonly FaultKind[] = ['kmalloc', 'percpu', 'trylock', 'cpu_offline', 'page'];
+export type FaultKind = 'kmalloc' | 'percpu' | 'trylock' | 'cpu_offline' | 'page' | 'vmap';
+export const FAULT_KINDS: readonly FaultKind[] = ['kmalloc', 'percpu', 'trylock', 'cpu_offline', 'page', 'vmap'];
 
 /** A kmalloc'd structure that is not an allocator object (a batch, a copy
  *  of bpf_mem_alloc). Freeing it makes later touches use-after-free. */
@@ -59,7 +59,7 @@ export class Slab implements Loc {
    *  cache gets the most recently freed one back, as SLUB's freelist does,
    *  so an object identity can re-enter a list it left (ABA) */
   private readonly free = new Map<number, Obj[]>();
-  readonly armed: Record<FaultKind, number> = { kmalloc: 0, percpu: 0, trylock: 0, cpu_offline: 0, page: 0 };
+  readonly armed: Record<FaultKind, number> = { kmalloc: 0, percpu: 0, trylock: 0, cpu_offline: 0, page: 0, vmap: 0 };
   readonly all: Obj[] = [];
   /** kmalloc'd or percpu structures not yet freed (caches, batches, copies) */
   readonly structs = new Set<Owner>();

@@ -94,6 +94,8 @@ export function pcpuSetupStatic(p: Pcpu): PcpuChunk {
   for (let cpu = 0; cpu < p.cpus; cpu++) {
     for (let i = 0; i < nrCpuPages; i++) c.page[p.pagep(cpu, i)] = new Mem(`bootmem:cpu${cpu}:p${i}`);
   }
+  // pcpu_map(static_chunk, 0, nr_cpu_pages)
+  for (let i = 0; i < nrCpuPages; i++) c.mapped[i] = true;
   listAdd(c.list, p.slot[pcpuChunkSlot(c)]!); // pcpu_chunk_relocate(static_chunk, -1)
   pcpuChunkAddrInsert(p, c);
   p.chunks.add(c);

@@ -87,6 +87,10 @@ export class PcpuChunk implements Owner {
   map: MapBuf | null = null;
   /** page[cpu * unit pages + i]: NULL, or the page backing it */
   readonly page: (Mem | null)[];
+  /** mapped[i]: page i is mapped in chunk->vm on every CPU (pcpu_map()
+   *  since the last pcpu_unmap() over it); not a field of the kernel's
+   *  struct: its page tables */
+  readonly mapped: boolean[];
   constructor(
     readonly name: string,
     nrPages: number,
@@ -95,6 +99,7 @@ export class PcpuChunk implements Owner {
   ) {
     this.list = new ListHead(this, name);
     this.page = new Array<Mem | null>(nrPages).fill(null);
+    this.mapped = new Array<boolean>(nrPages).fill(false);
   }
 }
 

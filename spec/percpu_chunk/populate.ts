@@ -23,14 +23,20 @@ export function pagePopulated(p: Pcpu, c: PcpuChunk, cpu: number, i: number): bo
 }
 
 /** percpu.c: pcpu_map()/pcpu_unmap(): page tables for [start, end) on every
- *  CPU. Elided; modelled as one step that cannot fail (map_vm_area()'s
- *  page-table allocations are not part of the seed's fault model). */
+ *  CPU. Elided in the seed; pcpu_populate_chunk() checks pcpu_map() for
+ *  failure (map_kernel_range_noflush() allocates page-table pages, so it
+ *  can fail with -ENOMEM): one step, failing on an armed 'vmap' fault (a
+ *  kind of its own: an armed 'page' fault is taken by the first
+ *  alloc_pages_node() before any pcpu_map() runs). */
 function* pcpuMap(x: Context, c: PcpuChunk, start: number, end: number): Gen<number> {
+  const err = x.k.slab.fails('vmap', x) ? ENOMEM : 0;
+  if (!err) for (let i = start; i < end; i++) c.mapped[i] = true;
   x.touched = `${c.name}.vm`;
-  yield `pcpu_map(${c.name}, ${start}, ${end})`;
-  return 0;
+  yield `pcpu_map(${c.name}, ${start}, ${end})${err ? ' = -ENOMEM' : ''}`;
+  return err;
 }
 function* pcpuUnmap(x: Context, c: PcpuChunk, start: number, end: number, flush: boolean): Gen<void> {
+  for (let i = start; i < end; i++) c.mapped[i] = false;
   x.touched = `${c.name}.vm`;
   yield `pcpu_unmap(${c.name}, ${start}, ${end}${flush ? ', flush' : ''})`;
 }

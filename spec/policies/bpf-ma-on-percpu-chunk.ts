@@ -50,7 +50,7 @@ export const bpfMaOnPercpuChunk = definePolicy({
   // not expected)
   situations: [...bpfMa.situations!, ...pcpuSituations(true)],
   // memalloc.c's per-CPU caches: a CPU may go offline holding objects
-  faults: ['kmalloc', 'page', 'cpu_offline'],
+  faults: ['kmalloc', 'page', 'vmap', 'cpu_offline'],
   promises: PCPU_INVARIANTS,
   findings: {
     known: [

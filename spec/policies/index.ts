@@ -64,6 +64,7 @@ import { percpuFreeByKsize } from './bug-percpu-free-by-ksize.ts';
 import { pcaDestroyFlushesOnlineOnly } from './bug-pca-destroy-flushes-online-only.ts';
 import { pcaCpuDead } from './control-pca-cpu-dead.ts';
 import { pcaCpuDeadFlushesOwnCpu } from './bug-pca-cpu-dead-flushes-own-cpu.ts';
+import { pcaDestroyKeepsCache } from './bug-pca-destroy-keeps-cache.ts';
 import { irqWorkRaiseOwnQueueFixed } from './control-irq-work-raise-own-queue.ts';
 import { bpfMaUpstreamAllocBulkDelAll } from './control-bpf-ma-upstream-alloc-bulk-del-all.ts';
 import { bpfMaOnPercpuChunkFixed } from './control-bpf-ma-on-percpu-chunk-fixed.ts';
@@ -137,6 +138,7 @@ export const POLICIES: readonly Policy<any>[] = [
   irqWorkRaiseOwnQueueFixed,
   bpfMaUpstreamAllocBulkDelAll,
   bpfMaOnPercpuChunkFixed,
+  pcaDestroyKeepsCache,
 ];
 
 export function findPolicy(name: string): Policy<any> | undefined {

@@ -130,7 +130,7 @@ export function percpuChunkPolicy(over: { name: string; summary: string; geom?: 
   const ops = { ...DEFAULT_OPS, ...over.ops };
   const { geom: _g, ops: _o, ...rest } = over;
   return definePolicy<PcpuState>({
-    faults: ['page', 'kmalloc'],
+    faults: ['page', 'kmalloc', 'vmap'],
     promises: PCPU_INVARIANTS,
     // __alloc_percpu() sleeps on pcpu_mutex: its callers are syscalls
     callers: 'syscall',

@@ -39,6 +39,8 @@ export interface SlubState {
  *  variant may replace some of the cache's functions (spec/slub/ops.ts). */
 export function slubInit(k: Kernel, size: number, over?: Partial<SlubOps>, allocBulk: typeof kmemCacheAllocBulk = kmemCacheAllocBulk): SlubState {
   const s = new KmemCache(size || 256, over ? { ...slubOps(), ...over } : slubOps());
+  // kmem_cache_create(): s comes from the kmem_cache cache; destroy gives it back
+  k.slab.structs.add(s);
   runToEnd(kmemCacheSetupPercpuArray(k.context(0, 'task', 'boot'), s, PCA_COUNT));
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) runToEnd(kmemCachePrefillPercpuArray(k.context(cpu, 'task', 'boot'), s, PCA_COUNT >> 1));
   const pending = rcuPending(k);

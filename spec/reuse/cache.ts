@@ -89,6 +89,21 @@ export class ReuseCache implements Audited {
     k.audited.push(this);
   }
 
+  /** The reuse flavour's memory bound (its own: MEMALLOC_BOUND is not
+   *  stated for it), at an idle point: wait_gp_reuse_free() queues
+   *  reuse_work once more than high_watermark objects wait, and the
+   *  kworker takes the whole prepare_reuse list, so once every kworker ran
+   *  prepare_reuse_head holds at most high_watermark objects. More can
+   *  never move on: they sit there until destroy while programs ask slab
+   *  for new ones. */
+  idle(fail: (invariant: InvariantName, detail: string) => void): void {
+    if (this.c.freed) return;
+    const high = this.c.high_watermark;
+    let n = 0;
+    for (let o = this.prepare_reuse_head.first; o && n <= high; o = o.next) n++;
+    if (n > high) fail('MemoryBound', `${this.c.name}.prepare_reuse_head holds more than high_watermark = ${high} objects after every kworker and callback ran: nothing will move them on (bound: high_watermark, wait_gp_reuse_free())`);
+  }
+
   /** At quiescence no context holds reuse_lock. */
   audit(fail: (invariant: InvariantName, detail: string) => void): void {
     if (this.c.freed) return;

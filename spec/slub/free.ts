@@ -118,6 +118,7 @@ export const kmemCacheDestroy = kfunc('kmem_cache_destroy', function* (x: Contex
 /** The kmem_cache itself goes: later touches are use-after-free. */
 export function* kmemCacheFreeStruct(x: Context, s: KmemCache): Gen<void> {
   s.freed = true;
+  x.k.slab.structs.delete(s);
   x.touched = s.name;
   yield 'kmem_cache_free(kmem_cache, s)';
 }

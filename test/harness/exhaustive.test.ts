@@ -347,6 +347,7 @@ describe('exhaustive', () => {
       'bug/percpu-free-by-ksize': 3,
       'bug/pca-destroy-flushes-online-only': 1,
       'bug/pca-cpu-dead-flushes-own-cpu': 1,
+      'bug/pca-destroy-keeps-cache': 0,
     };
     // bug/do-call-rcu-skips-tasks-trace: none up to depth 4 (a sleepable
     // program inside its section across a free, free_bulk, a grace period

@@ -31,6 +31,41 @@ describe('pcpu_populate_chunk()', () => {
     expect(pagePopulated(p, c, 0, 1)).toBe(false);
     expect(c.page.every((pg) => pg === null)).toBe(true);
   });
+
+  // the 'vmap' fault: pcpu_map() fails (its page tables), before it only a
+  // comment; the mid-range map at an occupied page and the final one
+  it('a pcpu_map() failure at an occupied page takes the error path: -ENOMEM, the range given back', () => {
+    const r = rig();
+    const p = r.s.p;
+    const c = chunkWith(r, [512]);
+    drive(pcpuPopulateChunk(r.x, p, c, 40, 8)); // page 1 occupied
+    p.k.slab.armed.vmap = 1;
+    const d = drive(pcpuPopulateChunk(r.x, p, c, 0, 100)); // pages 0, 1 (occupied), 2, 3
+    expect(d.value).toBe(ENOMEM);
+    expect(d.steps).toContain(`pcpu_map(${c.name}, 0, 1) = -ENOMEM`);
+    expect(d.steps.filter((s) => s.startsWith('alloc_pages_node'))).toHaveLength(2); // page 0 only, then the error
+    expect(c.page.every((pg) => pg === null)).toBe(true);
+  });
+  it('with no fault armed pcpu_map() succeeds and every page of the range is there (control)', () => {
+    const r = rig();
+    const p = r.s.p;
+    const c = chunkWith(r, [512]);
+    drive(pcpuPopulateChunk(r.x, p, c, 40, 8));
+    expect(drive(pcpuPopulateChunk(r.x, p, c, 0, 100)).value).toBe(0);
+    for (const i of [0, 1, 2, 3]) expect(pagePopulated(p, c, 1, i)).toBe(true);
+    expect(c.mapped.slice(0, 5)).toEqual([true, true, true, true, false]);
+  });
+  it('pcpu_depopulate_chunk() unmaps what it freed; a failed final pcpu_map() leaves its pages unmapped until the error path frees them', () => {
+    const r = rig();
+    const p = r.s.p;
+    const c = chunkWith(r, [512]);
+    drive(pcpuPopulateChunk(r.x, p, c, 0, 100));
+    drive(pcpuDepopulateChunk(r.x, p, c, 32, 32, false)); // page 1
+    expect(c.mapped.slice(0, 4)).toEqual([true, false, true, true]);
+    p.k.slab.armed.vmap = 1;
+    expect(drive(pcpuPopulateChunk(r.x, p, c, 32, 8)).value).toBe(ENOMEM);
+    expect(c.mapped[1]).toBe(false);
+  });
 });
 
 describe('pcpu_depopulate_chunk()', () => {

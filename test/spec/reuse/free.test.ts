@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitGpReuseFree } from '../../../spec/reuse/free.ts';
 import { ctx, drive } from '../../helpers/boot.ts';
-import { names, obj, setup } from './helpers.ts';
+import { kworker, names, obj, setup } from './helpers.ts';
 
 describe('wait_gp_reuse_free()', () => {
   it('queues on prepare_reuse_head under reuse_lock; the first object is the tail', () => {
@@ -52,5 +52,33 @@ describe('wait_gp_reuse_free()', () => {
     expect(r.prepare_reuse_head.first).toBeNull();
     expect(steps.some((s) => s.includes('reuse_lock'))).toBe(false);
     expect(c.active.v).toBe(1);
+  });
+});
+
+// the reuse flavour's memory bound (ReuseCache.idle: MemoryBound)
+describe('prepare_reuse_head at an idle point', () => {
+  const judge = (r: ReturnType<typeof setup>['r']): string[] => {
+    const out: string[] = [];
+    r.idle((inv) => out.push(inv));
+    return out;
+  };
+  it('high_watermark frees wait for the next one: within the bound', () => {
+    const { k, c, r } = setup();
+    for (let i = 0; i < 3; i++) drive(waitGpReuseFree(ctx(k, 0), c, obj(k)));
+    expect(names(r.prepare_reuse_head)).toHaveLength(3);
+    expect(judge(r)).toEqual([]);
+  });
+  it('the kworker takes what passed high_watermark: within the bound again', () => {
+    const { k, c, r } = setup();
+    for (let i = 0; i < 4; i++) drive(waitGpReuseFree(ctx(k, 0), c, obj(k)));
+    kworker(k, c);
+    expect(names(r.prepare_reuse_head)).toEqual([]);
+    expect(judge(r)).toEqual([]);
+  });
+  it('more than high_watermark left once every kworker ran (a free path that never queues reuse_work) breaks it', () => {
+    const { k, c, r } = setup();
+    for (let i = 0; i < 4; i++) drive(waitGpReuseFree(ctx(k, 0), c, obj(k)));
+    // the kworker never runs: what a free path that never queues it leaves
+    expect(judge(r)).toEqual(['MemoryBound']);
   });
 });
