@@ -112,6 +112,9 @@ export function pcpuSetupFirstChunkPopulated(a: PcpuAtomic): void {
     for (let i = 0; i < p.unitPages; i++) c.page[p.pagep(cpu, i)] ??= new Mem(`bootmem:cpu${cpu}:p${i}`);
   }
   a.setPopulated(c, 0, p.unitPages, true);
+  // and mapped: the first chunk's whole unit is in the kernel's mapping
+  // from boot (seed 003 maps only its static pages: alloc.ts)
+  for (let i = 0; i < p.unitPages; i++) c.mapped[i] = true;
   const n = Math.max(p.dflMapAlloc, PCPU_ATOMIC_MAP_MARGIN_HIGH);
   const map = new MapBuf(`${c.name}.smap`, new Array<number>(n).fill(0), false);
   map.ents[0] = -p.geom.staticSize;
