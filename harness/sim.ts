@@ -37,6 +37,17 @@ export interface SimOptions {
   tolerate?: ReadonlySet<string>;
 }
 
+/** A run's GenCtx, made once per policy and configuration (it is read
+ *  only: what the policy and the configuration allow). */
+const genCtxs = new WeakMap<Policy<unknown>, WeakMap<CheckConfig, GenCtx>>();
+function genCtxOf(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
+  let byCfg = genCtxs.get(policy);
+  if (byCfg === undefined) genCtxs.set(policy, (byCfg = new WeakMap()));
+  let g = byCfg.get(cfg);
+  if (g === undefined) byCfg.set(cfg, (g = genCtx(policy, cfg)));
+  return g;
+}
+
 const GP_RCU: Cmd = { t: 'gp', flavour: 'rcu' };
 const GP_TRACE: Cmd = { t: 'gp', flavour: 'rcu_tasks_trace' };
 
@@ -66,8 +77,9 @@ export class Sim implements Run {
   /** tolerated known findings, with the commands that led to each */
   readonly tolerated: { v: Violation; log: Cmd[] }[] = [];
   readonly gen: GenCtx;
-  /** the actions the command table maps commands to, made once per run (a
-   *  command names one of these, or an irq_work's or work's, which it makes) */
+  /** the actions the command table maps commands to, made once per
+   *  machine size (a command names one of these, or an irq_work's or
+   *  work's, which it makes) */
   readonly slots: Slots;
 
   constructor(
@@ -87,7 +99,7 @@ export class Sim implements Run {
     // counts as touching everything (spec/kernel/events.ts)
     this.k.coarse = policy.footprints !== 'exact';
     this.k.situations = opts.situations ?? null;
-    this.gen = genCtx(policy, cfg);
+    this.gen = genCtxOf(policy, cfg);
     this.slots = slotsFor(cfg.cpus);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
     if (policy.sleepableReadersTakeRcu) this.model.traceReaders = false;
@@ -176,17 +188,12 @@ export class Sim implements Run {
     // command it began in and n-1 commands after it
     const ticked = tick(this.k);
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
-    let did: string | null = null;
-    // resolve (c's own action on its CPU, then the next CPUs), fall back
-    // (any progress, then a program), fire
-    this.guard(() => {
-      did = this.tryCmd(c, cpu);
-      if (did === null && 'cpu' in c) {
-        for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
-      }
-      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
-      if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
-    });
+    let did: string | null;
+    try {
+      did = this.resolve(c, cpu);
+    } catch (e) {
+      this.blame(e);
+    }
     // nothing ran, but a sleeper's timer moved on: logged (a replay passes the same time)
     if (did === null && ticked) this.log.push({ t: 'step', cpu, steps: 0 });
     this.did = did ?? (ticked ? 'time passes' : 'nothing to do');
@@ -199,22 +206,40 @@ export class Sim implements Run {
     return did !== null;
   }
 
+  /** Resolve c (its own action on its CPU, then the next CPUs), fall
+   *  back (any progress, then a program), fire: what ran, or null. */
+  private resolve(c: Cmd, cpu: number): string | null {
+    let did = this.tryCmd(c, cpu);
+    if (did === null && 'cpu' in c) {
+      for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
+    }
+    if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
+    if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
+    return did;
+  }
+
   /** Anything a context throws that is not a violation is the policy's
    *  fault: one line naming the policy, the kernel function and the step. */
   guard(f: () => void): void {
     try {
       f();
     } catch (e) {
-      if (e instanceof Violation || e instanceof PolicyError) throw e;
-      const x = current.x;
-      current.x = null;
-      // the spec dereferenced NULL: in the kernel, an oops
-      if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
-        report('oops', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
-      }
-      const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
-      throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
+      this.blame(e);
     }
+  }
+
+  /** What guard() throws for e: a violation as it is, a NULL dereference
+   *  in the spec as an oops, anything else as the policy's error. */
+  private blame(e: unknown): never {
+    if (e instanceof Violation || e instanceof PolicyError) throw e;
+    const x = current.x;
+    current.x = null;
+    // the spec dereferenced NULL: in the kernel, an oops
+    if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
+      report('oops', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
+    }
+    const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
+    throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
   }
 
   /** The end of a run: programs finish, the map is torn down (unless a
