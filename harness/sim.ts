@@ -14,7 +14,7 @@ import { Violation } from '../spec/kernel/types.ts';
 import { report } from '../spec/kernel/events.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
-import { refused, runAction, toAction } from './commands.ts';
+import { commandOf } from './commands.ts';
 import { genCtx, type Cmd, type GenCtx } from './cmd.ts';
 import { slotsFor, type Run, type Slots } from './actions.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
@@ -150,12 +150,13 @@ export class Sim implements Run {
   /** Run c's own action on cpu (the command's CPU, or the next one when
    *  that one had nothing to do); null when the rules do not allow it. */
   tryCmd(c: Cmd, cpu: number): string | null {
-    const a = toAction(this, c, cpu);
+    const kind = commandOf(c);
+    const a = kind.toAction(this, c, cpu);
     if (a === null || !allowed(this.k, a)) {
-      refused(this, c);
+      kind.refused?.(this, c);
       return null;
     }
-    return runAction(this, c, a);
+    return kind.run(this, c, a);
   }
 
   /** Any progress at all, in a fixed order starting at cpu: the commands
