@@ -9,18 +9,17 @@ import { AbstractAllocator } from '../model/allocator.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import { resetContextIds } from '../spec/kernel/context.ts';
 import { Kernel, type Tracer } from '../spec/kernel/kernel.ts';
-import { allowed, canStart, current, finishPrograms, pending, runCpu, settle, start, tick } from '../spec/kernel/sched.ts';
+import { allowed, canStart, finishPrograms, pending, runCpu, settle, start, tick } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';
-import { report } from '../spec/kernel/events.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
 import { commandOf } from './commands.ts';
-import { genCtx, type Cmd, type GenCtx } from './cmd.ts';
+import { genCtxOf, type Cmd, type GenCtx } from './cmd.ts';
 import { slotsFor, type Run, type Slots } from './actions.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { installSituations, situationList } from './coverage.ts';
 import { fingerprint } from './fingerprint.ts';
-import { PolicyError } from './errors.ts';
+import { PolicyError, stepError } from './errors.ts';
 import { excuser } from './findings.ts';
 import { hook, mapFree } from './programs.ts';
 export { faultKinds, genCtx } from './cmd.ts';
@@ -35,17 +34,6 @@ export interface SimOptions {
   /** known findings among OBSERVATIONS: noted (`tolerated`) and the run
    *  goes on, instead of ending the run */
   tolerate?: ReadonlySet<string>;
-}
-
-/** A run's GenCtx, made once per policy and configuration (it is read
- *  only: what the policy and the configuration allow). */
-const genCtxs = new WeakMap<Policy<unknown>, WeakMap<CheckConfig, GenCtx>>();
-function genCtxOf(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
-  let byCfg = genCtxs.get(policy);
-  if (byCfg === undefined) genCtxs.set(policy, (byCfg = new WeakMap()));
-  let g = byCfg.get(cfg);
-  if (g === undefined) byCfg.set(cfg, (g = genCtx(policy, cfg)));
-  return g;
 }
 
 const GP_RCU: Cmd = { t: 'gp', flavour: 'rcu' };
@@ -180,8 +168,6 @@ export class Sim implements Run {
     return this.tryCmd(GP_RCU, 0) ?? this.tryCmd(GP_TRACE, 0);
   }
 
-
-
   /** Execute one command; true if it changed the state. */
   exec(c: Cmd): boolean {
     this.commands++;
@@ -189,11 +175,19 @@ export class Sim implements Run {
     // command it began in and n-1 commands after it
     const ticked = tick(this.k);
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
-    let did: string | null;
+    let did: string | null = null;
+    // resolve (c's own action on its CPU, then the next CPUs), fall back
+    // (any progress, then a program), fire (guard()'s catch, without a
+    // closure per command)
     try {
-      did = this.resolve(c, cpu);
+      did = this.tryCmd(c, cpu);
+      if (did === null && 'cpu' in c) {
+        for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
+      }
+      if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
+      if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
     } catch (e) {
-      this.blame(e);
+      stepError(e, this.policy.name, this.k);
     }
     // nothing ran, but a sleeper's timer moved on: logged (a replay passes the same time)
     if (did === null && ticked) this.log.push({ t: 'step', cpu, steps: 0 });
@@ -207,40 +201,14 @@ export class Sim implements Run {
     return did !== null;
   }
 
-  /** Resolve c (its own action on its CPU, then the next CPUs), fall
-   *  back (any progress, then a program), fire: what ran, or null. */
-  private resolve(c: Cmd, cpu: number): string | null {
-    let did = this.tryCmd(c, cpu);
-    if (did === null && 'cpu' in c) {
-      for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
-    }
-    if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
-    if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
-    return did;
-  }
-
   /** Anything a context throws that is not a violation is the policy's
    *  fault: one line naming the policy, the kernel function and the step. */
   guard(f: () => void): void {
     try {
       f();
     } catch (e) {
-      this.blame(e);
+      stepError(e, this.policy.name, this.k);
     }
-  }
-
-  /** What guard() throws for e: a violation as it is, a NULL dereference
-   *  in the spec as an oops, anything else as the policy's error. */
-  private blame(e: unknown): never {
-    if (e instanceof Violation || e instanceof PolicyError) throw e;
-    const x = current.x;
-    current.x = null;
-    // the spec dereferenced NULL: in the kernel, an oops
-    if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
-      report('oops', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
-    }
-    const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
-    throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
   }
 
   /** The end of a run: programs finish, the map is torn down (unless a
