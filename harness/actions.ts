@@ -8,12 +8,13 @@ import type { AbstractAllocator } from '../model/allocator.ts';
 import type { Context } from '../spec/kernel/context.ts';
 import type { Kernel } from '../spec/kernel/kernel.ts';
 import type { Obj } from '../spec/kernel/obj.ts';
+import type { Gen } from '../spec/kernel/types.ts';
 import { allowed, canStart, finishPrograms, fire, runCpu, settle, start, type Action, type ProgBody } from '../spec/kernel/sched.ts';
 import { FAULT_KINDS, type FaultKind } from '../spec/kernel/slab.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { Cmd, GenCtx, Op } from './cmd.ts';
 import type { CheckConfig } from './config.ts';
-import { bpfProg } from './programs.ts';
+import { bpfProg, type ProgArgs } from './programs.ts';
 import { saw } from './coverage.ts';
 
 /** What the actions need of the run they act in (harness/sim.ts). */
@@ -46,9 +47,21 @@ export interface Slots {
   quiesce: Action;
 }
 
+/** The slots of a machine of `cpus` CPUs, made once: plain data nobody
+ *  changes (a program's action is made with its body as it starts, an
+ *  irq_work's or a work's with its item), so every run of that size
+ *  shares one set. (Not frozen: a frozen action has a shape of its own,
+ *  and the engine's reads of an action would see two.) */
+const SLOTS = new Map<number, Slots>();
 export function slotsFor(cpus: number): Slots {
+  let s = SLOTS.get(cpus);
+  if (s === undefined) SLOTS.set(cpus, (s = makeSlots(cpus)));
+  return s;
+}
+
+function makeSlots(cpus: number): Slots {
   const per = <A extends Action>(f: (cpu: number) => A): A[] => Array.from({ length: cpus }, (_, cpu) => f(cpu));
-  return {
+  const slots: Slots = {
     step: per((cpu) => ({ kind: 'step', cpu })),
     softirq: per((cpu) => ({ kind: 'softirq', cpu })),
     task: per((cpu) => ({ kind: 'prog', cpu, level: 'task' })),
@@ -59,6 +72,7 @@ export function slotsFor(cpus: number): Slots {
     fault: Object.fromEntries(FAULT_KINDS.map((f) => [f, { kind: 'fault', fault: f }])) as Record<FaultKind, Action>,
     quiesce: { kind: 'quiesce' },
   };
+  return slots;
 }
 
 /** Start a BPF program (task level or NMI) on cpu (allowed() admitted
@@ -82,10 +96,7 @@ export function prog(run: Run, cpu: number, level: 'task' | 'nmi', op: Op, arg: 
   }
   const req = request(run, arg);
   if (op !== 'lookup' || level === 'nmi') hold = undefined;
-  const prog: ProgBody = {
-    kind: level === 'nmi' ? 'nmi' : run.gen.syscall ? 'syscall' : 'prog',
-    body: (y) => bpfProg(y, run.policy, run.state, run.model, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold }),
-  };
+  const prog = new BpfProgram(level === 'nmi' ? 'nmi' : run.gen.syscall ? 'syscall' : 'prog', run, { op, count, objs, size: req.size, align: req.align, sleepable, onAlloc, hold });
   const eff: Cmd = level === 'nmi' ? (steps > 0 ? { t: 'nmi', cpu, op, arg, steps } : { t: 'nmi', cpu, op, arg }) : hold !== undefined ? { t: 'prog', cpu, op, arg, count, sleepable, steps, hold } : { t: 'prog', cpu, op, arg, count, sleepable, steps };
   if (from !== undefined && op !== 'alloc') eff.from = from;
   if (op === 'free' || op === 'free_rcu') run.freed = objs.map((o) => o.name);
@@ -96,6 +107,19 @@ export function prog(run: Run, cpu: number, level: 'task' | 'nmi', op: Op, arg: 
     run.log.push(eff);
   });
   return run.did;
+}
+
+/** A program as the engine starts it (a class, not a closure per start:
+ *  the run and the arguments are all its body needs). */
+class BpfProgram implements ProgBody {
+  constructor(
+    readonly kind: string,
+    private readonly run: Run,
+    private readonly args: ProgArgs,
+  ) {}
+  body(x: Context): Gen<void> {
+    return bpfProg(x, this.run.policy, this.run.state, this.run.model, this.args);
+  }
 }
 
 /** The size (and alignment) program #arg asks for. */

@@ -94,3 +94,13 @@ export function genCtx(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
   };
 }
 
+/** A run's GenCtx (harness/sim.ts), made once per policy and configuration (it is read
+ *  only: what the policy and the configuration allow). */
+const genCtxs = new WeakMap<Policy<unknown>, WeakMap<CheckConfig, GenCtx>>();
+export function genCtxOf(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
+  let byCfg = genCtxs.get(policy);
+  if (byCfg === undefined) genCtxs.set(policy, (byCfg = new WeakMap()));
+  let g = byCfg.get(cfg);
+  if (g === undefined) byCfg.set(cfg, (g = genCtx(policy, cfg)));
+  return g;
+}

@@ -283,6 +283,12 @@ export function cmdText(c: Cmd): string {
   return (kindOf(c.t).text as (c: Cmd) => string)(c);
 }
 
+/** The table's entry for c's kind, as one type for every kind: a caller
+ *  that asks it several things about one command looks it up once. */
+export function commandOf(c: Cmd): CommandKind<Cmd> {
+  return COMMANDS[c.t] as unknown as CommandKind<Cmd>;
+}
+
 /** The action c asks for on cpu, through the table. */
 export function toAction(run: Run, c: Cmd, cpu: number): Action | null {
   return (kindOf(c.t).toAction as (s: Run, c: Cmd, cpu: number) => Action | null)(run, c, cpu);

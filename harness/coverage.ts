@@ -112,68 +112,95 @@ export function installSituations(k: Kernel, list: readonly Situation[]): void {
   k.slab.onFault = (kind) => counts.set(`fault:${kind}`, (counts.get(`fault:${kind}`) ?? 0) + 1);
   const ix = indexOf(list);
   if (!ix) return;
-  const { byFn, byLevel, every } = ix;
-  const first = ix.first.length ? ix.first : null;
-  const byEntry = ix.byEntry.size ? ix.byEntry : null;
-  const task = byLevel.task ?? null;
-  const softirq = byLevel.softirq ?? null;
-  const hardirq = byLevel.hardirq ?? null;
-  const nmi = byLevel.nmi ?? null;
-  const all = every.length ? every : null;
+  const steps = new StepSituations(k, counts, ix);
+  const prev = k.onStep;
+  k.onStep =
+    prev === null
+      ? (x) => steps.evaluate(x)
+      : (x) => {
+          prev(x);
+          steps.evaluate(x);
+        };
+}
+
+/** One run's evaluation of an index after each step (an object made once
+ *  per run, not closures: a run is a few hundred steps, and its set-up
+ *  counts). */
+class StepSituations {
+  private readonly byFn: Map<string, Indexed[]>;
+  private readonly byEntry: Map<string, Indexed[]> | null;
+  private readonly first: Indexed[] | null;
+  private readonly task: Indexed[] | null;
+  private readonly softirq: Indexed[] | null;
+  private readonly hardirq: Indexed[] | null;
+  private readonly nmi: Indexed[] | null;
+  private readonly all: Indexed[] | null;
+  /** most steps are a task's in a function with no predicate: one test */
+  private readonly quietTasks: boolean;
   // consecutive steps are mostly in one function: look it up once
-  let lastFn: string | null = null;
-  let lastList: Indexed[] | null = null;
-  const count = (l: Indexed[], x: Context): void => {
+  private lastFn: string | null = null;
+  private lastList: Indexed[] | null = null;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly counts: Map<string, number>,
+    ix: Index,
+  ) {
+    this.byFn = ix.byFn;
+    this.first = ix.first.length ? ix.first : null;
+    this.byEntry = ix.byEntry.size ? ix.byEntry : null;
+    this.task = ix.byLevel.task ?? null;
+    this.softirq = ix.byLevel.softirq ?? null;
+    this.hardirq = ix.byLevel.hardirq ?? null;
+    this.nmi = ix.byLevel.nmi ?? null;
+    this.all = ix.every.length ? ix.every : null;
+    this.quietTasks = this.task === null && this.all === null;
+  }
+
+  private count(l: Indexed[], x: Context): void {
     for (let i = 0; i < l.length; i++) {
       const e = l[i]!;
       if (e.act !== null && e.act !== x.act) continue;
-      const n = e.when(x, k);
-      if (n) counts.set(e.name, (counts.get(e.name) ?? 0) + (n === true ? 1 : n));
+      const n = e.when(x, this.k);
+      if (n) this.counts.set(e.name, (this.counts.get(e.name) ?? 0) + (n === true ? 1 : n));
     }
-  };
-  // the predicates of a step's level (and those of every step)
-  const slow = (x: Context, l: Indexed[] | null): void => {
-    if (l !== null) count(l, x);
+  }
+
+  /** the predicates of a step's level (and those of every step) */
+  private slow(x: Context, l: Indexed[] | null): void {
+    if (l !== null) this.count(l, x);
     const level = x.level;
-    const m = level === 'task' ? task : level === 'nmi' ? nmi : level === 'softirq' ? softirq : hardirq;
-    if (m !== null) count(m, x);
-    if (all !== null) count(all, x);
-  };
-  // most steps are a task's in a function with no predicate: one test
-  const quietTasks = task === null && all === null;
-  const evaluate = (x: Context): void => {
+    const m = level === 'task' ? this.task : level === 'nmi' ? this.nmi : level === 'softirq' ? this.softirq : this.hardirq;
+    if (m !== null) this.count(m, x);
+    if (this.all !== null) this.count(this.all, x);
+  }
+
+  evaluate(x: Context): void {
     const fns = x.fns;
     const fn = fns.length !== 0 ? fns[fns.length - 1]! : '';
-    if (fn !== lastFn) {
-      lastFn = fn;
-      lastList = byFn.get(fn) ?? null;
+    if (fn !== this.lastFn) {
+      this.lastFn = fn;
+      this.lastList = this.byFn.get(fn) ?? null;
     }
-    if (lastList !== null || x.level !== 'task' || !quietTasks) slow(x, lastList);
-    if (first !== null && x.nsteps === 1) count(first, x);
+    if (this.lastList !== null || x.level !== 'task' || !this.quietTasks) this.slow(x, this.lastList);
+    if (this.first !== null && x.nsteps === 1) this.count(this.first, x);
     // the functions this step entered (fns[entered..])
+    const byEntry = this.byEntry;
     if (byEntry !== null) {
       for (let i = x.entered; i < fns.length; i++) {
         const l = byEntry.get(fns[i]!);
-        if (l !== undefined) count(l, x);
+        if (l !== undefined) this.count(l, x);
       }
     }
     x.entered = fns.length;
     // what a step touched, its object and act are its own: the tracer
     // clears them when it records them, and so does this when nothing does
-    if (k.tracer === null) {
+    if (this.k.tracer === null) {
       x.op = '';
       x.touchedText = '';
       x.target = null;
       x.obj = null;
       x.act = null;
     }
-  };
-  const prev = k.onStep;
-  k.onStep =
-    prev === null
-      ? evaluate
-      : (x) => {
-          prev(x);
-          evaluate(x);
-        };
+  }
 }

@@ -1,6 +1,9 @@
 // Errors the CLI turns into one line and exit code 2, and the helpers that
 // make those lines (did-you-mean, flag parsing).
 import { parseArgs } from 'node:util';
+import { report } from '../spec/kernel/events.ts';
+import { current } from '../spec/kernel/sched.ts';
+import { Violation } from '../spec/kernel/types.ts';
 
 /** Bad usage or bad input (flag, fixture, policy name). */
 export class UsageError extends Error {
@@ -19,6 +22,21 @@ export class PolicyError extends Error {
   ) {
     super(`policy ${policy}: hook ${hook} ${where}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
+}
+
+/** What a throw inside a run becomes (Sim's guard): a violation as it
+ *  is; the spec dereferencing NULL, an oops (in the kernel it would be);
+ *  anything else the policy's error, one line naming the policy, the
+ *  kernel function and the step. */
+export function stepError(e: unknown, policy: string, k: { readonly steps: number }): never {
+  if (e instanceof Violation || e instanceof PolicyError) throw e;
+  const x = current.x;
+  current.x = null;
+  if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
+    report('oops', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
+  }
+  const where = x ? `threw at step ${k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${k.steps}`;
+  throw new PolicyError(policy, x ? (x.fns[0] ?? x.label) : 'run', where, e);
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions). */

@@ -9,18 +9,17 @@ import { AbstractAllocator } from '../model/allocator.ts';
 import type { InvariantName } from '../model/invariants.ts';
 import { resetContextIds } from '../spec/kernel/context.ts';
 import { Kernel, type Tracer } from '../spec/kernel/kernel.ts';
-import { allowed, canStart, current, finishPrograms, pending, runCpu, settle, start, tick } from '../spec/kernel/sched.ts';
+import { allowed, canStart, finishPrograms, pending, runCpu, settle, start, tick } from '../spec/kernel/sched.ts';
 import { Violation } from '../spec/kernel/types.ts';
-import { report } from '../spec/kernel/events.ts';
 import type { Policy } from '../spec/policies/policy.ts';
 import type { FaultKind } from '../spec/kernel/slab.ts';
-import { refused, runAction, toAction } from './commands.ts';
-import { genCtx, type Cmd, type GenCtx } from './cmd.ts';
+import { commandOf } from './commands.ts';
+import { genCtxOf, type Cmd, type GenCtx } from './cmd.ts';
 import { slotsFor, type Run, type Slots } from './actions.ts';
 import { allocOptions, kernelConfig, type CheckConfig } from './config.ts';
 import { installSituations, situationList } from './coverage.ts';
 import { fingerprint } from './fingerprint.ts';
-import { PolicyError } from './errors.ts';
+import { PolicyError, stepError } from './errors.ts';
 import { excuser } from './findings.ts';
 import { hook, mapFree } from './programs.ts';
 export { faultKinds, genCtx } from './cmd.ts';
@@ -66,8 +65,9 @@ export class Sim implements Run {
   /** tolerated known findings, with the commands that led to each */
   readonly tolerated: { v: Violation; log: Cmd[] }[] = [];
   readonly gen: GenCtx;
-  /** the actions the command table maps commands to, made once per run (a
-   *  command names one of these, or an irq_work's or work's, which it makes) */
+  /** the actions the command table maps commands to, made once per
+   *  machine size (a command names one of these, or an irq_work's or
+   *  work's, which it makes) */
   readonly slots: Slots;
 
   constructor(
@@ -87,7 +87,7 @@ export class Sim implements Run {
     // counts as touching everything (spec/kernel/events.ts)
     this.k.coarse = policy.footprints !== 'exact';
     this.k.situations = opts.situations ?? null;
-    this.gen = genCtx(policy, cfg);
+    this.gen = genCtxOf(policy, cfg);
     this.slots = slotsFor(cfg.cpus);
     this.model = new AbstractAllocator(this.k, [...(policy.promises ?? []), ...(opts.promise ?? [])], policy.header);
     if (policy.sleepableReadersTakeRcu) this.model.traceReaders = false;
@@ -138,12 +138,13 @@ export class Sim implements Run {
   /** Run c's own action on cpu (the command's CPU, or the next one when
    *  that one had nothing to do); null when the rules do not allow it. */
   tryCmd(c: Cmd, cpu: number): string | null {
-    const a = toAction(this, c, cpu);
+    const kind = commandOf(c);
+    const a = kind.toAction(this, c, cpu);
     if (a === null || !allowed(this.k, a)) {
-      refused(this, c);
+      kind.refused?.(this, c);
       return null;
     }
-    return runAction(this, c, a);
+    return kind.run(this, c, a);
   }
 
   /** Any progress at all, in a fixed order starting at cpu: the commands
@@ -167,8 +168,6 @@ export class Sim implements Run {
     return this.tryCmd(GP_RCU, 0) ?? this.tryCmd(GP_TRACE, 0);
   }
 
-
-
   /** Execute one command; true if it changed the state. */
   exec(c: Cmd): boolean {
     this.commands++;
@@ -178,15 +177,18 @@ export class Sim implements Run {
     const cpu = 'cpu' in c ? c.cpu % this.n : 0;
     let did: string | null = null;
     // resolve (c's own action on its CPU, then the next CPUs), fall back
-    // (any progress, then a program), fire
-    this.guard(() => {
+    // (any progress, then a program), fire (guard()'s catch, without a
+    // closure per command)
+    try {
       did = this.tryCmd(c, cpu);
       if (did === null && 'cpu' in c) {
         for (let d = 1; d < this.n && did === null; d++) did = this.tryCmd(c, (cpu + d) % this.n);
       }
       if (did === null) did = this.anyProgress(cpu, 'steps' in c ? (c.steps ?? 0) : 0);
       if (did === null && c.t !== 'prog') did = this.tryCmd({ t: 'prog', cpu, op: 'alloc', arg: 0, count: 1, sleepable: false, steps: 0 }, cpu);
-    });
+    } catch (e) {
+      stepError(e, this.policy.name, this.k);
+    }
     // nothing ran, but a sleeper's timer moved on: logged (a replay passes the same time)
     if (did === null && ticked) this.log.push({ t: 'step', cpu, steps: 0 });
     this.did = did ?? (ticked ? 'time passes' : 'nothing to do');
@@ -205,15 +207,7 @@ export class Sim implements Run {
     try {
       f();
     } catch (e) {
-      if (e instanceof Violation || e instanceof PolicyError) throw e;
-      const x = current.x;
-      current.x = null;
-      // the spec dereferenced NULL: in the kernel, an oops
-      if (e instanceof TypeError && x && /(read|set) properties of (null|undefined)/.test(e.message)) {
-        report('oops', `BUG: NULL pointer dereference in ${x.fn} on cpu${x.cpu} (${x.label}): ${e.message}`);
-      }
-      const where = x ? `threw at step ${this.k.steps} (${x.label} on cpu${x.cpu} in ${x.fn})` : `threw at step ${this.k.steps}`;
-      throw new PolicyError(this.policy.name, x ? (x.fns[0] ?? x.label) : 'run', where, e);
+      stepError(e, this.policy.name, this.k);
     }
   }
 

@@ -2,7 +2,7 @@
 // It owns the user's view (which objects programs own, which readers hold
 // references) and checks the spec's concrete state against it.
 import type { Context } from '../spec/kernel/context.ts';
-import type { Kernel, Observer } from '../spec/kernel/kernel.ts';
+import type { Holder, Kernel, Observer } from '../spec/kernel/kernel.ts';
 import { links, type Obj } from '../spec/kernel/obj.ts';
 import { placeOf, Violation } from '../spec/kernel/types.ts';
 import type { Witness } from '../spec/kernel/facts.ts';
@@ -375,21 +375,24 @@ export class AbstractAllocator implements Observer {
       if (this.allocsOn[cpu]! > 0) continue;
       const slack = b.slack();
       let held = 0;
-      const where: string[] = [];
-      for (const [h, d] of k.holdings) {
-        if (d.kind !== 'cache' || d.cpu !== cpu || d.of !== b.owner) continue;
-        let n = 0;
-        for (let o = h.head(); o; o = o.next) if (!this.freedViaRcu.has(o)) n++;
-        if (n) where.push(`${h.name} ${n}`);
-        held += n;
-      }
+      for (const [h, d] of k.holdings) if (d.kind === 'cache' && d.cpu === cpu && d.of === b.owner) held += this.keptOn(h);
       if (held > slack) {
+        // named only when it fails (this runs at every quiescent command)
+        const where: string[] = [];
+        for (const [h, d] of k.holdings) if (d.kind === 'cache' && d.cpu === cpu && d.of === b.owner && this.keptOn(h)) where.push(`${h.name} ${this.keptOn(h)}`);
         this.fail(
           'MemoryBound',
           `cpu${cpu}'s programs allocated nothing, yet its cache keeps ${held} objects for reuse (${where.join(', ')}): more than ${b.formula} = ${slack}; no CPU can take them back, and the CPUs that allocate ask slab for new ones`,
         );
       }
     }
+  }
+
+  /** Objects on h kept for reuse: those not freed with bpf_mem_free_rcu(). */
+  private keptOn(h: Holder): number {
+    let n = 0;
+    for (let o = h.head(); o; o = o.next) if (!this.freedViaRcu.has(o)) n++;
+    return n;
   }
 
   /** DeadCpuHoldsNothing: after the CPU-dead hook for cpu ran to its end,

@@ -212,5 +212,14 @@ export function kfunc<A extends unknown[], R>(
   name: string,
   body: (x: Context, ...a: A) => Gen<R>,
 ): (x: Context, ...a: A) => Gen<R> {
+  // up to seven arguments after the context are passed as they are: a
+  // rest parameter and a spread would cost an array and a spread call on
+  // every call of every kernel function (those it does not declare come
+  // as undefined, which its parameters, defaults included, take as absent;
+  // no kernel function takes a rest parameter)
+  if (body.length <= 8) {
+    const f = body as unknown as (x: Context, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, g?: unknown, h?: unknown) => Gen<R>;
+    return ((x: Context, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, g?: unknown, h?: unknown): Gen<R> => new KFunc(x, name, f(x, a, b, c, d, e, g, h)) as unknown as Gen<R>) as unknown as (x: Context, ...a: A) => Gen<R>;
+  }
   return (x: Context, ...a: A): Gen<R> => new KFunc(x, name, body(x, ...a)) as unknown as Gen<R>;
 }

@@ -20,7 +20,7 @@
 //   R9 hotplug         nothing new starts on an offline CPU
 import { NO_LOCS, type Context } from './context.ts';
 import { runIrqWork, type IrqWork } from './irq_work.ts';
-import type { Kernel } from './kernel.ts';
+import type { Cpu, Kernel } from './kernel.ts';
 import { invokeCallback, type Flavour } from './rcupdate.ts';
 import { waitUntil } from './spinlock.ts';
 import { LEVEL_RANK, shared, type Gen, type Level } from './types.ts';
@@ -101,6 +101,22 @@ export function canStart(k: Kernel, cpu: number, level: Level): boolean {
 
 /** Push a new context on cpu running body (caller checked canStart). */
 export function start(k: Kernel, cpu: number, level: Level, label: string, body: (x: Context) => Gen<unknown>): Context {
+  const x = push(k, cpu, level, label);
+  x.gen = body(x);
+  k.tracer?.note(x, 'starts');
+  return x;
+}
+
+/** start() of a harness program: its body is a method of the program. */
+function startProg(k: Kernel, cpu: number, level: Level, p: ProgBody): Context {
+  const x = push(k, cpu, level, k.label(p.kind));
+  x.gen = p.body(x);
+  k.tracer?.note(x, 'starts');
+  return x;
+}
+
+/** A new context on top of cpu's stack (a hardirq turns IRQs off). */
+function push(k: Kernel, cpu: number, level: Level, label: string): Context {
   const x = k.context(cpu, level, label);
   const c = k.cpus[cpu]!;
   if (level === 'hardirq') {
@@ -108,8 +124,6 @@ export function start(k: Kernel, cpu: number, level: Level, label: string, body:
     c.irqsOff = true;
   }
   c.stack.push(x);
-  x.gen = body(x);
-  k.tracer?.note(x, 'starts');
   return x;
 }
 
@@ -365,7 +379,7 @@ export function progress(k: Kernel): Action[] {
     const wk = workFor(k, cpu);
     if (wk) out.push({ kind: 'kworker', cpu, work: wk });
   }
-  for (const f of ['rcu', 'rcu_tasks_trace'] as const) if (k.rcu.canEndGp(f)) out.push({ kind: 'gp', flavour: f });
+  for (const f of GP_FLAVOURS) if (k.rcu.canEndGp(f)) out.push({ kind: 'gp', flavour: f });
   return out;
 }
 
@@ -419,7 +433,7 @@ export function begin(k: Kernel, a: Action): Context | null {
     case 'prog': {
       const p = a.prog;
       if (!p) throw new Error(`spec bug: a program action needs its body (${JSON.stringify({ kind: a.kind, cpu: a.cpu })})`);
-      const x = start(k, a.cpu, a.level, k.label(p.kind), p.body);
+      const x = startProg(k, a.cpu, a.level, p);
       x.isProg = true;
       return x;
     }
@@ -572,11 +586,37 @@ export function pending(k: Kernel): boolean {
 /** One action of the kernel's own progress to its end, if any. Contexts
  *  already running first, then new ones, then grace periods. */
 export function progressOnce(k: Kernel): boolean {
-  const a = progress(k);
-  if (!a.length) return false;
-  const pick = a.find((x) => x.kind === 'step') ?? a.find((x) => x.kind !== 'gp') ?? a[0]!;
-  const x = begin(k, pick);
-  if (x) runCpu(k, x.cpu, 0, x);
+  // progress(k)'s first step, else its first irq/softirq/kworker, else
+  // its first grace period: found in its order without building its list
+  // (this runs in every settle)
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+    const x = runnable(k, cpu);
+    if (x) {
+      runCpu(k, x.cpu, 0, x);
+      return true;
+    }
+  }
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
+    const w = irqWorkFor(k, cpu);
+    if (w) return startToEnd(k, startIrqWork(k, cpu, w));
+    if (canStart(k, cpu, 'softirq') && readyCallbackOn(k, cpu)) return startToEnd(k, begin(k, { kind: 'softirq', cpu })!);
+    const wk = workFor(k, cpu);
+    if (wk) return startToEnd(k, begin(k, { kind: 'kworker', cpu, work: wk })!);
+  }
+  for (const f of GP_FLAVOURS) {
+    if (k.rcu.canEndGp(f)) {
+      k.rcu.endGp(f);
+      return true;
+    }
+  }
+  return false;
+}
+
+const GP_FLAVOURS = ['rcu', 'rcu_tasks_trace'] as const;
+
+/** Run a context just started to its end (or as far as it can go). */
+function startToEnd(k: Kernel, x: Context): true {
+  runCpu(k, x.cpu, 0, x);
   return true;
 }
 
@@ -601,19 +641,24 @@ export function settle(k: Kernel): void {
  *  its CPU), starting nothing new: the map is freed only after the last
  *  program that uses it has finished. */
 export function finishPrograms(k: Kernel): void {
-  const progs = (): boolean => {
-    for (const c of k.cpus) for (const x of c.stack) if (x.isProg) return true;
-    return false;
-  };
-  while (progs()) {
+  while (programsOn(k.cpus)) {
     let moved = false;
     for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
-      const s = k.cpus[cpu]!.stack;
-      if (!s.some((x) => x.isProg)) continue;
+      if (!programOn(k.cpus[cpu]!)) continue;
       if (runCpu(k, cpu, 0, runnable(k, cpu) ?? null) > 0) moved = true;
     }
     if (!moved && progressOnce(k) === false && !wakeTimers(k)) settle(k); // reports what is stuck
   }
+}
+
+/** Is a BPF program on c's stack? On any of the CPUs? */
+function programOn(c: Cpu): boolean {
+  for (const x of c.stack) if (x.isProg) return true;
+  return false;
+}
+function programsOn(cpus: readonly Cpu[]): boolean {
+  for (const c of cpus) if (programOn(c)) return true;
+  return false;
 }
 
 /** Drive a generator to its end outside the scheduler (boot-time init). */
