@@ -217,9 +217,17 @@ export function kfunc<A extends unknown[], R>(
   // every call of every kernel function (those it does not declare come
   // as undefined, which its parameters, defaults included, take as absent;
   // no kernel function takes a rest parameter)
-  if (body.length <= 8) {
+  // (a call with more arguments, whatever the body declares, takes the
+  // general path: no argument is ever dropped)
+  const src = String(body);
+  const rest = src.slice(0, src.indexOf('{')).includes('...'); // a rest parameter: no padding
+  if (body.length <= 8 && !rest) {
     const f = body as unknown as (x: Context, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, g?: unknown, h?: unknown) => Gen<R>;
-    return ((x: Context, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, g?: unknown, h?: unknown): Gen<R> => new KFunc(x, name, f(x, a, b, c, d, e, g, h)) as unknown as Gen<R>) as unknown as (x: Context, ...a: A) => Gen<R>;
+    const g = body as unknown as (x: Context, ...rest: unknown[]) => Gen<R>;
+    return function (x: Context, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, gg?: unknown, h?: unknown): Gen<R> {
+      if (arguments.length > 8) return new KFunc(x, name, g(x, ...[...arguments].slice(1))) as unknown as Gen<R>;
+      return new KFunc(x, name, f(x, a, b, c, d, e, gg, h)) as unknown as Gen<R>;
+    } as unknown as (x: Context, ...a: A) => Gen<R>;
   }
   return (x: Context, ...a: A): Gen<R> => new KFunc(x, name, body(x, ...a)) as unknown as Gen<R>;
 }

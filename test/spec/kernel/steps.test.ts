@@ -82,3 +82,37 @@ describe('labels', () => {
     }
   });
 });
+
+// kfunc() passes arguments without a rest array on the hot path (up to
+// seven after the context); a call with more, or a body whose defaults
+// hide its real arity from Function.length, must still get every one.
+describe('kfunc() arguments', () => {
+  it('passes every argument, past seven and past a default value', async () => {
+    const { kfunc } = await import('../../../spec/kernel/context.ts');
+    const k = kernel();
+    const x = ctx(k);
+    const got: unknown[][] = [];
+    // Function.length is 2 here (the default stops the count); a rest
+    // parameter takes the general path
+    const f = kfunc('f', function* (_x: Context, a: number, b: number = 0, ...more: number[]): Gen<number> {
+      got.push([a, b, ...more]);
+      yield '';
+      return a + b + more.reduce((s, v) => s + v, 0);
+    });
+    const run = (g: Gen<number>): number => {
+      let r = g.next();
+      while (!r.done) r = g.next();
+      return r.value;
+    };
+    expect(run(f(x, 1, 2, 3, 4, 5, 6, 7))).toBe(28);
+    expect(run(f(x, 1, 2, 3, 4, 5, 6, 7, 8, 9))).toBe(45);
+    expect(run(f(x, 1))).toBe(1);
+    expect(got).toEqual([[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 0]]);
+    // the fast path: a body without a rest parameter sees absent as undefined
+    const g = kfunc('g', function* (_x: Context, a: number, b: number = 10): Gen<number> {
+      yield '';
+      return a + b;
+    });
+    expect(run(g(x, 1))).toBe(11);
+  });
+});
