@@ -101,6 +101,6 @@ export function genCtxOf(policy: Policy<unknown>, cfg: CheckConfig): GenCtx {
   let byCfg = genCtxs.get(policy);
   if (byCfg === undefined) genCtxs.set(policy, (byCfg = new WeakMap()));
   let g = byCfg.get(cfg);
-  if (g === undefined) byCfg.set(cfg, (g = genCtx(policy, cfg)));
+  if (g === undefined) byCfg.set(cfg, (g = Object.freeze(genCtx(policy, cfg))));
   return g;
 }
